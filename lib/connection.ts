@@ -1,0 +1,222 @@
+/**
+ * `Connection`: the post-handshake WebSocket state machine (wsproto's `connection.py`).
+ *
+ * Theory of operation. Bytes from the transport go into `receiveData()`; they are only
+ * buffered there. `events()` (or `nextEvent()`) then parses what it can and yields one
+ * event at a time: messages, pings, pongs, and a `CloseConnection` when the peer closes,
+ * when it breaks the protocol (with the code to answer: 1002, 1007, 1009), or when the
+ * transport ends without a close (1006). `send(event)` returns the bytes to write.
+ * Nothing here touches a socket, a timer or a promise.
+ *
+ * Every state change happens in the tables below (h11's rule: everything that affects
+ * the state machine lives here):
+ *
+ *     OPEN ──send close──▶ LOCAL_CLOSING ──receive close──▶ CLOSED
+ *     OPEN ──receive close / peer breaks protocol──▶ REMOTE_CLOSING ──send close──▶ CLOSED
+ *     any ──transport EOF──▶ CLOSED
+ *
+ * Where we differ from wsproto: when the peer breaks the protocol, wsproto yields the
+ * `CloseConnection` but stays OPEN; we move to REMOTE_CLOSING (LOCAL_CLOSING: CLOSED),
+ * so that sending the suggested close completes the state machine and nothing else can
+ * be sent on a connection that has failed (RFC 6455 7.1.7).
+ */
+import { CloseReason } from './close-codes';
+import { LocalProtocolError } from './errors';
+import { CloseConnectionEvent, type ConnectionEvent } from './events';
+import type { Extension } from './extensions/extension';
+import { randomMaskKey, type MaskKeyGenerator } from './frame/mask';
+import { FrameProtocol, type FrameLimits } from './frame/protocol';
+
+/** Which end of the connection this is. */
+export const ConnectionType = {
+  /** Talks to a server: sends masked frames, expects unmasked ones. */
+  CLIENT: 'client',
+  /** Talks to a client: sends unmasked frames, expects masked ones. */
+  SERVER: 'server',
+} as const;
+
+/** `ConnectionType.CLIENT` or `ConnectionType.SERVER`. */
+export type ConnectionRole = (typeof ConnectionType)[keyof typeof ConnectionType];
+
+/** Connection states (RFC 6455 section 4 and 7), with wsproto's names. */
+export const ConnectionState = {
+  /** The opening handshake is in progress. */
+  CONNECTING: 'CONNECTING',
+  /** The opening handshake is complete; messages flow both ways. */
+  OPEN: 'OPEN',
+  /** The peer sent a close (or failed the protocol); we have not answered yet. */
+  REMOTE_CLOSING: 'REMOTE_CLOSING',
+  /** We sent a close and wait for the peer's. */
+  LOCAL_CLOSING: 'LOCAL_CLOSING',
+  /** The closing handshake is complete, or the transport ended. */
+  CLOSED: 'CLOSED',
+  /** The server is sending a rejection response. */
+  REJECTING: 'REJECTING',
+} as const;
+
+/** One of the `ConnectionState` values. */
+export type ConnectionStateValue = (typeof ConnectionState)[keyof typeof ConnectionState];
+
+/** Options of a `Connection`. */
+export interface ConnectionOptions extends FrameLimits {
+  /** Extensions negotiated during the handshake (only enabled ones are used). */
+  extensions?: readonly Extension[];
+  /** Bytes already received after the handshake (e.g. frames in the same packet as the 101). */
+  trailingData?: Uint8Array;
+  /** Client only: the masking key source, for tests. Default: a CSPRNG pool. */
+  maskKey?: MaskKeyGenerator;
+}
+
+type Sendable = ConnectionEvent['type'];
+type OpenState = Exclude<ConnectionStateValue, 'CONNECTING' | 'REJECTING'>;
+
+// What `send()` may send in each state, and the state it leads to.
+const SEND: Record<OpenState, Partial<Record<Sendable, OpenState>>> = {
+  OPEN: { text: 'OPEN', bytes: 'OPEN', ping: 'OPEN', pong: 'OPEN', close: 'LOCAL_CLOSING' },
+  REMOTE_CLOSING: { close: 'CLOSED' },
+  LOCAL_CLOSING: {},
+  CLOSED: {},
+};
+
+// The state after a close frame arrives (or the peer fails the protocol).
+const RECEIVE_CLOSE: Record<OpenState, OpenState> = {
+  OPEN: 'REMOTE_CLOSING',
+  REMOTE_CLOSING: 'REMOTE_CLOSING',
+  LOCAL_CLOSING: 'CLOSED',
+  CLOSED: 'CLOSED',
+};
+
+/** A WebSocket connection after the opening handshake. */
+export class Connection {
+  readonly #client: boolean;
+  readonly #proto: FrameProtocol;
+  #state: OpenState = 'OPEN';
+  #pending: CloseConnectionEvent | null = null;
+
+  /**
+   * @param type `ConnectionType.CLIENT` or `ConnectionType.SERVER`.
+   * @param options extensions, limits, trailing data.
+   */
+  constructor(type: ConnectionRole, options: ConnectionOptions = {}) {
+    if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
+      throw new LocalProtocolError(`unknown connection type ${String(type)}`, 'ERR_INVALID_OPTION');
+    }
+    this.#client = type === ConnectionType.CLIENT;
+    this.#proto = new FrameProtocol(this.#client, options, randomMaskKey);
+    if (options.trailingData !== undefined && options.trailingData.length > 0) {
+      this.receiveData(options.trailingData);
+    }
+  }
+
+  /** The current state. */
+  get state(): ConnectionStateValue {
+    return this.#state;
+  }
+
+  /** `ConnectionType.CLIENT` or `ConnectionType.SERVER`. */
+  get type(): ConnectionRole {
+    return this.#client ? ConnectionType.CLIENT : ConnectionType.SERVER;
+  }
+
+  /** The enabled extensions. */
+  get extensions(): readonly Extension[] {
+    return this.#proto.extensions;
+  }
+
+  /** Bytes received but not yet parsed into events (bounded by one header plus a frame piece). */
+  get bufferedAmount(): number {
+    return this.#proto.bufferedAmount;
+  }
+
+  /**
+   * Serialize an event for the wire. Throws `LocalProtocolError` when the event cannot
+   * be sent in the current state ("cannot send X in state Y") or is malformed.
+   */
+  send(event: ConnectionEvent): Buffer {
+    const next = SEND[this.#state][event.type];
+    if (next === undefined) {
+      throw new LocalProtocolError(
+        `cannot send ${describe(event)} in state ${this.#state}`,
+        isEventType(event) ? 'ERR_INVALID_STATE' : 'ERR_INVALID_EVENT',
+      );
+    }
+    let bytes: Buffer;
+    switch (event.type) {
+      case 'text':
+      case 'bytes':
+        bytes = this.#proto.sendData(event.data, event.messageFinished, event.compress);
+        break;
+      case 'ping':
+        bytes = this.#proto.ping(event.payload);
+        break;
+      case 'pong':
+        bytes = this.#proto.pong(event.payload);
+        break;
+      case 'close':
+        bytes = this.#proto.close(event.code, event.reason);
+        break;
+      default:
+        return unreachable(event);
+    }
+    this.#enter(next);
+    return bytes;
+  }
+
+  /**
+   * Feed bytes received from the transport; `null` means the transport reached EOF
+   * (then a `CloseConnection` with 1006 follows unless the close handshake finished).
+   * Throws `LocalProtocolError` for bytes after the connection is CLOSED.
+   */
+  receiveData(data: Uint8Array | null): void {
+    if (data === null) {
+      if (this.#state !== 'CLOSED') {
+        // RFC 6455 7.1.5: a connection closed without a close frame has code 1006.
+        this.#pending = new CloseConnectionEvent({ code: CloseReason.ABNORMAL_CLOSURE });
+        this.#enter('CLOSED');
+      }
+      return;
+    }
+    if (this.#state === 'CLOSED') {
+      throw new LocalProtocolError('cannot receive data in state CLOSED', 'ERR_INVALID_STATE');
+    }
+    const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.#proto.receiveBytes(chunk);
+  }
+
+  /** The next event, or null when more bytes are needed. */
+  nextEvent(): ConnectionEvent | null {
+    const event = this.#proto.next();
+    if (event !== null) {
+      if (event.type === 'close') this.#enter(RECEIVE_CLOSE[this.#state]);
+      return event;
+    }
+    if (this.#pending !== null) {
+      const pending = this.#pending;
+      this.#pending = null;
+      return pending;
+    }
+    return null;
+  }
+
+  /** Yield every event the received bytes make. Drain it after each `receiveData()`. */
+  *events(): Generator<ConnectionEvent, void, void> {
+    for (let event = this.nextEvent(); event !== null; event = this.nextEvent()) yield event;
+  }
+
+  #enter(state: OpenState): void {
+    this.#state = state;
+    if (state === 'CLOSED') this.#proto.dispose();
+  }
+}
+
+function isEventType(event: { type?: unknown }): boolean {
+  return ['text', 'bytes', 'ping', 'pong', 'close'].includes(event.type as string);
+}
+
+function describe(event: { type?: unknown; constructor?: { name?: string } }): string {
+  return typeof event.type === 'string' ? `'${event.type}'` : (event.constructor?.name ?? String(event));
+}
+
+function unreachable(value: never): never {
+  throw new LocalProtocolError(`unknown event ${String(value)}`, 'ERR_INVALID_EVENT');
+}

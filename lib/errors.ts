@@ -1,0 +1,76 @@
+/**
+ * The two error types of the library (h11's split):
+ *
+ * - `LocalProtocolError`: the caller misused the API (sent an event the state does not
+ *   allow, a ping payload over 125 bytes, a header with CR/LF ...). Thrown by `send()`
+ *   and by constructors; never caused by the peer.
+ * - `RemoteProtocolError`: the peer broke the protocol. Thrown by `receiveData()` only
+ *   during the opening handshake (with `eventHint`, the rejection to send back); after
+ *   the handshake a framing violation becomes a `CloseConnection` event instead.
+ */
+
+/** Stable machine-readable codes carried by `LocalProtocolError.code`. */
+export type LocalErrorCode =
+  | 'ERR_INVALID_STATE'
+  | 'ERR_INVALID_EVENT'
+  | 'ERR_CONTROL_PAYLOAD_TOO_BIG'
+  | 'ERR_INVALID_CLOSE_CODE'
+  | 'ERR_MESSAGE_TYPE_MISMATCH'
+  | 'ERR_INVALID_HEADER'
+  | 'ERR_INVALID_SUBPROTOCOL'
+  | 'ERR_INVALID_EXTENSION'
+  | 'ERR_INVALID_OPTION';
+
+/** Stable machine-readable codes carried by `RemoteProtocolError.code`. */
+export type RemoteErrorCode =
+  | 'ERR_PROTOCOL'
+  | 'ERR_HEAD_TOO_LARGE'
+  | 'ERR_TOO_MANY_HEADERS'
+  | 'ERR_BAD_HTTP'
+  | 'ERR_BAD_HANDSHAKE'
+  | 'ERR_UNSUPPORTED_VERSION'
+  | 'ERR_BAD_EXTENSION'
+  | 'ERR_BODY_TOO_LARGE';
+
+/** The caller used the API in a way the protocol or the current state does not allow. */
+export class LocalProtocolError extends Error {
+  /** A stable code for programs to test (see the README's error list). */
+  readonly code: LocalErrorCode;
+
+  constructor(message: string, code: LocalErrorCode = 'ERR_INVALID_STATE') {
+    super(message);
+    this.name = 'LocalProtocolError';
+    this.code = code;
+  }
+}
+
+/** Options of a `RemoteProtocolError`. */
+export interface RemoteProtocolErrorOptions {
+  /** The event to send back to the peer, typically a `RejectConnection` with a status. */
+  eventHint?: unknown;
+  /** The close code to answer with when the failure happens after the handshake. */
+  closeCode?: number;
+  /** A stable code for programs to test. */
+  code?: RemoteErrorCode;
+}
+
+/** The peer broke the protocol. */
+export class RemoteProtocolError extends Error {
+  /** A stable code for programs to test (see the README's error list). */
+  readonly code: RemoteErrorCode;
+  /**
+   * What to send back: during the handshake a `RejectConnection` (server) with the
+   * HTTP status that fits the failure. Undefined when there is nothing to send.
+   */
+  readonly eventHint: unknown;
+  /** The close code that fits the failure (1002 protocol error, 1007, 1009 ...). */
+  readonly closeCode: number;
+
+  constructor(message: string, options: RemoteProtocolErrorOptions = {}) {
+    super(message);
+    this.name = 'RemoteProtocolError';
+    this.code = options.code ?? 'ERR_PROTOCOL';
+    this.eventHint = options.eventHint;
+    this.closeCode = options.closeCode ?? 1002;
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Frame serialization (RFC 6455 5.2). Produces one Buffer per frame, header and
+ * payload, masked with a fresh key when this side is a client (RFC 6455 5.3).
+ */
+import { LocalProtocolError } from '../errors';
+import { applyMask, type MaskKeyGenerator } from './mask';
+import { FIN, LENGTH_16, LENGTH_64, MASK_BIT, MAX_CONTROL_PAYLOAD, isControl } from './opcode';
+
+/** Length of the header that `encodeFrame` writes for a payload of `length` bytes. */
+export function headerLength(length: number, masked: boolean): number {
+  const base = length <= 125 ? 2 : length <= 0xffff ? 4 : 10;
+  return masked ? base + 4 : base;
+}
+
+/**
+ * Write a frame header into `out` at 0 and return its length. `key`, when given, is
+ * written as the masking key.
+ */
+export function writeHeader(
+  out: Uint8Array,
+  fin: boolean,
+  rsv: number,
+  opcode: number,
+  length: number,
+  key: Uint8Array | null,
+): number {
+  out[0] = (fin ? FIN : 0) | rsv | opcode;
+  const maskBit = key === null ? 0 : MASK_BIT;
+  let offset: number;
+  if (length <= 125) {
+    out[1] = maskBit | length;
+    offset = 2;
+  } else if (length <= 0xffff) {
+    out[1] = maskBit | LENGTH_16;
+    out[2] = length >>> 8;
+    out[3] = length & 0xff;
+    offset = 4;
+  } else {
+    out[1] = maskBit | LENGTH_64;
+    // Lengths are below 2^53, so the high word fits in 21 bits.
+    const high = Math.floor(length / 0x100000000);
+    const low = length >>> 0;
+    out[2] = 0;
+    out[3] = (high >>> 16) & 0xff;
+    out[4] = (high >>> 8) & 0xff;
+    out[5] = high & 0xff;
+    out[6] = low >>> 24;
+    out[7] = (low >>> 16) & 0xff;
+    out[8] = (low >>> 8) & 0xff;
+    out[9] = low & 0xff;
+    offset = 10;
+  }
+  if (key !== null) {
+    out[offset] = key[0]!;
+    out[offset + 1] = key[1]!;
+    out[offset + 2] = key[2]!;
+    out[offset + 3] = key[3]!;
+    offset += 4;
+  }
+  return offset;
+}
+
+/**
+ * Serialize one frame into a single Buffer. `maskKey` is null for a server (frames go
+ * unmasked) and the key generator for a client.
+ */
+export function encodeFrame(
+  fin: boolean,
+  rsv: number,
+  opcode: number,
+  payload: Uint8Array,
+  maskKey: MaskKeyGenerator | null,
+): Buffer {
+  const length = payload.length;
+  if (isControl(opcode)) {
+    // RFC 6455 5.5: control frames carry at most 125 bytes and are never fragmented.
+    if (length > MAX_CONTROL_PAYLOAD) {
+      throw new LocalProtocolError(
+        `control frame payload is ${length} bytes; RFC 6455 5.5 allows at most 125`,
+        'ERR_CONTROL_PAYLOAD_TOO_BIG',
+      );
+    }
+  }
+  const masked = maskKey !== null;
+  const size = headerLength(length, masked);
+  const out = Buffer.allocUnsafe(size + length);
+  if (masked) {
+    const key = maskKey();
+    writeHeader(out, fin, rsv, opcode, length, key);
+    applyMask(payload, 0, out, size, length, out.subarray(size - 4, size), 0);
+  } else {
+    writeHeader(out, fin, rsv, opcode, length, null);
+    out.set(payload, size);
+  }
+  return out;
+}

@@ -1,0 +1,367 @@
+/**
+ * The frame protocol (RFC 6455 sections 5 to 7 after the handshake): turns frames into
+ * events (fragmentation rules, UTF-8, close frames, extensions, size limits) and
+ * events into frames.
+ *
+ * It never throws on peer input: a violation is returned as a `CloseConnectionEvent`
+ * carrying the code to answer with, and the protocol stops reading (RFC 6455 7.1.7:
+ * after failing the connection an endpoint processes no more data).
+ */
+import { CloseReason, isLocalOnlyCode, isValidWireCode } from '../close-codes';
+import { LocalProtocolError, RemoteProtocolError } from '../errors';
+import {
+  BytesMessageEvent,
+  CloseConnectionEvent,
+  PingEvent,
+  PongEvent,
+  TextMessageEvent,
+  type ConnectionEvent,
+} from '../events';
+import type { Extension } from '../extensions/extension';
+import { encodeFrame } from './encoder';
+import type { MaskKeyGenerator } from './mask';
+import { MAX_CONTROL_PAYLOAD, Opcode, isControl } from './opcode';
+import { FrameReader, protocolError } from './reader';
+import { Utf8Decoder } from './utf8';
+
+/** Size limits of a connection. */
+export interface FrameLimits {
+  /**
+   * Largest message accepted, in bytes after decompression. Larger ones close the
+   * connection with 1009. Default 64 MiB.
+   */
+  maxMessageSize?: number;
+  /**
+   * Largest frame payload accepted, in bytes as on the wire. Larger ones close the
+   * connection with 1009 before any of the payload is buffered. Default: the message
+   * size limit.
+   */
+  maxFrameSize?: number;
+}
+
+/** The default `maxMessageSize`: 64 MiB. */
+export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+const textEncoder = new TextEncoder();
+
+/** Options of a `FrameProtocol`. */
+export interface FrameProtocolOptions extends FrameLimits {
+  /** Negotiated extensions (only enabled ones take part). */
+  extensions?: readonly Extension[];
+  /** Client only: produces masking keys (default: CSPRNG pool). */
+  maskKey?: MaskKeyGenerator;
+}
+
+/** Frames in, events out; events in, frames out. */
+export class FrameProtocol {
+  readonly #client: boolean;
+  readonly #reader: FrameReader;
+  readonly #extensions: readonly Extension[];
+  readonly #claimable: number;
+  readonly #maskKey: MaskKeyGenerator | null;
+  readonly #maxMessageSize: number;
+  readonly #maxFrameSize: number;
+
+  // Inbound message state.
+  #messageOpcode = 0; // TEXT or BINARY while a message is in progress, else 0
+  #messageBytes = 0;
+  #extensionsOwnFrame = false; // an extension claimed an RSV bit of this frame
+  readonly #utf8 = new Utf8Decoder();
+  #stopped = false;
+
+  // Outbound message state.
+  #outboundOpcode = 0;
+  #outboundCompress: boolean | undefined = undefined;
+
+  constructor(client: boolean, options: FrameProtocolOptions, randomKey: MaskKeyGenerator) {
+    this.#client = client;
+    this.#reader = new FrameReader(!client);
+    this.#extensions = (options.extensions ?? []).filter((e) => e.enabled());
+    this.#claimable = this.#extensions.reduce((bits, e) => bits | e.rsvBits, 0);
+    this.#maskKey = client ? (options.maskKey ?? randomKey) : null;
+    this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+    this.#maxFrameSize = options.maxFrameSize ?? this.#maxMessageSize;
+    for (const [name, value] of [
+      ['maxMessageSize', this.#maxMessageSize],
+      ['maxFrameSize', this.#maxFrameSize],
+    ] as const) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new LocalProtocolError(`${name} must be a non-negative safe integer`, 'ERR_INVALID_OPTION');
+      }
+    }
+  }
+
+  /** The negotiated extensions that are enabled. */
+  get extensions(): readonly Extension[] {
+    return this.#extensions;
+  }
+
+  /** Bytes received and not yet turned into events. */
+  get bufferedAmount(): number {
+    return this.#reader.buffered;
+  }
+
+  /** Feed received bytes. Ignored once a close frame or a failure ended reading. */
+  receiveBytes(data: Buffer): void {
+    if (!this.#stopped) this.#reader.push(data);
+  }
+
+  /** True once a close frame was read or the peer broke the protocol. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
+  /**
+   * The next event the buffered bytes make, or null when more bytes are needed. A
+   * protocol violation comes back as a `CloseConnectionEvent` with the code to answer;
+   * the `failed` flag on the protocol then says it was ours, not the peer's.
+   */
+  next(): ConnectionEvent | null {
+    if (this.#stopped) return null;
+    try {
+      return this.#next();
+    } catch (error) {
+      if (!(error instanceof RemoteProtocolError)) throw error;
+      this.#stop();
+      this.failed = true;
+      return new CloseConnectionEvent({ code: error.closeCode, reason: error.message });
+    }
+  }
+
+  /** True when reading stopped because the peer broke the protocol. */
+  failed = false;
+
+  #stop(): void {
+    this.#stopped = true;
+    this.#reader.discard();
+  }
+
+  #next(): ConnectionEvent | null {
+    const reader = this.#reader;
+    for (;;) {
+      if (!reader.inFrame) {
+        if (!reader.readHeader()) return null;
+        this.#startFrame();
+        if (isControl(reader.opcode)) {
+          const control = this.#control();
+          if (control !== null) return control;
+          continue;
+        }
+      } else if (isControl(reader.opcode)) {
+        const control = this.#control();
+        if (control !== null) return control;
+        return null;
+      }
+      const event = this.#data();
+      if (event !== null) return event;
+      if (reader.inFrame || reader.buffered === 0) return null;
+    }
+  }
+
+  // Checks that need the whole header: RSV bits, fragmentation order, size limits.
+  #startFrame(): void {
+    const reader = this.#reader;
+    const opcode = reader.opcode;
+    let claimed = 0;
+    if (reader.rsv !== 0 || this.#claimable !== 0) {
+      for (const extension of this.#extensions) {
+        claimed |= extension.inboundHeader(opcode, reader.rsv, reader.payloadLength);
+      }
+    }
+    // RFC 6455 5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines
+    // meanings for non-zero values".
+    if ((reader.rsv & ~claimed) !== 0) protocolError('reserved bits set without an extension');
+    if (isControl(opcode)) return;
+    // RFC 6455 5.4: fragments of one message arrive in order, control frames may be
+    // interleaved, but data frames of another message may not.
+    if (opcode === Opcode.CONTINUATION) {
+      if (this.#messageOpcode === 0) protocolError('continuation frame without a message to continue');
+    } else {
+      if (this.#messageOpcode !== 0) protocolError('new data frame inside a fragmented message');
+      this.#messageOpcode = opcode;
+      this.#messageBytes = 0;
+      this.#utf8.reset();
+    }
+    this.#extensionsOwnFrame = claimed !== 0;
+    if (reader.payloadLength > this.#maxFrameSize) {
+      protocolError(`frame payload of ${reader.payloadLength} bytes exceeds the limit`, 1009);
+    }
+    if (!this.#extensionsOwnFrame && this.#messageBytes + reader.payloadLength > this.#maxMessageSize) {
+      protocolError('message exceeds the size limit', 1009);
+    }
+  }
+
+  #control(): ConnectionEvent | null {
+    const reader = this.#reader;
+    if (!reader.hasWholePayload()) return null;
+    const payload = reader.readPayload();
+    switch (reader.opcode) {
+      case Opcode.PING:
+        return new PingEvent({ payload });
+      case Opcode.PONG:
+        return new PongEvent({ payload });
+      default: {
+        const close = parseClose(payload);
+        this.#stop();
+        return close;
+      }
+    }
+  }
+
+  #data(): TextMessageEvent | BytesMessageEvent | null {
+    const reader = this.#reader;
+    const fin = reader.fin;
+    let data = reader.readPayload();
+    const frameFinished = !reader.inFrame;
+    if (data.length === 0 && !frameFinished) return null;
+    if (this.#extensions.length !== 0) data = this.#inbound(data, frameFinished, fin);
+    else this.#count(data.length);
+    const messageFinished = frameFinished && fin;
+    const isText = this.#messageOpcode === Opcode.TEXT;
+    if (messageFinished) this.#messageOpcode = 0;
+    if (isText) return this.#text(data, frameFinished, messageFinished);
+    return new BytesMessageEvent({ data, frameFinished, messageFinished });
+  }
+
+  #text(data: Buffer, frameFinished: boolean, messageFinished: boolean): TextMessageEvent | null {
+    const text = this.#utf8.decode(data, messageFinished);
+    if (text === null) protocolError('invalid UTF-8 in a text message', 1007);
+    if (text === '' && !frameFinished) return null;
+    return new TextMessageEvent({ data: text, frameFinished, messageFinished });
+  }
+
+  #count(n: number): void {
+    this.#messageBytes += n;
+    if (this.#messageBytes > this.#maxMessageSize) protocolError('message exceeds the size limit', 1009);
+  }
+
+  #inbound(data: Buffer, frameFinished: boolean, fin: boolean): Buffer {
+    for (const extension of this.#extensions) {
+      data = extension.inboundPayload(data, this.#maxMessageSize - this.#messageBytes);
+    }
+    this.#count(data.length);
+    if (frameFinished) {
+      for (const extension of this.#extensions) {
+        const extra = extension.inboundComplete(fin, this.#maxMessageSize - this.#messageBytes);
+        if (extra !== null && extra.length > 0) {
+          this.#count(extra.length);
+          data = data.length === 0 ? extra : Buffer.concat([data, extra]);
+        }
+      }
+    }
+    return data;
+  }
+
+  // ---- outbound ----
+
+  /** Serialize a message piece. Text and bytes may not be mixed within one message. */
+  sendData(data: string | Uint8Array, messageFinished: boolean, compress: boolean | undefined): Buffer {
+    const isText = typeof data === 'string';
+    let opcode: number = isText ? Opcode.TEXT : Opcode.BINARY;
+    if (this.#outboundOpcode === 0) {
+      this.#outboundOpcode = opcode;
+      this.#outboundCompress = compress;
+    } else if (this.#outboundOpcode !== opcode) {
+      throw new LocalProtocolError(
+        `cannot send ${isText ? 'text' : 'bytes'} inside a ${isText ? 'binary' : 'text'} message`,
+        'ERR_MESSAGE_TYPE_MISMATCH',
+      );
+    } else {
+      opcode = Opcode.CONTINUATION;
+    }
+    const preference = this.#outboundCompress;
+    if (messageFinished) {
+      this.#outboundOpcode = 0;
+      this.#outboundCompress = undefined;
+    }
+    const payload = isText ? Buffer.from(data) : data;
+    return this.#frame(opcode, payload, messageFinished, preference);
+  }
+
+  /** Serialize a ping. */
+  ping(payload: Uint8Array): Buffer {
+    return this.#frame(Opcode.PING, payload, true, undefined);
+  }
+
+  /** Serialize a pong. */
+  pong(payload: Uint8Array): Buffer {
+    return this.#frame(Opcode.PONG, payload, true, undefined);
+  }
+
+  /**
+   * Serialize a close frame. 1005 (no status) sends an empty body; a reason is
+   * truncated to fit 125 bytes on a code point boundary.
+   */
+  close(code: number, reason: string): Buffer {
+    if (code === CloseReason.NO_STATUS_RCVD) {
+      if (reason !== '') {
+        throw new LocalProtocolError('a close reason needs a status code', 'ERR_INVALID_CLOSE_CODE');
+      }
+      return this.#frame(Opcode.CLOSE, EMPTY, true, undefined);
+    }
+    if (isLocalOnlyCode(code) || !isValidWireCode(code)) {
+      throw new LocalProtocolError(
+        `close code ${code} may not be sent (RFC 6455 7.4)`,
+        'ERR_INVALID_CLOSE_CODE',
+      );
+    }
+    const body = Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD);
+    body.writeUInt16BE(code, 0);
+    const length = 2 + encodeTruncated(reason, body.subarray(2));
+    return this.#frame(Opcode.CLOSE, body.subarray(0, length), true, undefined);
+  }
+
+  #frame(opcode: number, payload: Uint8Array, fin: boolean, compress: boolean | undefined): Buffer {
+    if (isControl(opcode) && payload.length > MAX_CONTROL_PAYLOAD) {
+      throw new LocalProtocolError(
+        `control frame payload is ${payload.length} bytes; RFC 6455 5.5 allows at most 125`,
+        'ERR_CONTROL_PAYLOAD_TOO_BIG',
+      );
+    }
+    let rsv = 0;
+    if (this.#extensions.length !== 0) {
+      let data = Buffer.isBuffer(payload)
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      for (let i = this.#extensions.length - 1; i >= 0; i--) {
+        const result = this.#extensions[i]!.outbound(opcode, rsv, data, fin, compress);
+        rsv = result.rsv;
+        data = result.data;
+      }
+      payload = data;
+    }
+    return encodeFrame(fin, rsv, opcode, payload, this.#maskKey);
+  }
+
+  /** Release extension resources. */
+  dispose(): void {
+    for (const extension of this.#extensions) extension.close?.();
+  }
+}
+
+/**
+ * RFC 6455 5.5.1 and 7.4: parse a close frame body. Empty means 1005; one byte, an
+ * invalid code or an invalid UTF-8 reason fail the connection.
+ */
+function parseClose(payload: Buffer): CloseConnectionEvent {
+  if (payload.length === 0) {
+    // RFC 6455 7.1.5: "If this Close control frame contains no status code, _The
+    // WebSocket Connection Close Code_ is considered to be 1005."
+    return new CloseConnectionEvent({ code: CloseReason.NO_STATUS_RCVD });
+  }
+  if (payload.length === 1) protocolError('close frame with a 1-byte body');
+  const code = payload.readUInt16BE(0);
+  if (!isValidWireCode(code)) protocolError(`close frame with invalid code ${code}`);
+  const reasonBytes = payload.subarray(2);
+  const reason = new Utf8Decoder().decode(reasonBytes, true);
+  if (reason === null) protocolError('close reason is not valid UTF-8', 1007);
+  return new CloseConnectionEvent({ code, reason });
+}
+
+/** Encode `text` as UTF-8 into `out`, cut on a code point boundary; returns the length. */
+function encodeTruncated(text: string, out: Uint8Array): number {
+  if (text === '') return 0;
+  // encodeInto writes whole code points only, so truncation never splits one.
+  return textEncoder.encodeInto(text, out).written;
+}

@@ -1,0 +1,253 @@
+/**
+ * The incremental frame reader (RFC 6455 5.2): buffers what the transport delivers,
+ * parses frame headers, and hands out payload bytes, unmasked, as they arrive.
+ *
+ * Chunks are kept as a list (never concatenated while they wait); a header split across
+ * chunks is gathered into a 14-byte scratch area. A payload piece that lies within one
+ * chunk of an unmasked stream is handed out as a view of that chunk, with no copy.
+ */
+import { RemoteProtocolError } from '../errors';
+import { applyMask } from './mask';
+import {
+  FIN,
+  LENGTH_16,
+  LENGTH_64,
+  LENGTH_MASK,
+  MASK_BIT,
+  MAX_CONTROL_PAYLOAD,
+  OPCODE_MASK,
+  RSV_MASK,
+  isControl,
+  isKnownOpcode,
+} from './opcode';
+
+const EMPTY = Buffer.alloc(0);
+
+/** Throws the 1002 failure for a framing violation. */
+export function protocolError(message: string, closeCode = 1002): never {
+  throw new RemoteProtocolError(message, { closeCode });
+}
+
+/** Parses frames from bytes. One instance per connection direction. */
+export class FrameReader {
+  // Buffered input: chunks[head..] with the first `offset` bytes of chunks[head] used.
+  #chunks: Buffer[] = [];
+  #head = 0;
+  #offset = 0;
+  #buffered = 0;
+  readonly #scratch = Buffer.alloc(14);
+  readonly #expectMasked: boolean;
+
+  // The header of the current frame; valid while `inFrame`.
+  /** True between a parsed header and the last byte of its payload. */
+  inFrame = false;
+  /** FIN bit of the current frame. */
+  fin = false;
+  /** RSV bits of the current frame (as in the first header byte). */
+  rsv = 0;
+  /** Opcode of the current frame. */
+  opcode = 0;
+  /** Payload length of the current frame. */
+  payloadLength = 0;
+  /** Payload bytes of the current frame not yet handed out. */
+  remaining = 0;
+  readonly #key = new Uint8Array(4);
+  #masked = false;
+  #phase = 0;
+
+  /** `expectMasked`: true on a server (clients mask), false on a client. */
+  constructor(expectMasked: boolean) {
+    this.#expectMasked = expectMasked;
+  }
+
+  /** Bytes received and not yet consumed. */
+  get buffered(): number {
+    return this.#buffered;
+  }
+
+  /** Add received bytes. */
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+  }
+
+  /** Drop everything buffered (after a failure or a close frame). */
+  discard(): void {
+    this.#chunks = [];
+    this.#head = 0;
+    this.#offset = 0;
+    this.#buffered = 0;
+  }
+
+  /**
+   * Parse the next frame header. Returns false when more bytes are needed; throws a
+   * `RemoteProtocolError` (close code 1002) on a header that breaks RFC 6455 5.2.
+   */
+  readHeader(): boolean {
+    if (this.#buffered < 2) return false;
+    let buf = this.#chunks[this.#head]!;
+    let at = this.#offset;
+    const b1 = buf.length - at >= 2 ? buf[at + 1]! : this.#peekByte(1);
+    const short = b1 & LENGTH_MASK;
+    const masked = (b1 & MASK_BIT) !== 0;
+    const size = 2 + (short === LENGTH_16 ? 2 : short === LENGTH_64 ? 8 : 0) + (masked ? 4 : 0);
+    if (this.#buffered < size) {
+      // Still check what the first two bytes already tell, so that a bad frame fails
+      // at once rather than after its extended length arrives.
+      this.#checkStart(buf.length - at >= 1 ? buf[at]! : this.#peekByte(0), b1);
+      return false;
+    }
+    if (buf.length - at < size) {
+      buf = this.#gather(size);
+      at = 0;
+    }
+    const b0 = buf[at]!;
+    this.#checkStart(b0, b1);
+    let length = short;
+    let pos = at + 2;
+    if (short === LENGTH_16) {
+      length = (buf[pos]! << 8) | buf[pos + 1]!;
+      pos += 2;
+      // RFC 6455 5.2: "the minimal number of bytes MUST be used to encode the length"
+      if (length <= 125) protocolError('payload length used 2 bytes where 1 suffices');
+    } else if (short === LENGTH_64) {
+      const high = buf.readUInt32BE(pos);
+      const low = buf.readUInt32BE(pos + 4);
+      pos += 8;
+      // RFC 6455 5.2: "the most significant bit MUST be 0"
+      if (high >= 0x80000000) protocolError('64-bit payload length has its top bit set');
+      // Lengths beyond 2^53 - 1 cannot be counted exactly; no real peer sends them.
+      if (high > 0x1fffff) protocolError('payload length exceeds 2^53 - 1', 1009);
+      length = high * 0x100000000 + low;
+      if (length <= 0xffff) protocolError('payload length used 8 bytes where 2 suffice');
+    }
+    if (masked) {
+      this.#key[0] = buf[pos]!;
+      this.#key[1] = buf[pos + 1]!;
+      this.#key[2] = buf[pos + 2]!;
+      this.#key[3] = buf[pos + 3]!;
+    }
+    this.#consume(size);
+    this.inFrame = true;
+    this.fin = (b0 & FIN) !== 0;
+    this.rsv = b0 & RSV_MASK;
+    this.opcode = b0 & OPCODE_MASK;
+    this.payloadLength = length;
+    this.remaining = length;
+    this.#masked = masked;
+    this.#phase = 0;
+    return true;
+  }
+
+  // The checks that the first two header bytes allow.
+  #checkStart(b0: number, b1: number): void {
+    const opcode = b0 & OPCODE_MASK;
+    // RFC 6455 5.2: "If an unknown opcode is received, the receiving endpoint MUST
+    // _Fail the WebSocket Connection_."
+    if (!isKnownOpcode(opcode)) protocolError(`reserved opcode 0x${opcode.toString(16)}`);
+    if (isControl(opcode)) {
+      // RFC 6455 5.5: "Control frames themselves MUST NOT be fragmented."
+      if ((b0 & FIN) === 0) protocolError('fragmented control frame');
+      // RFC 6455 5.5: "All control frames MUST have a payload length of 125 bytes or less"
+      if ((b1 & LENGTH_MASK) > MAX_CONTROL_PAYLOAD) {
+        protocolError('control frame payload longer than 125 bytes');
+      }
+    }
+    // RFC 6455 5.1: a server MUST close on an unmasked frame; a client on a masked one.
+    const masked = (b1 & MASK_BIT) !== 0;
+    if (masked !== this.#expectMasked) {
+      protocolError(
+        this.#expectMasked ? 'server received an unmasked frame' : 'client received a masked frame',
+      );
+    }
+  }
+
+  /**
+   * Hand out up to `remaining` payload bytes of the current frame that are buffered,
+   * unmasked. Returns an empty buffer when none are. Ends the frame when the last byte
+   * is handed out.
+   */
+  readPayload(): Buffer {
+    const want = Math.min(this.remaining, this.#buffered);
+    if (want === 0) {
+      if (this.remaining === 0) this.inFrame = false;
+      return EMPTY;
+    }
+    const chunk = this.#chunks[this.#head]!;
+    const at = this.#offset;
+    let out: Buffer;
+    if (chunk.length - at >= want) {
+      if (this.#masked) {
+        out = Buffer.allocUnsafe(want);
+        this.#phase = applyMask(chunk, at, out, 0, want, this.#key, this.#phase);
+      } else {
+        out = chunk.subarray(at, at + want);
+      }
+      this.#consume(want);
+    } else {
+      out = this.#take(want);
+      if (this.#masked) this.#phase = applyMask(out, 0, out, 0, want, this.#key, this.#phase);
+    }
+    this.remaining -= want;
+    if (this.remaining === 0) this.inFrame = false;
+    return out;
+  }
+
+  /** True when the whole remaining payload of the current frame is buffered. */
+  hasWholePayload(): boolean {
+    return this.#buffered >= this.remaining;
+  }
+
+  // Copy `n` buffered bytes (n <= 14) into the scratch area without consuming them.
+  #gather(n: number): Buffer {
+    let copied = 0;
+    let index = this.#head;
+    let at = this.#offset;
+    while (copied < n) {
+      const chunk = this.#chunks[index]!;
+      const k = Math.min(chunk.length - at, n - copied);
+      chunk.copy(this.#scratch, copied, at, at + k);
+      copied += k;
+      index++;
+      at = 0;
+    }
+    return this.#scratch;
+  }
+
+  #peekByte(i: number): number {
+    return this.#gather(i + 1)[i]!;
+  }
+
+  // Consume `n` buffered bytes into a new Buffer.
+  #take(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    let copied = 0;
+    while (copied < n) {
+      const chunk = this.#chunks[this.#head]!;
+      const k = Math.min(chunk.length - this.#offset, n - copied);
+      chunk.copy(out, copied, this.#offset, this.#offset + k);
+      copied += k;
+      this.#consume(k);
+    }
+    return out;
+  }
+
+  #consume(n: number): void {
+    this.#buffered -= n;
+    this.#offset += n;
+    const chunks = this.#chunks;
+    while (this.#head < chunks.length && this.#offset >= chunks[this.#head]!.length) {
+      this.#offset -= chunks[this.#head]!.length;
+      this.#head++;
+    }
+    if (this.#head === chunks.length) {
+      chunks.length = 0;
+      this.#head = 0;
+      this.#offset = 0;
+    } else if (this.#head > 64) {
+      chunks.splice(0, this.#head);
+      this.#head = 0;
+    }
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * wsproto: a sans-I/O WebSocket protocol stack (RFC 6455, RFC 7692) for Node.js.
+ * This module only re-exports the public surface.
+ */
+export { CloseReason, isValidWireCode, type CloseReasonCode } from './close-codes';
+export {
+  Connection,
+  ConnectionState,
+  ConnectionType,
+  type ConnectionOptions,
+  type ConnectionRole,
+  type ConnectionStateValue,
+} from './connection';
+export {
+  LocalProtocolError,
+  RemoteProtocolError,
+  type LocalErrorCode,
+  type RemoteErrorCode,
+  type RemoteProtocolErrorOptions,
+} from './errors';
+export {
+  AcceptConnectionEvent as AcceptConnection,
+  BytesMessageEvent as BytesMessage,
+  CloseConnectionEvent as CloseConnection,
+  PingEvent as Ping,
+  PongEvent as Pong,
+  RejectConnectionEvent as RejectConnection,
+  RejectDataEvent as RejectData,
+  RequestEvent as Request,
+  TextMessageEvent as TextMessage,
+  type AcceptConnectionInit,
+  type BytesMessageInit,
+  type CloseConnectionInit,
+  type ConnectionEvent,
+  type Headers,
+  type PingInit,
+  type RejectConnectionInit,
+  type RejectDataInit,
+  type RequestInit,
+  type TextMessageInit,
+  type WSEvent,
+} from './events';
+export type { Extension, ExtensionParams } from './extensions/extension';
+export type { MaskKeyGenerator } from './frame/mask';
+export { DEFAULT_MAX_MESSAGE_SIZE, type FrameLimits } from './frame/protocol';
+export { Opcode, type OpcodeValue } from './frame/opcode';
