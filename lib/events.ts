@@ -285,12 +285,7 @@ export type WSEvent =
   | PongEvent;
 
 /** The events a `Connection` yields or sends after the handshake. */
-export type ConnectionEvent =
-  | CloseConnectionEvent
-  | TextMessageEvent
-  | BytesMessageEvent
-  | PingEvent
-  | PongEvent;
+export type ConnectionEvent = CloseConnectionEvent | TextMessageEvent | BytesMessageEvent | PingEvent | PongEvent;
 
 const EMPTY = Buffer.alloc(0);
 

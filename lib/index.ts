@@ -44,3 +44,4 @@ export type { Extension, ExtensionParams } from './extensions/extension';
 export type { MaskKeyGenerator } from './frame/mask';
 export { DEFAULT_MAX_MESSAGE_SIZE, type FrameLimits } from './frame/protocol';
 export { Opcode, type OpcodeValue } from './frame/opcode';
+export { WSConnection, type WSConnectionOptions } from './ws-connection';

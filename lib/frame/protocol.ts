@@ -55,7 +55,6 @@ export interface FrameProtocolOptions extends FrameLimits {
 
 /** Frames in, events out; events in, frames out. */
 export class FrameProtocol {
-  readonly #client: boolean;
   readonly #reader: FrameReader;
   readonly #extensions: readonly Extension[];
   readonly #claimable: number;
@@ -75,7 +74,6 @@ export class FrameProtocol {
   #outboundCompress: boolean | undefined = undefined;
 
   constructor(client: boolean, options: FrameProtocolOptions, randomKey: MaskKeyGenerator) {
-    this.#client = client;
     this.#reader = new FrameReader(!client);
     this.#extensions = (options.extensions ?? []).filter((e) => e.enabled());
     this.#claimable = this.#extensions.reduce((bits, e) => bits | e.rsvBits, 0);
@@ -301,10 +299,7 @@ export class FrameProtocol {
       return this.#frame(Opcode.CLOSE, EMPTY, true, undefined);
     }
     if (isLocalOnlyCode(code) || !isValidWireCode(code)) {
-      throw new LocalProtocolError(
-        `close code ${code} may not be sent (RFC 6455 7.4)`,
-        'ERR_INVALID_CLOSE_CODE',
-      );
+      throw new LocalProtocolError(`close code ${code} may not be sent (RFC 6455 7.4)`, 'ERR_INVALID_CLOSE_CODE');
     }
     const body = Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD);
     body.writeUInt16BE(code, 0);

@@ -157,9 +157,7 @@ export class FrameReader {
     // RFC 6455 5.1: a server MUST close on an unmasked frame; a client on a masked one.
     const masked = (b1 & MASK_BIT) !== 0;
     if (masked !== this.#expectMasked) {
-      protocolError(
-        this.#expectMasked ? 'server received an unmasked frame' : 'client received a masked frame',
-      );
+      protocolError(this.#expectMasked ? 'server received an unmasked frame' : 'client received a masked frame');
     }
   }
 

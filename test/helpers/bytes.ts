@@ -133,6 +133,11 @@ export function merge(events: readonly ConnectionEvent[], includeReason = true):
     } else if (e instanceof Ping || e instanceof Pong) {
       out.push({ type: e.type, payload: e.payload.toString('hex') });
     } else if (e instanceof CloseConnection) {
+      // A close ends reading: an unfinished message stays partial, before the close.
+      if (text !== null) out.push({ type: 'text-partial', data: text });
+      if (bytes !== null) out.push({ type: 'bytes-partial', data: Buffer.concat(bytes).toString('hex') });
+      text = null;
+      bytes = null;
       out.push({ type: 'close', code: e.code, reason: includeReason ? e.reason : '' });
     }
   }

@@ -7,7 +7,6 @@ export function requirePeer(ctx: Mocha.Context, available: boolean, what: string
   if (available) return;
   const message = `peer not available: ${what} (install with: ${install})`;
   if (process.env.CI === 'true') throw new Error(`${message}; CI must run every interop test`);
-  // eslint-disable-next-line no-console
   console.log(`      skipped: ${message}`);
   ctx.skip();
 }

@@ -1,0 +1,136 @@
+/** Frame serialization (RFC 6455 5.2, 5.3, 5.5): byte-exact output for both roles. */
+import { expect } from 'chai';
+import {
+  BytesMessage,
+  CloseConnection,
+  Connection,
+  ConnectionType,
+  LocalProtocolError,
+  Ping,
+  Pong,
+  TextMessage,
+} from '../../lib/index';
+import { hex, KEY } from '../helpers/bytes';
+
+const fixedKey = () => KEY;
+const server = () => new Connection(ConnectionType.SERVER);
+const client = () => new Connection(ConnectionType.CLIENT, { maskKey: fixedKey });
+
+describe('frame encoder (RFC 6455 5.2)', () => {
+  it('5.7 server sends an unmasked text frame: 81 05 "Hello"', () => {
+    expect(server().send(new TextMessage({ data: 'Hello' }))).to.deep.equal(hex('81 05 48 65 6c 6c 6f'));
+  });
+
+  it('5.7 client sends a masked text frame with key 37 fa 21 3d', () => {
+    expect(client().send(new TextMessage({ data: 'Hello' }))).to.deep.equal(hex('81 85 37 fa 21 3d 7f 9f 4d 51 58'));
+  });
+
+  it('5.7 fragmented text: 01 03 "Hel", 80 02 "lo"', () => {
+    const s = server();
+    expect(s.send(new TextMessage({ data: 'Hel', messageFinished: false }))).to.deep.equal(hex('01 03 48 65 6c'));
+    expect(s.send(new TextMessage({ data: 'lo' }))).to.deep.equal(hex('80 02 6c 6f'));
+  });
+
+  it('5.7 unmasked ping and masked pong', () => {
+    expect(server().send(new Ping({ payload: Buffer.from('Hello') }))).to.deep.equal(hex('89 05 48 65 6c 6c 6f'));
+    expect(client().send(new Pong({ payload: Buffer.from('Hello') }))).to.deep.equal(
+      hex('8a 85 37 fa 21 3d 7f 9f 4d 51 58'),
+    );
+  });
+
+  it('5.7 256-byte binary uses the 16-bit length form: 82 7e 01 00', () => {
+    const out = server().send(new BytesMessage({ data: Buffer.alloc(256, 9) }));
+    expect(out.subarray(0, 4)).to.deep.equal(hex('82 7e 01 00'));
+    expect(out.length).to.equal(260);
+  });
+
+  it('5.7 64 KiB binary uses the 64-bit length form: 82 7f 00 00 00 00 00 01 00 00', () => {
+    const out = server().send(new BytesMessage({ data: Buffer.alloc(65536) }));
+    expect(out.subarray(0, 10)).to.deep.equal(hex('82 7f 00 00 00 00 00 01 00 00'));
+    expect(out.length).to.equal(65546);
+  });
+
+  it('5.2 the minimal length form at each boundary', () => {
+    const sizes: Array<[number, string]> = [
+      [125, '827d'],
+      [126, '827e007e'],
+      [65535, '827effff'],
+      [65536, '827f0000000000010000'],
+    ];
+    for (const [n, head] of sizes) {
+      const out = server().send(new BytesMessage({ data: Buffer.alloc(n) }));
+      expect(out.subarray(0, head.length / 2).toString('hex'), `${n} bytes`).to.equal(head);
+    }
+  });
+
+  it('5.3 a client masks every frame with a fresh key from a CSPRNG', () => {
+    const c = new Connection(ConnectionType.CLIENT);
+    const keys = new Set<string>();
+    for (let i = 0; i < 200; i++)
+      keys.add(
+        c
+          .send(new BytesMessage({ data: Buffer.alloc(4) }))
+          .subarray(2, 6)
+          .toString('hex'),
+      );
+    expect(keys.size).to.be.greaterThan(195);
+  });
+
+  it('5.3 masks large payloads correctly at every alignment', () => {
+    const data = Buffer.alloc(1000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 0xff;
+    for (let offset = 0; offset < 5; offset++) {
+      const view = data.subarray(offset, offset + 900);
+      const out = client().send(new BytesMessage({ data: view }));
+      const body = out.subarray(8);
+      for (let i = 0; i < view.length; i++) expect(body[i]! ^ KEY[i % 4]!).to.equal(view[i]);
+    }
+  });
+
+  it('5.5 a ping payload over 125 bytes is a LocalProtocolError', () => {
+    expect(() => server().send(new Ping({ payload: Buffer.alloc(126) })))
+      .to.throw(LocalProtocolError)
+      .with.property('code', 'ERR_CONTROL_PAYLOAD_TOO_BIG');
+  });
+
+  it('text and bytes cannot be mixed within one message', () => {
+    const s = server();
+    s.send(new TextMessage({ data: 'a', messageFinished: false }));
+    expect(() => s.send(new BytesMessage({ data: Buffer.from('b') })))
+      .to.throw(LocalProtocolError)
+      .with.property('code', 'ERR_MESSAGE_TYPE_MISMATCH');
+  });
+
+  describe('close frames (RFC 6455 5.5.1, 7.4)', () => {
+    it('5.5.1 code then UTF-8 reason', () => {
+      expect(server().send(new CloseConnection({ code: 1000, reason: 'bye' }))).to.deep.equal(
+        hex('88 05 03 e8 62 79 65'),
+      );
+    });
+
+    it('1005 sends an empty close body', () => {
+      expect(server().send(new CloseConnection({ code: 1005 }))).to.deep.equal(hex('88 00'));
+    });
+
+    for (const code of [1006, 1015, 999, 1004, 1016, 2999, 5000]) {
+      it(`7.4 code ${code} cannot go on the wire: LocalProtocolError`, () => {
+        expect(() => server().send(new CloseConnection({ code })))
+          .to.throw(LocalProtocolError)
+          .with.property('code', 'ERR_INVALID_CLOSE_CODE');
+      });
+    }
+
+    it('5.5 a long reason is truncated to 123 bytes on a code point boundary', () => {
+      const reason = 'é'.repeat(100); // 200 bytes of 2-byte code points
+      const out = server().send(new CloseConnection({ code: 1000, reason }));
+      expect(out[1]).to.equal(2 + 122);
+      expect(out.subarray(4).toString('utf8')).to.equal('é'.repeat(61));
+    });
+
+    it('a reason of 4-byte code points is cut before a split', () => {
+      const out = server().send(new CloseConnection({ code: 4000, reason: '😀'.repeat(40) }));
+      expect(out[1]).to.equal(2 + 120);
+      expect(Buffer.from(out.subarray(4)).toString('utf8')).to.equal('😀'.repeat(30));
+    });
+  });
+});
