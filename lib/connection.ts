@@ -123,6 +123,15 @@ export class Connection {
     return this.#proto.extensions;
   }
 
+  /**
+   * True when reading stopped because the peer broke the protocol: the
+   * `CloseConnection` that reported it was made here (with the code to answer), it is
+   * not a close frame the peer sent.
+   */
+  get failed(): boolean {
+    return this.#proto.failed;
+  }
+
   /** Bytes received but not yet parsed into events (bounded by one header plus a frame piece). */
   get bufferedAmount(): number {
     return this.#proto.bufferedAmount;

@@ -176,7 +176,7 @@ export interface TextMessageInit {
   /** False when more frames of the same message follow. Default true. */
   messageFinished?: boolean;
   /** Sending only: false to send this message uncompressed even when compression is on. */
-  compress?: boolean;
+  compress?: boolean | undefined;
 }
 
 /** Text message data: a whole message or a piece of one. */
@@ -210,7 +210,7 @@ export interface BytesMessageInit {
   /** False when more frames of the same message follow. Default true. */
   messageFinished?: boolean;
   /** Sending only: false to send this message uncompressed even when compression is on. */
-  compress?: boolean;
+  compress?: boolean | undefined;
 }
 
 /** Binary message data: a whole message or a piece of one. */

@@ -6,6 +6,11 @@ import * as api from '../lib/index';
 
 const EXPECTED = [
   'AcceptConnection',
+  'AppFace',
+  'HandshakeRejectedError',
+  'WebSocketStream',
+  'connect',
+  'handleUpgrade',
   'BytesMessage',
   'CloseConnection',
   'CloseReason',

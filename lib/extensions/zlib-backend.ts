@@ -1,0 +1,363 @@
+/**
+ * Synchronous zlib contexts for permessage-deflate (RFC 7692), so that the sans-I/O
+ * core never waits on a thread pool:
+ *
+ * - Deflate (and, by default, inflate) runs on Node's own zlib through the native
+ *   handle's `writeSync`, the call `zlib.deflateRawSync` itself makes. We keep the
+ *   handle open between calls (a persistent context, for context takeover); Node 20's
+ *   `_processChunk` would close it after one call.
+ * - Inflate can also run on `zlib-sync` (optional native addon) when asked for.
+ *
+ * Every inflate goes through `inflateBounded`, which feeds the compressed input in
+ * slices sized so that one slice can never inflate to much more than the room left:
+ * a deflate bomb is refused within a fixed overshoot of the limit, whatever the
+ * backend (see `INFLATE_OVERSHOOT_BOUND`).
+ */
+import * as zlib from 'node:zlib';
+
+/** The inflate backends. */
+export type InflateBackendName = 'node:zlib' | 'zlib-sync';
+
+/**
+ * The backend used when none is asked for: Node's zlib. Measured on Node 20 (see
+ * bench/deflate-candidates.ts), it inflates faster than zlib-sync (about 1.1 µs against
+ * 1.9 µs per 64-byte message, 29 µs against 47 µs per 64 KiB message) and it frees
+ * its context on `close()`, while zlib-sync 0.1.10 never calls `inflateEnd`: every
+ * `Inflate` object leaks its zlib state (4 to 50 KiB) when collected.
+ */
+export const DEFAULT_INFLATE_BACKEND: InflateBackendName = 'node:zlib';
+
+// RFC 1951 3.2.5: the longest match (258 bytes) can be coded in two bits, so one
+// compressed byte inflates to at most 258 * 4 = 1032 bytes.
+const MAX_INFLATE_RATIO = 1032;
+// Input slices fed to the inflater: at most 16 KiB, at least 64 bytes, and otherwise
+// small enough that the worst case fits the room left under the budget.
+const MIN_SLICE = 64;
+const MAX_SLICE = 16 * 1024;
+
+/**
+ * The most bytes `inflateBounded` can produce beyond its budget before it throws: one
+ * minimum slice at the maximum ratio, plus one pending match that zlib-sync may hold
+ * back from the previous slice.
+ */
+export const INFLATE_OVERSHOOT_BOUND = MIN_SLICE * MAX_INFLATE_RATIO + 258;
+
+/** The bytes RFC 7692 7.2.1 removes from the end of a message and 7.2.2 appends. */
+export const DEFLATE_TAIL: Buffer = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+
+const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
+
+/** zlib reported corrupt input. */
+export class InflateDataError extends Error {}
+
+/** Inflating would exceed the budget; `produced` bytes were inflated in this call. */
+export class InflateLimitError extends Error {
+  constructor(readonly produced: number) {
+    super(`inflated ${produced} bytes`);
+  }
+}
+
+/** A raw inflate context (no zlib header) that survives across calls. */
+export interface Inflater {
+  /** Inflate all of `input` (a sync flush): everything zlib can output now. */
+  push(input: Buffer): Buffer;
+  /** True once a block with BFINAL set ended the DEFLATE stream. */
+  readonly ended: boolean;
+  /** True when `release()` frees (or parks) the context, false when it cannot. */
+  readonly freesMemory: boolean;
+  /** Free the context (or park it for reuse). The inflater is unusable afterwards. */
+  release(): void;
+}
+
+/**
+ * Inflate `data` and return the result, throwing `InflateLimitError` as soon as the
+ * output exceeds `budget` bytes (at most `INFLATE_OVERSHOOT_BOUND` bytes beyond it are
+ * ever inflated). Zlib errors throw `InflateDataError`.
+ */
+export function inflateBounded(inflater: Inflater, data: Buffer, budget: number): Buffer {
+  const pieces: Buffer[] = [];
+  let total = 0;
+  for (let offset = 0; offset < data.length; ) {
+    const room = budget - total;
+    const size = Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.floor(room / MAX_INFLATE_RATIO)));
+    const slice = data.subarray(offset, offset + size);
+    offset += slice.length;
+    const produced = inflater.push(slice);
+    if (produced.length === 0) continue;
+    total += produced.length;
+    if (total > budget) throw new InflateLimitError(total);
+    pieces.push(produced);
+  }
+  if (pieces.length === 1) return pieces[0]!;
+  return pieces.length === 0 ? EMPTY : Buffer.concat(pieces, total);
+}
+
+const EMPTY = Buffer.alloc(0);
+
+// ---- Node's zlib, through the native handle ----
+
+// The parts of Node's zlib internals we use (stable since Node 10; minizlib relies on
+// the same): the native handle of a zlib stream and the array it reports into.
+interface NativeHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOffset: number,
+    inLength: number,
+    output: Uint8Array,
+    outOffset: number,
+    outLength: number,
+  ): void;
+  reset(): void;
+  close(): void;
+  onerror: (message: string, errno: number, code: string) => void;
+}
+interface StreamInternals {
+  _handle: NativeHandle;
+  _writeState: Uint32Array;
+}
+
+// Output goes through one shared scratch buffer and is copied out before returning;
+// everything here is synchronous, so no two calls ever overlap.
+const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+
+/** One native zlib context driven synchronously. */
+class NodeContext {
+  readonly #handle: NativeHandle;
+  readonly #state: Uint32Array;
+  #error: string | null = null;
+  /** A data error happened: the context must not be reused. */
+  broken = false;
+  /** The last call stopped with input left over: the DEFLATE stream ended (inflate). */
+  inputLeft = false;
+
+  constructor(
+    readonly key: string,
+    stream: zlib.DeflateRaw | zlib.InflateRaw,
+  ) {
+    const internals = stream as unknown as StreamInternals;
+    this.#handle = internals._handle;
+    this.#state = internals._writeState;
+    // Replace the stream's error handler: it would destroy the stream and emit an
+    // asynchronous 'error' event; we report the error synchronously instead.
+    this.#handle.onerror = (message) => {
+      this.#error = message;
+    };
+  }
+
+  /** Run all of `input` through zlib with a sync flush and return every output byte. */
+  process(input: Buffer): Buffer {
+    const state = this.#state;
+    let offset = 0;
+    let left = input.length;
+    let first: Buffer | null = null;
+    let rest: Buffer[] | null = null;
+    let total = 0;
+    for (;;) {
+      this.#handle.writeSync(Z_SYNC_FLUSH, input, offset, left, SCRATCH, 0, SCRATCH.length);
+      if (this.#error !== null) {
+        this.broken = true;
+        throw new InflateDataError(this.#error);
+      }
+      const availOut = state[0]!;
+      const availIn = state[1]!;
+      const have = SCRATCH.length - availOut;
+      if (have > 0) {
+        const out = Buffer.from(SCRATCH.subarray(0, have));
+        if (first === null) first = out;
+        else (rest ??= [first]).push(out);
+        total += have;
+      }
+      offset += left - availIn;
+      left = availIn;
+      if (availOut !== 0) break;
+    }
+    this.inputLeft = left > 0;
+    if (rest !== null) return Buffer.concat(rest, total);
+    return first ?? EMPTY;
+  }
+
+  /** Reset and park the context for reuse, or free it. */
+  release(): void {
+    if (!this.broken && park(this)) return;
+    this.close();
+  }
+
+  /** Reset to a fresh stream: the window is forgotten (no data can leak through it). */
+  reset(): void {
+    this.#handle.reset();
+    this.inputLeft = false;
+  }
+
+  close(): void {
+    this.#handle.close();
+  }
+}
+
+// A small pool of reset contexts shared by all connections, so that a connection that
+// negotiated no_context_takeover holds no zlib memory between messages without paying
+// for a new context per message. Bounded: extra contexts are freed.
+const POOL_LIMIT = { deflate: 4, inflate: 16 } as const;
+const pool = new Map<string, NodeContext[]>();
+const pooled = { deflate: 0, inflate: 0 };
+
+function kindOf(key: string): 'deflate' | 'inflate' {
+  return key.startsWith('d') ? 'deflate' : 'inflate';
+}
+
+function park(context: NodeContext): boolean {
+  const kind = kindOf(context.key);
+  if (pooled[kind] >= POOL_LIMIT[kind]) return false;
+  context.reset();
+  let list = pool.get(context.key);
+  if (list === undefined) pool.set(context.key, (list = []));
+  list.push(context);
+  pooled[kind]++;
+  return true;
+}
+
+function unpark(key: string): NodeContext | null {
+  const context = pool.get(key)?.pop();
+  if (context === undefined) return null;
+  pooled[kindOf(key)]--;
+  return context;
+}
+
+/** How many reset contexts the shared pool holds (for tests and diagnostics). */
+export function pooledContexts(): { deflate: number; inflate: number } {
+  return { ...pooled };
+}
+
+/** Free every pooled context. */
+export function drainPool(): void {
+  for (const list of pool.values()) for (const context of list) context.close();
+  pool.clear();
+  pooled.deflate = 0;
+  pooled.inflate = 0;
+}
+
+class NodeInflater implements Inflater {
+  readonly #context: NodeContext;
+
+  constructor(windowBits: number) {
+    const key = `i${windowBits}`;
+    this.#context = unpark(key) ?? new NodeContext(key, new zlib.InflateRaw({ windowBits }));
+  }
+
+  push(input: Buffer): Buffer {
+    return this.#context.process(input);
+  }
+
+  readonly freesMemory = true;
+
+  get ended(): boolean {
+    // Inflate stops with input left and room for output only at the end of the stream.
+    return this.#context.inputLeft;
+  }
+
+  release(): void {
+    this.#context.release();
+  }
+}
+
+/** Parameters of a raw deflate context. */
+export interface DeflaterConfig {
+  windowBits: number;
+  level: number;
+  memLevel: number;
+}
+
+/** A raw deflate context on Node's zlib. */
+export class Deflater {
+  readonly #context: NodeContext;
+
+  constructor(config: DeflaterConfig) {
+    const key = `d${config.windowBits}:${config.level}:${config.memLevel}`;
+    this.#context =
+      unpark(key) ??
+      new NodeContext(
+        key,
+        new zlib.DeflateRaw({ windowBits: config.windowBits, level: config.level, memLevel: config.memLevel }),
+      );
+  }
+
+  /** Compress `data` and sync-flush: the output ends with 00 00 ff ff unless empty. */
+  deflate(data: Buffer): Buffer {
+    return this.#context.process(data);
+  }
+
+  /** Free the context (or park it, reset, for another connection). */
+  release(): void {
+    this.#context.release();
+  }
+}
+
+// ---- zlib-sync ----
+
+interface ZlibSyncInflate {
+  push(data: Buffer, flush: number): void;
+  readonly result: Buffer | null;
+  readonly err: number;
+  readonly msg: string | null;
+}
+interface ZlibSyncModule {
+  Inflate: new (options: { chunkSize?: number; windowBits?: number }) => ZlibSyncInflate;
+}
+
+const Z_STREAM_END = 1;
+const Z_BUF_ERROR = -5;
+
+let zlibSync: ZlibSyncModule | null | undefined;
+
+/** The zlib-sync module, or null when it is not installed or cannot load. */
+export function loadZlibSync(): ZlibSyncModule | null {
+  if (zlibSync === undefined) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      zlibSync = require('zlib-sync') as ZlibSyncModule;
+    } catch {
+      zlibSync = null;
+    }
+  }
+  return zlibSync;
+}
+
+class ZlibSyncInflater implements Inflater {
+  readonly #inflate: ZlibSyncInflate;
+  #ended = false;
+
+  constructor(module: ZlibSyncModule, windowBits: number) {
+    // Negative windowBits selects raw inflate (no zlib header).
+    this.#inflate = new module.Inflate({ windowBits: -windowBits, chunkSize: 16 * 1024 });
+  }
+
+  push(input: Buffer): Buffer {
+    const inflate = this.#inflate;
+    // With Z_SYNC_FLUSH, zlib-sync's result holds the output of this push only.
+    inflate.push(input, Z_SYNC_FLUSH);
+    const err = inflate.err;
+    if (err === Z_STREAM_END) this.#ended = true;
+    else if (err < 0 && err !== Z_BUF_ERROR) throw new InflateDataError(inflate.msg ?? `zlib error ${err}`);
+    return inflate.result ?? EMPTY;
+  }
+
+  readonly freesMemory = false;
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  release(): void {
+    // zlib-sync has no way to free or reset a context: it goes when collected (and
+    // its zlib state leaks, see DEFAULT_INFLATE_BACKEND).
+  }
+}
+
+/** A new raw inflate context on the given backend. */
+export function createInflater(backend: InflateBackendName, windowBits: number): Inflater {
+  if (backend === 'zlib-sync') {
+    const module = loadZlibSync();
+    if (module !== null) return new ZlibSyncInflater(module, windowBits);
+  }
+  return new NodeInflater(windowBits);
+}

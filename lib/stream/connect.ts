@@ -1,0 +1,99 @@
+/**
+ * `connect(url, options)`: a client `WebSocketStream` over `net` (ws://) or `tls`
+ * (wss://), resolved once the handshake completes.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { LocalProtocolError } from '../errors';
+import type { Headers, RejectConnectionEvent, RejectDataEvent } from '../events';
+import { WebSocketStream, type WebSocketStreamOptions } from './websocket-stream';
+
+/** Options of `connect`. */
+export interface ConnectOptions extends Omit<WebSocketStreamOptions, 'request' | 'accept'> {
+  /** Subprotocols to offer. */
+  subprotocols?: string[];
+  /** Extra request headers (e.g. Origin, Authorization). */
+  headers?: Headers;
+  /** TLS options for wss:// (ca, rejectUnauthorized, servername ...). */
+  tls?: tls.ConnectionOptions;
+  /** Milliseconds to establish TCP/TLS and finish the handshake. Default: handshakeTimeout or 30000. */
+  timeout?: number;
+}
+
+/** The error `connect` rejects with when the server answers with another status than 101. */
+export class HandshakeRejectedError extends Error {
+  /** The HTTP status. */
+  readonly statusCode: number;
+  /** The response headers. */
+  readonly headers: Headers;
+  /** The response body (bounded by maxRejectBodySize). */
+  readonly body: Buffer;
+
+  constructor(statusCode: number, headers: Headers, body: Buffer) {
+    super(`the server rejected the WebSocket handshake with status ${statusCode}`);
+    this.name = 'HandshakeRejectedError';
+    this.statusCode = statusCode;
+    this.headers = headers;
+    this.body = body;
+  }
+}
+
+/** Connect to a ws:// or wss:// URL; resolves with the open stream. */
+export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketStream> {
+  const target = typeof url === 'string' ? new URL(url) : url;
+  if (target.protocol !== 'ws:' && target.protocol !== 'wss:') {
+    return Promise.reject(new LocalProtocolError(`unsupported URL scheme ${target.protocol}`, 'ERR_INVALID_OPTION'));
+  }
+  const secure = target.protocol === 'wss:';
+  const port = target.port === '' ? (secure ? 443 : 80) : Number(target.port);
+  const hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
+  const defaultPort = (secure && port === 443) || (!secure && port === 80);
+  const host = defaultPort ? target.hostname : `${target.hostname}:${port}`;
+  const { subprotocols, headers, tls: tlsOptions, timeout, ...rest } = options;
+  return new Promise<WebSocketStream>((resolve, reject) => {
+    const socket = secure
+      ? tls.connect({ host: hostname, port, servername: net.isIP(hostname) ? undefined : hostname, ...tlsOptions } as tls.ConnectionOptions)
+      : net.connect({ host: hostname, port });
+    socket.setNoDelay(true);
+    const ws = new WebSocketStream('client', {
+      ...rest,
+      handshakeTimeout: timeout ?? rest.handshakeTimeout ?? 30000,
+      request: { host, target: `${target.pathname}${target.search}`, subprotocols: subprotocols ?? [], extraHeaders: headers ?? [] },
+    });
+    let settled = false;
+    let rejection: RejectConnectionEvent | null = null;
+    const body: Buffer[] = [];
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      ws.destroy();
+      reject(error);
+    };
+    socket.once('error', fail);
+    ws.once('error', fail);
+    ws.on('rejected', (event: RejectConnectionEvent) => {
+      rejection = event;
+    });
+    ws.on('rejected-data', (event: RejectDataEvent) => {
+      body.push(event.data);
+      if (event.bodyFinished && rejection !== null) fail(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
+    });
+    ws.once('close', () => {
+      if (rejection !== null) fail(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
+      else fail(new Error('the connection closed before the WebSocket handshake completed'));
+    });
+    ws.once('open', () => {
+      if (settled) return;
+      settled = true;
+      socket.removeListener('error', fail);
+      ws.removeListener('error', fail);
+      resolve(ws);
+    });
+    socket.on('error', (error) => ws.destroy(error));
+    socket.on('close', () => ws.destroy());
+    ws.on('close', () => socket.destroy());
+    socket.pipe(ws as unknown as NodeJS.WritableStream);
+    ws.pipe(socket);
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * `handleUpgrade(req, socket, head, options)`: the WebSocket side of an `http.Server` /
+ * `https.Server` 'upgrade' event. Node's HTTP parser has already read the request head,
+ * so the handshake starts from it (`initiateUpgradeConnection`), the bytes Node read past
+ * the head (`head`) are fed first, and the socket is wired both ways.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex as NodeDuplex } from 'node:stream';
+import type { RequestEvent } from '../events';
+import { WebSocketStream, type AcceptDecision, type WebSocketStreamOptions } from './websocket-stream';
+
+/** Options of `handleUpgrade`. */
+export interface UpgradeOptions extends Omit<WebSocketStreamOptions, 'request'> {
+  /** Return false to refuse an Origin (403). Default: every origin is allowed. */
+  verifyOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
+  /** Pick a subprotocol from the client's list (null for none). Default: none. */
+  selectSubprotocol?: (offered: readonly string[], req: IncomingMessage) => string | null;
+}
+
+/**
+ * Turn an HTTP upgrade request into a server `WebSocketStream` wired to `socket`. The
+ * socket is destroyed when the stream closes. Invalid requests are answered with the
+ * right HTTP status (400, 426 ...) and the stream emits 'error' then 'close'.
+ */
+export function handleUpgrade(
+  req: IncomingMessage,
+  socket: NodeDuplex,
+  head: Buffer,
+  options: UpgradeOptions = {},
+): WebSocketStream {
+  const { verifyOrigin, selectSubprotocol, accept, ...rest } = options;
+  const decide = (request: RequestEvent): AcceptDecision | Promise<AcceptDecision> => {
+    if (verifyOrigin !== undefined && !verifyOrigin(req.headers.origin, req)) {
+      return { accept: false, statusCode: 403, body: 'origin not allowed\n' };
+    }
+    if (accept !== undefined) return accept(request);
+    const subprotocol = selectSubprotocol?.(request.subprotocols, req) ?? null;
+    return { subprotocol };
+  };
+  const ws = new WebSocketStream('server', { ...rest, accept: decide });
+  (socket as { setTimeout?: (ms: number) => void }).setTimeout?.(0);
+  (socket as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
+  socket.on('error', (error: Error) => ws.destroy(error));
+  socket.on('close', () => ws.destroy());
+  ws.on('close', () => socket.destroy());
+  // An 'error' is reported to the stream's listeners; without any, it must not crash
+  // the process because a peer sent a bad request.
+  ws.on('error', () => undefined);
+  ws.pipe(socket as unknown as NodeJS.WritableStream);
+  ws.initiateUpgrade(req.rawHeaders, req.url ?? '/', req.method ?? 'GET', req.httpVersion);
+  if (head.length > 0 && !ws.destroyed) ws.write(head);
+  if (!ws.destroyed) (socket as NodeJS.ReadableStream).pipe(ws as unknown as NodeJS.WritableStream);
+  return ws;
+}
