@@ -47,8 +47,13 @@ export function handleUpgrade(
   // the process because a peer sent a bad request.
   ws.on('error', () => undefined);
   ws.pipe(socket as unknown as NodeJS.WritableStream);
-  ws.initiateUpgrade(req.rawHeaders, req.url ?? '/', req.method ?? 'GET', req.httpVersion);
-  if (head.length > 0 && !ws.destroyed) ws.write(head);
-  if (!ws.destroyed) (socket as NodeJS.ReadableStream).pipe(ws as unknown as NodeJS.WritableStream);
+  // Start on the next tick, so that the caller attaches its listeners ('open',
+  // 'message', ws.app) before the first event.
+  process.nextTick(() => {
+    if (ws.destroyed) return;
+    ws.initiateUpgrade(req.rawHeaders, req.url ?? '/', req.method ?? 'GET', req.httpVersion);
+    if (head.length > 0 && !ws.destroyed) ws.write(head);
+    if (!ws.destroyed) (socket as NodeJS.ReadableStream).pipe(ws as unknown as NodeJS.WritableStream);
+  });
   return ws;
 }
