@@ -54,3 +54,9 @@ export {
 } from './stream/websocket-stream';
 export { handleUpgrade, type UpgradeOptions } from './stream/upgrade';
 export { connect, HandshakeRejectedError, type ConnectOptions } from './stream/connect';
+export {
+  PerMessageDeflate,
+  DEFAULT_THRESHOLD,
+  type InflateBackendName,
+  type PerMessageDeflateOptions,
+} from './extensions/permessage-deflate';

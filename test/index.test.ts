@@ -7,6 +7,8 @@ import * as api from '../lib/index';
 const EXPECTED = [
   'AcceptConnection',
   'AppFace',
+  'DEFAULT_THRESHOLD',
+  'PerMessageDeflate',
   'HandshakeRejectedError',
   'WebSocketStream',
   'connect',

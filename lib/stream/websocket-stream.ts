@@ -38,6 +38,7 @@ import {
   type WSEvent,
 } from '../events';
 import type { Extension } from '../extensions/extension';
+import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate';
 
 import { WSConnection, type WSConnectionOptions } from '../ws-connection';
 
@@ -51,7 +52,12 @@ export type AcceptDecision =
 export interface WebSocketStreamOptions extends WSConnectionOptions {
   /** Client: the request to send (host and target are required). */
   request?: { host: string; target: string; subprotocols?: string[]; extraHeaders?: Headers };
-  /** Client: extensions to offer. Server: extensions to negotiate. */
+  /**
+   * permessage-deflate (RFC 7692): `true` for the defaults, or its options. Client: offered.
+   * Server: accepted when the client offers it. Default false.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Client: extensions to offer. Server: extensions to negotiate. A function makes fresh ones per connection. */
   extensions?: Extension[] | (() => Extension[]);
   /**
    * Server: decides on each request (sync or async). Without it, a 'request' listener
@@ -321,7 +327,12 @@ export class WebSocketStream extends Duplex {
 
   #makeExtensions(): Extension[] {
     const e = this.#options.extensions;
-    return typeof e === 'function' ? e() : (e ?? []);
+    const list = typeof e === 'function' ? e() : [...(e ?? [])];
+    const deflate = this.#options.perMessageDeflate;
+    if (deflate !== undefined && deflate !== false) {
+      list.push(new PerMessageDeflate(deflate === true ? {} : deflate));
+    }
+    return list;
   }
 
   #sendEvent(event: WSEvent, callback?: Callback): boolean {

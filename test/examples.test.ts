@@ -1,0 +1,141 @@
+/** Every program in examples/ runs, and does what its comment says. */
+import { expect } from 'chai';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import * as http from 'node:http';
+import * as path from 'node:path';
+import WebSocket from 'ws';
+import { handleUpgrade } from '../lib/index';
+import { listen, once, until } from './helpers/net';
+
+const root = path.join(__dirname, '..', '..');
+
+/** Start an example with PORT=0 and resolve with the process and the URL it prints. */
+async function start(name: string, args: string[] = [], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'examples', name, 'main.js'), ...args], {
+    cwd: root,
+    env: { ...process.env, PORT: '0', ...env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  return {
+    child,
+    output: () => out,
+    errors: () => err,
+    url: async () => {
+      await until(() => /ws:\/\/[\d.]+:\d+\//.test(out), 10000, `${name} to print its URL (stderr: ${err})`);
+      return /ws:\/\/[\d.]+:\d+\//.exec(out)![0];
+    },
+  };
+}
+
+function stop(child: ChildProcessWithoutNullStreams): Promise<unknown> {
+  const exited = once(child, 'exit', 5000).catch(() => null);
+  child.kill('SIGKILL');
+  return exited;
+}
+
+async function exchange(url: string, send: string[]): Promise<string[]> {
+  const client = new WebSocket(url);
+  await once(client, 'open');
+  const got: string[] = [];
+  client.on('message', (d) => got.push(d.toString()));
+  for (const s of send) client.send(s);
+  await until(() => got.length === send.length);
+  client.close();
+  await once(client, 'close');
+  return got;
+}
+
+describe('examples/', function () {
+  this.timeout(20000);
+
+  it('echo-server (npm start): serves the page and echoes over WebSocket with compression', async () => {
+    const ex = await start('echo-server');
+    try {
+      const url = await ex.url();
+      const page = await new Promise<string>((resolve) => {
+        http.get(url.replace('ws:', 'http:'), (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve(body));
+        });
+      });
+      expect(page).to.include('<title>wsproto echo</title>');
+      const client = new WebSocket(url, { perMessageDeflate: true });
+      await once(client, 'open');
+      expect(client.extensions).to.include('permessage-deflate');
+      const reply = once<[Buffer]>(client, 'message');
+      client.send('x'.repeat(5000));
+      expect(String((await reply)[0])).to.equal('x'.repeat(5000));
+      client.close(1000, 'done');
+      await once(client, 'close');
+      await until(() => ex.output().includes('close   1000'));
+    } finally {
+      await stop(ex.child);
+    }
+  });
+
+  it('client: sends stdin lines, prints the replies', async () => {
+    const server = http.createServer();
+    server.on('upgrade', (req, socket, head) => {
+      const ws = handleUpgrade(req, socket, head, { perMessageDeflate: true });
+      ws.on('message', (d: string) => ws.send(`echo:${d}`));
+    });
+    const srv = await listen(server);
+    const ex = await start('client', [`ws://127.0.0.1:${srv.port}/`]);
+    try {
+      ex.child.stdin.write('first\nsecond\n');
+      await until(() => ex.output().includes('echo:second'), 10000, 'replies');
+      expect(ex.output().trim().split('\n')).to.deep.equal(['echo:first', 'echo:second']);
+      ex.child.stdin.end();
+      await once(ex.child, 'exit', 10000);
+      expect(ex.errors()).to.include('closed: 1000');
+    } finally {
+      await stop(ex.child);
+      await srv.close();
+    }
+  });
+
+  it('tcp-pipe: the socket.pipe(ws).pipe(socket) echo server', async () => {
+    const ex = await start('tcp-pipe');
+    try {
+      expect(await exchange(await ex.url(), ['a', 'b'])).to.deep.equal(['a', 'b']);
+    } finally {
+      await stop(ex.child);
+    }
+  });
+
+  it('pipeline: an uppercase echo through an object-mode transform', async () => {
+    const ex = await start('pipeline');
+    try {
+      expect(await exchange(await ex.url(), ['shout', 'ü'])).to.deep.equal(['SHOUT', 'Ü']);
+    } finally {
+      await stop(ex.child);
+    }
+  });
+
+  it('broadcast: every member gets every message', async () => {
+    const ex = await start('broadcast');
+    try {
+      const url = await ex.url();
+      const a = new WebSocket(url);
+      const b = new WebSocket(url);
+      await Promise.all([once(a, 'open'), once(b, 'open')]);
+      const gotA: string[] = [];
+      const gotB: string[] = [];
+      a.on('message', (d) => gotA.push(d.toString()));
+      b.on('message', (d) => gotB.push(d.toString()));
+      a.send('from a');
+      b.send('from b');
+      await until(() => gotA.length === 2 && gotB.length === 2);
+      expect(gotA.sort()).to.deep.equal(['from a', 'from b']);
+      expect(gotB.sort()).to.deep.equal(['from a', 'from b']);
+      a.terminate();
+      b.terminate();
+    } finally {
+      await stop(ex.child);
+    }
+  });
+});
