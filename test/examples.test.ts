@@ -11,7 +11,8 @@ const root = path.join(__dirname, '..', '..');
 
 /** Start an example with PORT=0 and resolve with the process and the URL it prints. */
 async function start(name: string, args: string[] = [], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'examples', name, 'main.js'), ...args], {
+  const file = name.endsWith('.js') ? name : path.join(name, 'main.js');
+  const child = spawn(process.execPath, [path.join(root, 'dist', 'examples', file), ...args], {
     cwd: root,
     env: { ...process.env, PORT: '0', ...env },
   });
@@ -136,6 +137,26 @@ describe('examples/', function () {
       b.terminate();
     } finally {
       await stop(ex.child);
+    }
+  });
+
+  it('sans-io server and client: the README walk-through over node:net', async () => {
+    const server = await start('sans-io/server.js');
+    try {
+      const url = await server.url();
+      expect(await exchange(url, ['one', 'two'])).to.deep.equal(['one', 'two']);
+      const client = await start('sans-io/client.js', [url]);
+      await once(client.child, 'exit', 10000);
+      expect(client.output().trim().split('\n')).to.deep.equal([
+        'connection established',
+        'received message: wsproto is great',
+        'received pong: hello',
+        'connection closed: 1000',
+        'final state: CLOSED',
+      ]);
+      await until(() => server.output().includes('close 1000 done'));
+    } finally {
+      await stop(server.child);
     }
   });
 });
