@@ -47,7 +47,8 @@ const server = net.createServer((socket) => {
     }
   });
   socket.on('end', () => {
-    if (ws.state !== 'CLOSED') ws.receiveData(null);
+    // EOF before the handshake completed needs no answer; after it, a 1006 close follows.
+    if (ws.state !== 'CLOSED' && ws.state !== 'CONNECTING') ws.receiveData(null);
   });
   socket.on('error', () => socket.destroy());
 });

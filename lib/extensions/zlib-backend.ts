@@ -118,8 +118,9 @@ interface StreamInternals {
 }
 
 // Output goes through one shared scratch buffer and is copied out before returning;
-// everything here is synchronous, so no two calls ever overlap.
-const SCRATCH = Buffer.allocUnsafe(64 * 1024);
+// everything here is synchronous, so no two calls ever overlap. 256 KiB: outputs up to
+// that size are copied once (larger ones are also concatenated).
+const SCRATCH = Buffer.allocUnsafe(256 * 1024);
 
 /** One native zlib context driven synchronously. */
 class NodeContext {
