@@ -30,7 +30,7 @@ export default tseslint.config(
   },
   {
     files: ['lib/**/*.ts'],
-    ignores: ['lib/stream/**'],
+    ignores: ['lib/stream/**', 'lib/index.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

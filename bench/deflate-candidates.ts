@@ -140,7 +140,13 @@ if (fflate !== null) {
 function messages(size: number, count: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = 0; i < count; i++) {
-    let text = JSON.stringify({ id: i, type: 'update', user: `user-${i % 97}`, value: (i * 7919) % 10007, ok: i % 3 === 0 });
+    let text = JSON.stringify({
+      id: i,
+      type: 'update',
+      user: `user-${i % 97}`,
+      value: (i * 7919) % 10007,
+      ok: i % 3 === 0,
+    });
     while (text.length < size) {
       text += JSON.stringify({ seq: text.length, note: `entry ${i}-${text.length}`, tags: ['a', 'b', String(i % 13)] });
     }

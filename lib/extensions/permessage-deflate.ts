@@ -94,6 +94,8 @@ export class PerMessageDeflate implements Extension {
 
   #inflater: Inflater | null = null;
   #inboundCompressed = false; // the message being received is compressed
+  #inboundLength = 0; // compressed bytes of that message so far
+  #inboundLastFour = 0; // and its last four, big-endian
   #deflater: Deflater | null = null;
   #outboundCompressed = false; // the message being sent is compressed
 
@@ -263,12 +265,18 @@ export class PerMessageDeflate implements Extension {
       return 0;
     }
     this.#inboundCompressed = rsv1 !== 0;
+    this.#inboundLength = 0;
+    this.#inboundLastFour = 0;
     return rsv1;
   }
 
   /** Inflates the payload of a compressed message; at most `budget` bytes come out. */
   inboundPayload(data: Buffer, budget: number): Buffer {
     if (!this.#inboundCompressed || data.length === 0) return data;
+    this.#inboundLength += data.length;
+    for (let i = Math.max(0, data.length - 4); i < data.length; i++) {
+      this.#inboundLastFour = ((this.#inboundLastFour << 8) | data[i]!) >>> 0;
+    }
     return this.#inflate(data, budget);
   }
 
@@ -276,9 +284,15 @@ export class PerMessageDeflate implements Extension {
   inboundComplete(fin: boolean, budget: number): Buffer | null {
     if (!fin || !this.#inboundCompressed) return null;
     this.#inboundCompressed = false;
-    // RFC 7692 7.2.2: append 0x00 0x00 0xff 0xff to the payload and inflate.
-    const tail = this.#inflate(DEFLATE_TAIL, budget);
-    const inflater = this.#inflater!;
+    // RFC 7692 7.2.2: append 0x00 0x00 0xff 0xff to the payload and inflate. Not when
+    // the payload is empty, or already ends with those bytes (a sender that did not
+    // remove them; a payload that did can never end with 0xff, since its last byte
+    // holds the header bits of an empty stored block and zero padding): another tail
+    // would leave the inflater inside a stored block header and garble the next message.
+    const unterminated = this.#inboundLength === 0 || (this.#inboundLength >= 4 && this.#inboundLastFour === 0xffff);
+    const tail = unterminated ? null : this.#inflate(DEFLATE_TAIL, budget);
+    const inflater = this.#inflater;
+    if (inflater === null) return null;
     // RFC 7692 7.2.3.4: a block with BFINAL set ends the DEFLATE stream; the bytes after
     // it (the RFC's example pads with one 0x00) are ignored and the next message starts
     // a new stream. Without context takeover the peer starts afresh anyway, so we let
@@ -288,7 +302,7 @@ export class PerMessageDeflate implements Extension {
       inflater.release();
       this.#inflater = null;
     }
-    return tail.length === 0 ? null : tail;
+    return tail === null || tail.length === 0 ? null : tail;
   }
 
   #inflate(data: Buffer, budget: number): Buffer {

@@ -77,7 +77,7 @@ export interface Inflater {
 export function inflateBounded(inflater: Inflater, data: Buffer, budget: number): Buffer {
   const pieces: Buffer[] = [];
   let total = 0;
-  for (let offset = 0; offset < data.length; ) {
+  for (let offset = 0; offset < data.length;) {
     const room = budget - total;
     const size = Math.min(MAX_SLICE, Math.max(MIN_SLICE, Math.floor(room / MAX_INFLATE_RATIO)));
     const slice = data.subarray(offset, offset + size);

@@ -64,7 +64,12 @@ for (const backend of ['node:zlib', 'zlib-sync'] as InflateBackendName[]) {
     let bomb: Buffer;
     before(function () {
       if (backend === 'zlib-sync') {
-        requirePeer(this as unknown as Mocha.Context, PerMessageDeflate.zlibSyncAvailable, 'zlib-sync', 'npm install zlib-sync');
+        requirePeer(
+          this as unknown as Mocha.Context,
+          PerMessageDeflate.zlibSyncAvailable,
+          'zlib-sync',
+          'npm install zlib-sync',
+        );
       }
       bomb = gibibyteOfZeros();
       expect(bomb.length).to.be.below(1.1 * MiB);

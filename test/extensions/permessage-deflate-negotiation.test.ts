@@ -55,7 +55,12 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
       ],
       [
         'every parameter',
-        { clientMaxWindowBits: 9, serverMaxWindowBits: 9, clientNoContextTakeover: true, serverNoContextTakeover: true },
+        {
+          clientMaxWindowBits: 9,
+          serverMaxWindowBits: 9,
+          clientNoContextTakeover: true,
+          serverNoContextTakeover: true,
+        },
         'client_max_window_bits=9; server_max_window_bits=9; client_no_context_takeover; server_no_context_takeover',
       ],
     ];
@@ -72,25 +77,90 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
   describe('client checks the response', () => {
     const valid: Array<[string, PerMessageDeflateOptions, string, Partial<NegotiatedDeflate>]> = [
       ['no parameters', {}, '', {}],
-      ['server_no_context_takeover, unasked (7.1.1.1)', {}, 'server_no_context_takeover', { serverNoContextTakeover: true }],
-      ['client_no_context_takeover, unasked (7.1.1.2)', {}, 'client_no_context_takeover', { clientNoContextTakeover: true }],
+      [
+        'server_no_context_takeover, unasked (7.1.1.1)',
+        {},
+        'server_no_context_takeover',
+        { serverNoContextTakeover: true },
+      ],
+      [
+        'client_no_context_takeover, unasked (7.1.1.2)',
+        {},
+        'client_no_context_takeover',
+        { clientNoContextTakeover: true },
+      ],
       ['server_max_window_bits=10, unasked (7.1.2.1)', {}, 'server_max_window_bits=10', { serverMaxWindowBits: 10 }],
       ['server_max_window_bits=8 (7.1.2.1)', {}, 'server_max_window_bits=8', { serverMaxWindowBits: 8 }],
       ['server_max_window_bits quoted (RFC 6455 9.1)', {}, 'server_max_window_bits="11"', { serverMaxWindowBits: 11 }],
-      ['client_max_window_bits=9 to our offer without value (7.1.2.2)', {}, 'client_max_window_bits=9', { clientMaxWindowBits: 9 }],
-      ['client_max_window_bits=8, honoured with zlib 9 (7.1.2.2)', {}, 'client_max_window_bits=8', { clientMaxWindowBits: 8 }],
-      ['client_max_window_bits=10 to our offer of 10', { clientMaxWindowBits: 10 }, 'client_max_window_bits=10', { clientMaxWindowBits: 10 }],
-      ['client_max_window_bits=9 below our offer of 10', { clientMaxWindowBits: 10 }, 'client_max_window_bits=9', { clientMaxWindowBits: 9 }],
-      ['no client_max_window_bits: we keep the 10 we offered', { clientMaxWindowBits: 10 }, '', { clientMaxWindowBits: 10 }],
-      ['server_max_window_bits equal to our offer', { serverMaxWindowBits: 12 }, 'server_max_window_bits=12', { serverMaxWindowBits: 12 }],
-      ['server_max_window_bits below our offer', { serverMaxWindowBits: 12 }, 'server_max_window_bits=9', { serverMaxWindowBits: 9 }],
-      ['server_no_context_takeover echoed', { serverNoContextTakeover: true }, 'server_no_context_takeover', { serverNoContextTakeover: true }],
-      ['client_no_context_takeover we offered, not echoed', { clientNoContextTakeover: true }, '', { clientNoContextTakeover: true }],
+      [
+        'client_max_window_bits=9 to our offer without value (7.1.2.2)',
+        {},
+        'client_max_window_bits=9',
+        { clientMaxWindowBits: 9 },
+      ],
+      [
+        'client_max_window_bits=8, honoured with zlib 9 (7.1.2.2)',
+        {},
+        'client_max_window_bits=8',
+        { clientMaxWindowBits: 8 },
+      ],
+      [
+        'client_max_window_bits=10 to our offer of 10',
+        { clientMaxWindowBits: 10 },
+        'client_max_window_bits=10',
+        { clientMaxWindowBits: 10 },
+      ],
+      [
+        'client_max_window_bits=9 below our offer of 10',
+        { clientMaxWindowBits: 10 },
+        'client_max_window_bits=9',
+        { clientMaxWindowBits: 9 },
+      ],
+      [
+        'no client_max_window_bits: we keep the 10 we offered',
+        { clientMaxWindowBits: 10 },
+        '',
+        { clientMaxWindowBits: 10 },
+      ],
+      [
+        'server_max_window_bits equal to our offer',
+        { serverMaxWindowBits: 12 },
+        'server_max_window_bits=12',
+        { serverMaxWindowBits: 12 },
+      ],
+      [
+        'server_max_window_bits below our offer',
+        { serverMaxWindowBits: 12 },
+        'server_max_window_bits=9',
+        { serverMaxWindowBits: 9 },
+      ],
+      [
+        'server_no_context_takeover echoed',
+        { serverNoContextTakeover: true },
+        'server_no_context_takeover',
+        { serverNoContextTakeover: true },
+      ],
+      [
+        'client_no_context_takeover we offered, not echoed',
+        { clientNoContextTakeover: true },
+        '',
+        { clientNoContextTakeover: true },
+      ],
       [
         'every parameter',
-        { clientMaxWindowBits: 12, serverMaxWindowBits: 12, clientNoContextTakeover: true, serverNoContextTakeover: true },
+        {
+          clientMaxWindowBits: 12,
+          serverMaxWindowBits: 12,
+          clientNoContextTakeover: true,
+          serverNoContextTakeover: true,
+        },
         'server_no_context_takeover; client_no_context_takeover; server_max_window_bits=10; client_max_window_bits=11',
-        { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 11 },
+        {
+          serverNoContextTakeover: true,
+          clientNoContextTakeover: true,
+          serverMaxWindowBits: 10,
+          clientMaxWindowBits: 11,
+        },
       ],
     ];
     for (const [title, options, response, expected] of valid) {
@@ -106,9 +176,24 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
       ['an unknown parameter (7.1)', {}, params('mux'), /unknown parameter mux/],
       ['an unknown parameter with a value (7.1)', {}, params('server_max_window=10'), /unknown parameter/],
       ['a parameter twice (7.1)', {}, params('server_no_context_takeover; server_no_context_takeover'), /twice/],
-      ['server_max_window_bits twice (7.1)', {}, params('server_max_window_bits=10; server_max_window_bits=10'), /twice/],
-      ['server_no_context_takeover with a value (7.1.1.1)', {}, params('server_no_context_takeover=1'), /takes no value/],
-      ['client_no_context_takeover with a value (7.1.1.2)', {}, params('client_no_context_takeover=true'), /takes no value/],
+      [
+        'server_max_window_bits twice (7.1)',
+        {},
+        params('server_max_window_bits=10; server_max_window_bits=10'),
+        /twice/,
+      ],
+      [
+        'server_no_context_takeover with a value (7.1.1.1)',
+        {},
+        params('server_no_context_takeover=1'),
+        /takes no value/,
+      ],
+      [
+        'client_no_context_takeover with a value (7.1.1.2)',
+        {},
+        params('client_no_context_takeover=true'),
+        /takes no value/,
+      ],
       ['server_max_window_bits without a value (7.1.2.1)', {}, params('server_max_window_bits'), /no value/],
       ['server_max_window_bits=08, a leading zero (7.1.2.1)', {}, params('server_max_window_bits=08'), /invalid/],
       ['server_max_window_bits=16 (7.1.2.1)', {}, params('server_max_window_bits=16'), /invalid/],
@@ -117,7 +202,12 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
       ['server_max_window_bits= (empty)', {}, params('server_max_window_bits='), /invalid/],
       ['server_max_window_bits=+9', {}, params('server_max_window_bits=+9'), /invalid/],
       ['server_max_window_bits=9.0', {}, params('server_max_window_bits=9.0'), /invalid/],
-      ['client_max_window_bits without a value in a response (7.1.2.2)', {}, params('client_max_window_bits'), /needs a value/],
+      [
+        'client_max_window_bits without a value in a response (7.1.2.2)',
+        {},
+        params('client_max_window_bits'),
+        /needs a value/,
+      ],
       ['client_max_window_bits=16 (7.1.2.2)', {}, params('client_max_window_bits=16'), /invalid/],
       ['client_max_window_bits=09 (7.1.2.2)', {}, params('client_max_window_bits=09'), /invalid/],
       [
@@ -195,13 +285,7 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
         'server_max_window_bits=8',
         { serverMaxWindowBits: 8 },
       ],
-      [
-        'server_max_window_bits=15 echoed',
-        {},
-        'server_max_window_bits=15',
-        'server_max_window_bits=15',
-        {},
-      ],
+      ['server_max_window_bits=15 echoed', {}, 'server_max_window_bits=15', 'server_max_window_bits=15', {}],
       [
         'server_no_context_takeover echoed (7.1.1.1)',
         {},
@@ -221,7 +305,12 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
         {},
         'client_max_window_bits=12; server_max_window_bits=11; client_no_context_takeover; server_no_context_takeover',
         'server_no_context_takeover; client_no_context_takeover; server_max_window_bits=11; client_max_window_bits=12',
-        { serverNoContextTakeover: true, clientNoContextTakeover: true, serverMaxWindowBits: 11, clientMaxWindowBits: 12 },
+        {
+          serverNoContextTakeover: true,
+          clientNoContextTakeover: true,
+          serverMaxWindowBits: 11,
+          clientMaxWindowBits: 12,
+        },
       ],
       [
         'serverNoContextTakeover option: sent unasked (7.1.1.1)',
@@ -280,7 +369,13 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
         { clientMaxWindowBits: 9 },
       ],
       ['clientMaxWindowBits 15 without client_max_window_bits', { clientMaxWindowBits: 15 }, '', true, {}],
-      ['a quoted value (RFC 6455 9.1)', {}, 'server_max_window_bits="9"', 'server_max_window_bits=9', { serverMaxWindowBits: 9 }],
+      [
+        'a quoted value (RFC 6455 9.1)',
+        {},
+        'server_max_window_bits="9"',
+        'server_max_window_bits=9',
+        { serverMaxWindowBits: 9 },
+      ],
     ];
     for (const [title, options, offer, response, expected] of accepted) {
       it(`accepts ${title}`, () => {
@@ -352,7 +447,11 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
         for (const clientNoContextTakeover of [false, true]) {
           for (const serverMaxWindowBits of [undefined, 9, 12, 15]) {
             for (const clientMaxWindowBits of [true, false, 9, 13]) {
-              const options: PerMessageDeflateOptions = { serverNoContextTakeover, clientNoContextTakeover, clientMaxWindowBits };
+              const options: PerMessageDeflateOptions = {
+                serverNoContextTakeover,
+                clientNoContextTakeover,
+                clientMaxWindowBits,
+              };
               if (serverMaxWindowBits !== undefined) options.serverMaxWindowBits = serverMaxWindowBits;
               const client = new PerMessageDeflate(options);
               const server = new PerMessageDeflate();

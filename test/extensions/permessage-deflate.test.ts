@@ -39,7 +39,11 @@ function params(text: string): ExtensionParams {
 }
 
 /** A client extension the server answered with `response`. */
-function clientExt(backend: InflateBackendName, response = '', options: PerMessageDeflateOptions = {}): PerMessageDeflate {
+function clientExt(
+  backend: InflateBackendName,
+  response = '',
+  options: PerMessageDeflateOptions = {},
+): PerMessageDeflate {
   const ext = new PerMessageDeflate({ ...options, inflateBackend: backend });
   ext.finalize(params(response));
   return ext;
@@ -119,12 +123,23 @@ for (const backend of BACKENDS) {
   describe(`permessage-deflate data (RFC 7692 7.2), inflating with ${backend}`, function () {
     before(function () {
       if (backend === 'zlib-sync') {
-        requirePeer(this as unknown as Mocha.Context, PerMessageDeflate.zlibSyncAvailable, 'zlib-sync', 'npm install zlib-sync');
+        requirePeer(
+          this as unknown as Mocha.Context,
+          PerMessageDeflate.zlibSyncAvailable,
+          'zlib-sync',
+          'npm install zlib-sync',
+        );
       }
     });
 
-    const client = (response = '', options: PerMessageDeflateOptions = {}) => () => clientExt(backend, response, options);
-    const server = (offer = '', options: PerMessageDeflateOptions = {}) => () => serverExt(backend, offer, options);
+    const client =
+      (response = '', options: PerMessageDeflateOptions = {}) =>
+      () =>
+        clientExt(backend, response, options);
+    const server =
+      (offer = '', options: PerMessageDeflateOptions = {}) =>
+      () =>
+        serverExt(backend, offer, options);
 
     describe('the RFC 7692 7.2.3 examples, decoded by a client at every chunking', () => {
       const examples: Array<[string, string, Merged[]]> = [
@@ -138,11 +153,43 @@ for (const backend of BACKENDS) {
         ['7.2.3.6 an empty last fragment', EMPTY_LAST_FRAGMENT, [text('Hello')]],
         [
           'all of them in a row, one connection',
-          [HELLO, HELLO_TAKEOVER, HELLO_STORED, HELLO_TWO_BLOCKS, HELLO_FRAGMENTED, EMPTY_MESSAGE, HELLO_BFINAL, HELLO].join(' '),
+          [
+            HELLO,
+            HELLO_TAKEOVER,
+            HELLO_STORED,
+            HELLO_TWO_BLOCKS,
+            HELLO_FRAGMENTED,
+            EMPTY_MESSAGE,
+            HELLO_BFINAL,
+            HELLO,
+          ].join(' '),
           [...Array(5).fill(text('Hello')), text(''), text('Hello'), text('Hello')],
         ],
-        ['an uncompressed message (RSV1 clear) between compressed ones', `${HELLO} 81 02 68 69 ${HELLO_TAKEOVER}`, [text('Hello'), text('hi'), text('Hello')]],
-        ['a ping between compressed fragments', '41 03 f2 48 cd 89 01 70 80 04 c9 c9 07 00', [{ type: 'ping', payload: '70' }, text('Hello')]],
+        [
+          'an empty compressed payload (7.2.3.6 asks for 0x00) leaves the window usable',
+          `c1 00 ${HELLO} ${HELLO_TAKEOVER}`,
+          [text(''), text('Hello'), text('Hello')],
+        ],
+        [
+          'a sender that kept the 00 00 ff ff of 7.2.1: no second tail',
+          `c1 0b f2 48 cd c9 c9 07 00 00 00 ff ff ${HELLO_TAKEOVER}`,
+          [text('Hello'), text('Hello')],
+        ],
+        [
+          'an empty last fragment after a flushed one: no tail',
+          `41 0b f2 48 cd c9 c9 07 00 00 00 ff ff 80 00 ${HELLO_TAKEOVER}`,
+          [text('Hello'), text('Hello')],
+        ],
+        [
+          'an uncompressed message (RSV1 clear) between compressed ones',
+          `${HELLO} 81 02 68 69 ${HELLO_TAKEOVER}`,
+          [text('Hello'), text('hi'), text('Hello')],
+        ],
+        [
+          'a ping between compressed fragments',
+          '41 03 f2 48 cd 89 01 70 80 04 c9 c9 07 00',
+          [{ type: 'ping', payload: '70' }, text('Hello')],
+        ],
       ];
       for (const [title, vector, expected] of examples) {
         it(title, () => {
@@ -177,9 +224,12 @@ for (const backend of BACKENDS) {
       });
       it('7.2.3.3 to 7.2.3.6', () => {
         const data = Buffer.concat(
-          ['00 05 00 fa ff 48 65 6c 6c 6f 00', 'f2 48 05 00 00 00 ff ff ca c9 c9 07 00', '00', 'f3 48 cd c9 c9 07 00 00'].map((p) =>
-            compressed(p),
-          ),
+          [
+            '00 05 00 fa ff 48 65 6c 6c 6f 00',
+            'f2 48 05 00 00 00 ff ff ca c9 c9 07 00',
+            '00',
+            'f3 48 cd c9 c9 07 00 00',
+          ].map((p) => compressed(p)),
         );
         expect(replay('server', server(), data)).to.deep.equal([text('Hello'), text('Hello'), text(''), text('Hello')]);
       });
@@ -203,12 +253,18 @@ for (const backend of BACKENDS) {
         [
           'client receives RSV1 on a continuation of an uncompressed message',
           'client',
-          Buffer.concat([frame({ fin: false, opcode: 0x1, payload: 'He' }), frame({ rsv: 0x40, opcode: 0x0, payload: hex('f2 00') })]),
+          Buffer.concat([
+            frame({ fin: false, opcode: 0x1, payload: 'He' }),
+            frame({ rsv: 0x40, opcode: 0x0, payload: hex('f2 00') }),
+          ]),
         ],
         [
           'server receives RSV1 on a continuation',
           'server',
-          Buffer.concat([masked({ fin: false, opcode: 0x1, payload: 'a' }), masked({ rsv: 0x40, opcode: 0x0, payload: 'b' })]),
+          Buffer.concat([
+            masked({ fin: false, opcode: 0x1, payload: 'a' }),
+            masked({ rsv: 0x40, opcode: 0x0, payload: 'b' }),
+          ]),
         ],
         ['client receives RSV2 (not ours)', 'client', frame({ rsv: 0x20, opcode: 0x1, payload: 'a' })],
       ];
@@ -288,7 +344,10 @@ for (const backend of BACKENDS) {
       });
 
       it('client with client_no_context_takeover: every message compresses alike', () => {
-        const conn = new Connection('client', { extensions: [clientExt(backend, 'client_no_context_takeover')], maskKey: fixedKey });
+        const conn = new Connection('client', {
+          extensions: [clientExt(backend, 'client_no_context_takeover')],
+          maskKey: fixedKey,
+        });
         const first = conn.send(new TextMessage({ data: json }));
         const second = conn.send(new TextMessage({ data: json }));
         expect(second).to.deep.equal(first);
@@ -310,7 +369,9 @@ for (const backend of BACKENDS) {
           : 'client with server_no_context_takeover keeps its zlib-sync inflater (it cannot free one): 7.2.3.2 decodes',
         () => {
           const result = replay('client', client('server_no_context_takeover'), hex(`${HELLO} ${HELLO_TAKEOVER}`));
-          expect(result).to.deep.equal(backend === 'node:zlib' ? [text('Hello'), close(1007)] : [text('Hello'), text('Hello')]);
+          expect(result).to.deep.equal(
+            backend === 'node:zlib' ? [text('Hello'), close(1007)] : [text('Hello'), text('Hello')],
+          );
         },
       );
     });
@@ -336,7 +397,9 @@ for (const backend of BACKENDS) {
       it('fragments of a compressed message are delivered one by one', () => {
         const sender = new Connection('client', { extensions: [clientExt(backend)], maskKey: fixedKey });
         const parts = ['first part, ', 'second part, ', 'third part'];
-        const wires = parts.map((data, i) => sender.send(new TextMessage({ data, messageFinished: i === parts.length - 1 })));
+        const wires = parts.map((data, i) =>
+          sender.send(new TextMessage({ data, messageFinished: i === parts.length - 1 })),
+        );
         const receiver = new Connection('server', { extensions: [serverExt(backend)] });
         const seen: string[] = [];
         for (const wire of wires) {
@@ -354,9 +417,9 @@ for (const backend of BACKENDS) {
           fragments: fc.array(
             fc.oneof(
               fc.string({ unit: 'binary', maxLength: 300 }),
-              fc.tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 3000 })).map(([s, n]) =>
-                s.repeat(n),
-              ),
+              fc
+                .tuple(fc.string({ minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 3000 }))
+                .map(([s, n]) => s.repeat(n)),
             ),
             { minLength: 1, maxLength: 3 },
           ),
@@ -377,9 +440,16 @@ for (const backend of BACKENDS) {
                 const wire: Buffer[] = [];
                 for (const m of messages) {
                   m.fragments.forEach((piece, i) => {
-                    const init = { messageFinished: i === m.fragments.length - 1, ...(m.compress === undefined ? {} : { compress: m.compress }) };
+                    const init = {
+                      messageFinished: i === m.fragments.length - 1,
+                      ...(m.compress === undefined ? {} : { compress: m.compress }),
+                    };
                     wire.push(
-                      from.send(m.binary ? new BytesMessage({ data: Buffer.from(piece), ...init }) : new TextMessage({ data: piece, ...init })),
+                      from.send(
+                        m.binary
+                          ? new BytesMessage({ data: Buffer.from(piece), ...init })
+                          : new TextMessage({ data: piece, ...init }),
+                      ),
                     );
                   });
                   const whole = m.fragments.join('');
@@ -413,7 +483,12 @@ function combinationsToTry(): Array<[PerMessageDeflateOptions | string, PerMessa
     for (const clientNoContextTakeover of [false, true]) {
       for (const serverMaxWindowBits of [undefined, 9, 12]) {
         for (const clientMaxWindowBits of [true, false, 9]) {
-          const options: PerMessageDeflateOptions = { serverNoContextTakeover, clientNoContextTakeover, clientMaxWindowBits, threshold: 16 };
+          const options: PerMessageDeflateOptions = {
+            serverNoContextTakeover,
+            clientNoContextTakeover,
+            clientMaxWindowBits,
+            threshold: 16,
+          };
           if (serverMaxWindowBits !== undefined) options.serverMaxWindowBits = serverMaxWindowBits;
           out.push([options, { threshold: 16 }]);
         }
@@ -421,7 +496,10 @@ function combinationsToTry(): Array<[PerMessageDeflateOptions | string, PerMessa
     }
   }
   // The server's own limits, and 8-bit windows both ways (zlib runs them as 9).
-  out.push([{ threshold: 0 }, { serverMaxWindowBits: 9, clientMaxWindowBits: 10, serverNoContextTakeover: true, threshold: 0 }]);
+  out.push([
+    { threshold: 0 },
+    { serverMaxWindowBits: 9, clientMaxWindowBits: 10, serverNoContextTakeover: true, threshold: 0 },
+  ]);
   out.push([{ threshold: 0 }, { clientNoContextTakeover: true, memLevel: 1, level: 1, threshold: 0 }]);
   out.push(['server_max_window_bits=8; client_max_window_bits=8', { threshold: 0 }]);
   return out;
@@ -433,7 +511,10 @@ function pair(
   offer: PerMessageDeflateOptions | string,
   serverOptions: PerMessageDeflateOptions,
 ): { client: PerMessageDeflate; server: PerMessageDeflate } {
-  const client = new PerMessageDeflate({ ...(typeof offer === 'string' ? { threshold: 0 } : offer), inflateBackend: backend });
+  const client = new PerMessageDeflate({
+    ...(typeof offer === 'string' ? { threshold: 0 } : offer),
+    inflateBackend: backend,
+  });
   const server = new PerMessageDeflate({ ...serverOptions, inflateBackend: backend });
   const offered = typeof offer === 'string' ? offer : client.offer();
   const response = server.accept(params(offered === true ? '' : offered));
@@ -453,7 +534,10 @@ describe('permessage-deflate sending (RFC 7692 7.2.1)', () => {
   });
 
   it('7.2.3.1 from a client: the same payload, masked', () => {
-    const conn = new Connection('client', { extensions: [clientExt('node:zlib', '', { threshold: 0 })], maskKey: fixedKey });
+    const conn = new Connection('client', {
+      extensions: [clientExt('node:zlib', '', { threshold: 0 })],
+      maskKey: fixedKey,
+    });
     expect(conn.send(new TextMessage({ data: 'Hello' }))).to.deep.equal(
       masked({ rsv: 0x40, opcode: 0x1, payload: hex('f2 48 cd c9 c9 07 00') }),
     );
@@ -491,7 +575,9 @@ describe('permessage-deflate sending (RFC 7692 7.2.1)', () => {
     expect(parsed[0]!.payload.subarray(-4)).to.deep.equal(hex('00 00 ff ff'));
     expect(parsed[1]!.payload.subarray(-4)).to.deep.equal(hex('00 00 ff ff'));
     expect(parsed[2]!.payload.subarray(-4)).to.not.deep.equal(hex('00 00 ff ff'));
-    expect(merge(feed([wire], 'client', { extensions: [clientExt('node:zlib')] }).events)).to.deep.equal([text('Hello, world')]);
+    expect(merge(feed([wire], 'client', { extensions: [clientExt('node:zlib')] }).events)).to.deep.equal([
+      text('Hello, world'),
+    ]);
   });
 
   describe('what gets compressed', () => {
@@ -524,7 +610,9 @@ describe('permessage-deflate sending (RFC 7692 7.2.1)', () => {
         conn.send(new TextMessage({ data: 'b' })),
       ]);
       expect(frames(wire).map((f) => f.head)).to.deep.equal([0x41, 0x80]);
-      expect(merge(feed([wire], 'client', { extensions: [clientExt('node:zlib')] }).events)).to.deep.equal([text('ab')]);
+      expect(merge(feed([wire], 'client', { extensions: [clientExt('node:zlib')] }).events)).to.deep.equal([
+        text('ab'),
+      ]);
     });
 
     it('decides at the first frame of a fragmented message: compress false holds for every fragment', () => {
@@ -566,7 +654,10 @@ describe('permessage-deflate sending (RFC 7692 7.2.1)', () => {
       drainPool();
       const ext = serverExt('node:zlib', '', { threshold: 0 });
       const serverConn = new Connection('server', { extensions: [ext] });
-      const clientConn = new Connection('client', { extensions: [clientExt('node:zlib', '', { threshold: 0 })], maskKey: fixedKey });
+      const clientConn = new Connection('client', {
+        extensions: [clientExt('node:zlib', '', { threshold: 0 })],
+        maskKey: fixedKey,
+      });
       serverConn.receiveData(clientConn.send(new TextMessage({ data: 'hello' })));
       expect(merge([...serverConn.events()])).to.deep.equal([text('hello')]);
       serverConn.send(new TextMessage({ data: 'hello back' }));

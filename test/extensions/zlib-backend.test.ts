@@ -39,7 +39,8 @@ function sample(size: number, seed: number): Buffer {
   const parts: string[] = [];
   let length = 0;
   while (length < size) {
-    const word = rand() < 0.1 ? String.fromCharCode(33 + Math.floor(rand() * 90)) : words[Math.floor(rand() * words.length)]!;
+    const word =
+      rand() < 0.1 ? String.fromCharCode(33 + Math.floor(rand() * 90)) : words[Math.floor(rand() * words.length)]!;
     parts.push(word);
     length += word.length;
   }
@@ -82,7 +83,8 @@ function strictInflate(data: Buffer, windowBits: number): Buffer {
 for (const backend of ['node:zlib', 'zlib-sync'] as InflateBackendName[]) {
   describe(`inflateBounded with ${backend}`, function () {
     before(function () {
-      if (backend === 'zlib-sync') requirePeer(this as unknown as Mocha.Context, loadZlibSync() !== null, 'zlib-sync', 'npm install zlib-sync');
+      if (backend === 'zlib-sync')
+        requirePeer(this as unknown as Mocha.Context, loadZlibSync() !== null, 'zlib-sync', 'npm install zlib-sync');
     });
 
     it('inflates what Node deflated, whole and in random pieces', () => {
@@ -93,7 +95,7 @@ for (const backend of ['node:zlib', 'zlib-sync'] as InflateBackendName[]) {
       const rand = rng(2);
       const pieced = createInflater(backend, 15);
       const out: Buffer[] = [];
-      for (let i = 0; i < compressed.length; ) {
+      for (let i = 0; i < compressed.length;) {
         const n = 1 + Math.floor(rand() * 3000);
         out.push(inflateBounded(pieced, compressed.subarray(i, i + n), input.length));
         i += n;
@@ -105,7 +107,9 @@ for (const backend of ['node:zlib', 'zlib-sync'] as InflateBackendName[]) {
       const input = sample(70_000, 3);
       const compressed = zlib.deflateRawSync(input, { finishFlush: Z_SYNC_FLUSH });
       expect(inflateBounded(createInflater(backend, 15), compressed, input.length).length).to.equal(input.length);
-      expect(() => inflateBounded(createInflater(backend, 15), compressed, input.length - 1)).to.throw(InflateLimitError);
+      expect(() => inflateBounded(createInflater(backend, 15), compressed, input.length - 1)).to.throw(
+        InflateLimitError,
+      );
     });
 
     for (const budget of [0, 1, 1000, 64 * 1024, 1 << 20, 8 << 20]) {

@@ -23,6 +23,7 @@ import { connectClient, listenServer } from '../helpers/socket-glue';
 type WsModule = typeof import('ws');
 let wsLib: WsModule | null = null;
 try {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional peer, loaded if present
   wsLib = require('ws') as WsModule;
 } catch {
   wsLib = null;
