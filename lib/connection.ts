@@ -175,6 +175,12 @@ export class Connection {
    * Feed bytes received from the transport; `null` means the transport reached EOF
    * (then a `CloseConnection` with 1006 follows unless the close handshake finished).
    * Throws `LocalProtocolError` for bytes after the connection is CLOSED.
+   *
+   * Ownership: the connection keeps the bytes it is given, delivers payloads as views
+   * of them (no copy), and a server unmasks them in place. Do not reuse or modify a
+   * buffer after passing it; pass a copy if you need to keep the original. (Node's
+   * socket 'data' chunks are fresh buffers, so `socket.on('data', (c) =>
+   * ws.receiveData(c))` is safe.)
    */
   receiveData(data: Uint8Array | null): void {
     if (data === null) {

@@ -1,7 +1,8 @@
 /**
  * Events: what `events()` yields and what `send()` takes. The names and fields are
- * Python wsproto's, in camelCase. Every event is an immutable class with a literal
- * `type`, so both `instanceof` and `switch (event.type)` work.
+ * Python wsproto's, in camelCase. Every event is a class with `readonly` fields and a
+ * literal `type`, so both `instanceof` and `switch (event.type)` work. (They are not
+ * `Object.freeze`d at run time: freezing costs more than parsing a small frame.)
  *
  * Inside lib/ the classes carry an `Event` suffix so that they do not shadow the
  * globals `Request` and `Event`; the package root exports them under wsproto's names.
@@ -49,7 +50,6 @@ export class RequestEvent {
     this.extensions = init.extensions ?? [];
     this.extraHeaders = init.extraHeaders ?? [];
     this.subprotocols = init.subprotocols ?? [];
-    Object.freeze(this);
   }
 }
 
@@ -78,7 +78,6 @@ export class AcceptConnectionEvent {
     this.subprotocol = init.subprotocol ?? null;
     this.extensions = init.extensions ?? [];
     this.extraHeaders = init.extraHeaders ?? [];
-    Object.freeze(this);
   }
 }
 
@@ -107,7 +106,6 @@ export class RejectConnectionEvent {
     this.statusCode = init.statusCode ?? 400;
     this.headers = init.headers ?? [];
     this.hasBody = init.hasBody ?? false;
-    Object.freeze(this);
   }
 }
 
@@ -131,7 +129,6 @@ export class RejectDataEvent {
   constructor(init: RejectDataInit) {
     this.data = toBuffer(init.data);
     this.bodyFinished = init.bodyFinished ?? true;
-    Object.freeze(this);
   }
 }
 
@@ -158,7 +155,6 @@ export class CloseConnectionEvent {
   constructor(init: CloseConnectionInit) {
     this.code = init.code;
     this.reason = init.reason ?? '';
-    Object.freeze(this);
   }
 
   /** The close to send back in answer to this one (same code, no reason). */
@@ -197,7 +193,6 @@ export class TextMessageEvent {
     this.frameFinished = init.frameFinished ?? true;
     this.messageFinished = init.messageFinished ?? true;
     this.compress = init.compress;
-    Object.freeze(this);
   }
 }
 
@@ -231,7 +226,6 @@ export class BytesMessageEvent {
     this.frameFinished = init.frameFinished ?? true;
     this.messageFinished = init.messageFinished ?? true;
     this.compress = init.compress;
-    Object.freeze(this);
   }
 }
 
@@ -250,7 +244,6 @@ export class PingEvent {
 
   constructor(init: PingInit = {}) {
     this.payload = toBuffer(init.payload ?? EMPTY);
-    Object.freeze(this);
   }
 
   /** RFC 6455 5.5.3: the pong that answers this ping, with the same payload. */
@@ -268,7 +261,6 @@ export class PongEvent {
 
   constructor(init: PingInit = {}) {
     this.payload = toBuffer(init.payload ?? EMPTY);
-    Object.freeze(this);
   }
 }
 

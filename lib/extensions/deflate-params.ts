@@ -43,8 +43,9 @@ export interface PerMessageDeflateOptions {
    */
   threshold?: number;
   /**
-   * The inflate backend: `'node:zlib'` (default) or `'zlib-sync'` (the optional
-   * native addon; when it cannot be loaded, the option is refused).
+   * The inflate backend: `'node:zlib'` (the default, `PerMessageDeflate.inflateBackend`;
+   * faster on small messages and it frees its memory) or `'zlib-sync'` (the optional
+   * native addon; asking for it when it cannot be loaded throws `ERR_INVALID_OPTION`).
    */
   inflateBackend?: InflateBackendName;
 }

@@ -34,12 +34,12 @@ import {
   type ResolvedOptions,
 } from './deflate-params';
 import {
-  DEFAULT_INFLATE_BACKEND,
   DEFLATE_TAIL,
   Deflater,
   InflateDataError,
   InflateLimitError,
   createInflater,
+  defaultInflateBackend,
   inflateBounded,
   loadZlibSync,
   type InflateBackendName,
@@ -73,9 +73,12 @@ export class PerMessageDeflate implements Extension {
   /** RFC 7692 6: RSV1 marks a compressed message. */
   readonly rsvBits = RSV1;
 
-  /** The inflate backend that instances use unless told otherwise. */
+  /**
+   * The inflate backend that instances use unless told otherwise: `'node:zlib'` (see
+   * `DEFAULT_INFLATE_BACKEND` in zlib-backend.ts for why not zlib-sync).
+   */
   static get inflateBackend(): InflateBackendName {
-    return DEFAULT_INFLATE_BACKEND;
+    return defaultInflateBackend();
   }
 
   /** True when the optional `zlib-sync` addon can be loaded. */
@@ -105,7 +108,7 @@ export class PerMessageDeflate implements Extension {
    */
   constructor(options: PerMessageDeflateOptions = {}) {
     this.#options = resolveOptions(options);
-    const backend = options.inflateBackend ?? DEFAULT_INFLATE_BACKEND;
+    const backend = options.inflateBackend ?? defaultInflateBackend();
     if (backend !== 'node:zlib' && backend !== 'zlib-sync') {
       throw new LocalProtocolError(
         `permessage-deflate: unknown inflateBackend ${String(backend)}`,

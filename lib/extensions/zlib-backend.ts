@@ -263,8 +263,11 @@ class NodeInflater implements Inflater {
 
 /** Parameters of a raw deflate context. */
 export interface DeflaterConfig {
+  /** LZ77 window, 9 to 15 bits (zlib's raw deflate has no 8). */
   windowBits: number;
+  /** Compression level, -1 (zlib's default) to 9. */
   level: number;
+  /** zlib memLevel, 1 to 9. */
   memLevel: number;
 }
 
@@ -352,6 +355,14 @@ class ZlibSyncInflater implements Inflater {
     // zlib-sync has no way to free or reset a context: it goes when collected (and
     // its zlib state leaks, see DEFAULT_INFLATE_BACKEND).
   }
+}
+
+/**
+ * The backend new extensions use: `DEFAULT_INFLATE_BACKEND`, or Node's zlib when that
+ * is zlib-sync and the addon cannot be loaded.
+ */
+export function defaultInflateBackend(): InflateBackendName {
+  return DEFAULT_INFLATE_BACKEND === 'zlib-sync' && loadZlibSync() === null ? 'node:zlib' : DEFAULT_INFLATE_BACKEND;
 }
 
 /** A new raw inflate context on the given backend. */

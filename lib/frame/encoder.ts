@@ -3,7 +3,7 @@
  * payload, masked with a fresh key when this side is a client (RFC 6455 5.3).
  */
 import { LocalProtocolError } from '../errors';
-import { applyMask, type MaskKeyGenerator } from './mask';
+import { maskInto, type MaskKeyGenerator } from './mask';
 import { FIN, LENGTH_16, LENGTH_64, MASK_BIT, MAX_CONTROL_PAYLOAD, isControl } from './opcode';
 
 /** Length of the header that `encodeFrame` writes for a payload of `length` bytes. */
@@ -87,7 +87,7 @@ export function encodeFrame(
   if (masked) {
     const key = maskKey();
     writeHeader(out, fin, rsv, opcode, length, key);
-    applyMask(payload, 0, out, size, length, out.subarray(size - 4, size), 0);
+    maskInto(payload, out, size, key);
   } else {
     writeHeader(out, fin, rsv, opcode, length, null);
     out.set(payload, size);

@@ -7,7 +7,7 @@
  * chunk of an unmasked stream is handed out as a view of that chunk, with no copy.
  */
 import { RemoteProtocolError } from '../errors';
-import { applyMask } from './mask';
+import { unmaskInPlace } from './mask';
 import {
   FIN,
   LENGTH_16,
@@ -176,16 +176,14 @@ export class FrameReader {
     const at = this.#offset;
     let out: Buffer;
     if (chunk.length - at >= want) {
-      if (this.#masked) {
-        out = Buffer.allocUnsafe(want);
-        this.#phase = applyMask(chunk, at, out, 0, want, this.#key, this.#phase);
-      } else {
-        out = chunk.subarray(at, at + want);
-      }
+      // Zero-copy: a view of the received chunk, unmasked in place (receiveData takes
+      // ownership of the bytes it is given).
+      if (this.#masked) this.#phase = unmaskInPlace(chunk, at, want, this.#key, this.#phase);
+      out = chunk.subarray(at, at + want);
       this.#consume(want);
     } else {
       out = this.#take(want);
-      if (this.#masked) this.#phase = applyMask(out, 0, out, 0, want, this.#key, this.#phase);
+      if (this.#masked) this.#phase = unmaskInPlace(out, 0, want, this.#key, this.#phase);
     }
     this.remaining -= want;
     if (this.remaining === 0) this.inFrame = false;

@@ -59,6 +59,14 @@ function incompleteTailStart(bytes: Uint8Array, start: number, end: number): num
   return end;
 }
 
+// Up to this many bytes, ASCII is recognized by a JS loop instead of `isUtf8`.
+const ASCII_SCAN_MAX = 64;
+
+function isAscii(bytes: Uint8Array, end: number): boolean {
+  for (let i = 0; i < end; i++) if (bytes[i]! >= 0x80) return false;
+  return true;
+}
+
 /** Validates and decodes one text message, piece by piece. */
 export class Utf8Decoder {
   #pending = new Uint8Array(4);
@@ -93,6 +101,11 @@ export class Utf8Decoder {
       this.#pendingLength = 0;
     }
     const end = bytes.length;
+    // Short ASCII runs (most chat and JSON messages): a JS scan beats the native call.
+    if (start === 0 && end <= ASCII_SCAN_MAX && isAscii(bytes, end)) {
+      const ascii = bytes.toString('latin1', 0, end);
+      return prefix === '' ? ascii : prefix + ascii;
+    }
     const tail = incompleteTailStart(bytes, start, end);
     if (tail > start) {
       const body = start === 0 && tail === end ? bytes : bytes.subarray(start, tail);

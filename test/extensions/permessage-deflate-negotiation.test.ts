@@ -417,6 +417,13 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
       });
     }
 
+    it('matches the token and parameter names case-insensitively, as the handshake layer does', () => {
+      const ext = new PerMessageDeflate();
+      const offer = { name: 'Permessage-Deflate', params: [['Server_No_Context_Takeover', null]] as const };
+      expect(ext.accept(offer)).to.equal('server_no_context_takeover');
+      expect(ext.negotiated).to.deep.equal({ ...DEFAULTS, serverNoContextTakeover: true });
+    });
+
     it('falls back to the next offer when one is declined (RFC 7692 5)', () => {
       const ext = new PerMessageDeflate();
       const result = negotiate(ext, [

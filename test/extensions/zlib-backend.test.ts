@@ -14,6 +14,7 @@ import {
   pooledContexts,
   type InflateBackendName,
 } from '../../lib/extensions/zlib-backend';
+import { PerMessageDeflate } from '../../lib/extensions/permessage-deflate';
 import { hex, rng } from '../helpers/bytes';
 import { requirePeer } from '../helpers/peers';
 
@@ -195,6 +196,26 @@ describe('Deflater', () => {
     const wide = zlib.deflateRawSync(input, { windowBits: 10, level: 9, finishFlush: Z_SYNC_FLUSH });
     expect(() => strictInflate(wide, 8)).to.throw(/too far back/);
     expect(strictInflate(wide, 10)).to.deep.equal(input);
+  });
+});
+
+describe('server_max_window_bits=8 end to end (RFC 7692 7.1.2.1)', () => {
+  it('a server that accepted 8 bits sends messages an 8-bit inflater decodes, across messages', () => {
+    const ext = new PerMessageDeflate({ threshold: 0 });
+    expect(ext.accept({ name: 'permessage-deflate', params: [['server_max_window_bits', '8']] })).to.equal(
+      'server_max_window_bits=8',
+    );
+    const rand = rng(6);
+    const inputs = Array.from({ length: 6 }, (_, m) => {
+      const block = Buffer.from(Array.from({ length: 150 + 40 * m }, () => Math.floor(rand() * 256)));
+      return Buffer.concat([block, block, block.subarray(0, 100)]);
+    });
+    // Context takeover: one stream, each message followed by the tail the receiver adds.
+    const stream = Buffer.concat(
+      inputs.flatMap((input) => [ext.outbound(0x2, 0, input, true, undefined).data, DEFLATE_TAIL]),
+    );
+    expect(strictInflate(stream, 8)).to.deep.equal(Buffer.concat(inputs));
+    ext.close();
   });
 });
 

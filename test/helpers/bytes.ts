@@ -157,7 +157,9 @@ export function feed(
   const events: ConnectionEvent[] = [];
   for (const chunk of chunks) {
     if (conn.state === 'CLOSED') break;
-    conn.receiveData(chunk);
+    // receiveData takes ownership (a server unmasks in place): feed copies, since the
+    // same vector is replayed many times.
+    conn.receiveData(Buffer.from(chunk));
     for (const e of conn.events()) events.push(e);
   }
   if (eof) {

@@ -65,6 +65,7 @@ describe('handleUpgrade (http.Server "upgrade")', () => {
     const srv = await listen(server);
     try {
       const socket = net.connect(srv.port, '127.0.0.1');
+      socket.on('error', () => undefined);
       await once(socket, 'connect');
       // The request and a masked text frame "hi" in one write: Node hands the frame over as `head`.
       socket.write(
@@ -122,6 +123,7 @@ describe('handleUpgrade (http.Server "upgrade")', () => {
           headers,
         );
         const socket = net.connect(srv.port, '127.0.0.1');
+        socket.on('error', () => undefined);
         await once(socket, 'connect');
         const lines = Object.entries(base)
           .filter(([, v]) => v !== '')

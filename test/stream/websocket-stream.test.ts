@@ -196,6 +196,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
       });
       try {
         const socket = net.connect(srv.port, '127.0.0.1');
+        socket.on('error', () => undefined);
         await once(socket, 'connect');
         socket.write(
           'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
@@ -223,6 +224,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
       });
       try {
         const socket = net.connect(srv.port, '127.0.0.1');
+        socket.on('error', () => undefined);
         await once(socket, 'connect');
         socket.write('GET / HTTP/1.1\r\nHost: x\r\n');
         await until(() => srv.streams.length === 1);
@@ -254,6 +256,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
       const srv = await pipeServer(() => undefined, { handshakeTimeout: 150 });
       try {
         const socket = net.connect(srv.port, '127.0.0.1');
+        socket.on('error', () => undefined);
         await once(socket, 'connect');
         socket.write('GET / HTTP/1.1\r\n');
         const started = Date.now();
@@ -282,6 +285,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
         good.terminate();
         // A raw socket that completes the handshake and then ignores everything.
         const mute = net.connect(srv.port, '127.0.0.1');
+        mute.on('error', () => undefined); // the server resets it: that is the point
         await once(mute, 'connect');
         mute.write(
           'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
@@ -350,6 +354,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
       try {
         // A raw client that completes the handshake and then does not read.
         const socket = net.connect(srv.port, '127.0.0.1');
+        socket.on('error', () => undefined);
         await once(socket, 'connect');
         socket.write(
           'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +

@@ -1,0 +1,338 @@
+/**
+ * Workloads 8-9: real connections over loopback TCP (127.0.0.1), client and server in
+ * this one process (so a figure is the cost of both ends together), no compression.
+ *
+ * - ours: an `http.Server` whose 'upgrade' goes to `handleUpgrade()`, and a client from
+ *   `connect()`; both `WebSocketStream`s, using `send()` and the 'message' event.
+ * - ws: an `http.Server` whose 'upgrade' goes to `WebSocketServer({ noServer: true })`,
+ *   and `new WebSocket(url)`; `send()` and 'message'. perMessageDeflate off on both.
+ * - raw TCP (baseline column): `net` sockets moving the same payload bytes without any
+ *   framing (the floor that the event loop and the kernel set).
+ *
+ * ping-pong: the client sends a 16 B text message, the server echoes it, the client
+ * sends the next one when the echo arrives; for `loopMs` or 50,000 round trips.
+ * one-way 16 B: the client sends 1000 text messages per event-loop turn (setImmediate)
+ * while fewer than 20,000 are in flight; the server counts them. Timed from the first
+ * send until the server has received everything sent within `loopMs`.
+ * one-way 64 KiB: the same with 64 KiB binary messages, 16 per turn, at most 8 MiB in
+ * flight.
+ */
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { connect, handleUpgrade, type WebSocketStream } from '../../lib/index';
+import { clock, now, since, wsLib, type BenchConfig } from '../common';
+import type { Lib, Workload } from '../workload';
+
+/* eslint-disable @typescript-eslint/no-explicit-any */
+
+/** The 16 B text message; raw TCP writes its bytes, prebuilt (what a transport writes in the end). */
+const SMALL = 'sixteen-bytes-ok';
+const SMALL_BYTES = Buffer.from(SMALL);
+
+type Mode = 'echo' | 'count';
+
+/** Counts what a server received, and tells the driver. */
+interface Counter {
+  units: number;
+  notify: () => void;
+}
+
+/** A connected client (of one kind) and its server. */
+interface Peer {
+  send(data: string | Buffer): void;
+  /** Called for each echo (ping-pong). */
+  onReply: () => void;
+  close(): Promise<void>;
+}
+
+function listen(server: http.Server | net.Server): Promise<number> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+}
+
+function closeServer(server: http.Server | net.Server): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 500);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Units a server counts for one message: 1 for text (a message), bytes for binary. */
+function units(data: { length: number }, isBinary: boolean): number {
+  return isBinary ? data.length : 1;
+}
+
+async function ourPeer(mode: Mode, counter: Counter): Promise<Peer> {
+  const server = http.createServer();
+  const serverSide = new Set<WebSocketStream>();
+  server.on('upgrade', (req, socket, head) => {
+    const ws = handleUpgrade(req, socket, head);
+    serverSide.add(ws);
+    ws.on('close', () => serverSide.delete(ws));
+    ws.on('message', (data: string | Buffer, isBinary: boolean) => {
+      if (mode === 'echo') {
+        ws.send(data, { binary: isBinary });
+      } else {
+        counter.units += units(data, isBinary);
+        counter.notify();
+      }
+    });
+  });
+  const port = await listen(server);
+  const client = await connect(`ws://127.0.0.1:${port}/`);
+  const peer: Peer = {
+    send: (data) => void client.send(data),
+    onReply: () => undefined,
+    async close() {
+      client.destroy();
+      for (const ws of serverSide) ws.destroy();
+      await closeServer(server);
+    },
+  };
+  client.on('message', () => peer.onReply());
+  client.on('error', () => undefined);
+  return peer;
+}
+
+async function wsPeer(mode: Mode, counter: Counter): Promise<Peer> {
+  const server = http.createServer();
+  const wss = new wsLib.WebSocketServer({ noServer: true, perMessageDeflate: false });
+  server.on('upgrade', (req, socket, head) => {
+    wss.handleUpgrade(req, socket, head, (ws: any) => {
+      ws.on('message', (data: Buffer, isBinary: boolean) => {
+        if (mode === 'echo') {
+          ws.send(data, { binary: isBinary });
+        } else {
+          counter.units += units(data, isBinary);
+          counter.notify();
+        }
+      });
+    });
+  });
+  const port = await listen(server);
+  const client = new wsLib.WebSocket(`ws://127.0.0.1:${port}/`, { perMessageDeflate: false });
+  await new Promise<void>((resolve, reject) => {
+    client.once('open', resolve);
+    client.once('error', reject);
+  });
+  const peer: Peer = {
+    send: (data) => client.send(data),
+    onReply: () => undefined,
+    async close() {
+      client.terminate();
+      for (const ws of wss.clients) ws.terminate();
+      await closeServer(server);
+    },
+  };
+  client.on('message', () => peer.onReply());
+  client.on('error', () => undefined);
+  return peer;
+}
+
+/** Raw TCP: echo, or count bytes (`unit` bytes make one unit: 16 for 16 B messages, 1 for bytes). */
+async function tcpPeer(mode: Mode, counter: Counter, unit: number, replySize: number): Promise<Peer> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.on('data', (data) => {
+      if (mode === 'echo') {
+        socket.write(data);
+      } else {
+        counter.units += data.length / unit;
+        counter.notify();
+      }
+    });
+  });
+  const port = await listen(server);
+  const client = net.connect(port, '127.0.0.1');
+  client.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', resolve);
+    client.once('error', reject);
+  });
+  let pending = 0;
+  const peer: Peer = {
+    send: (data) => void client.write(typeof data === 'string' ? SMALL_BYTES : data),
+    onReply: () => undefined,
+    async close() {
+      client.destroy();
+      for (const socket of sockets) socket.destroy();
+      await closeServer(server);
+    },
+  };
+  client.on('data', (data) => {
+    pending += data.length;
+    while (pending >= replySize) {
+      pending -= replySize;
+      peer.onReply();
+    }
+  });
+  client.on('error', () => undefined);
+  return peer;
+}
+
+/** Units per wall-clock second (`value`) and per CPU second (`cpu`). */
+type Rates = Record<'value' | 'cpu', number>;
+
+function rates(units: number, t: { ms: number; cpuMs: number }): Rates {
+  return { value: (units / t.ms) * 1000, cpu: (units / t.cpuMs) * 1000 };
+}
+
+/** Round trips per second: send, wait for the echo, send again. */
+function pingPong(peer: Peer, message: string | Buffer, ms: number, maxRoundTrips: number): Promise<Rates> {
+  return new Promise((resolve) => {
+    let n = 0;
+    const t0 = clock();
+    const deadline = t0.wall + ms;
+    peer.onReply = () => {
+      n++;
+      if (n >= maxRoundTrips || now() >= deadline) {
+        peer.onReply = () => undefined;
+        resolve(rates(n, since(t0)));
+      } else {
+        peer.send(message);
+      }
+    };
+    peer.send(message);
+  });
+}
+
+/** Units per second received by the server while the client sends batches each turn. */
+function oneWay(
+  peer: Peer,
+  counter: Counter,
+  message: string | Buffer,
+  batch: number,
+  unitsPerMessage: number,
+  window: number,
+  ms: number,
+): Promise<Rates> {
+  return new Promise((resolve) => {
+    counter.units = 0;
+    let sent = 0;
+    let stopped = false;
+    let waiting = false;
+    let finished = false;
+    const t0 = clock();
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      const t = since(t0);
+      counter.notify = () => undefined;
+      resolve(rates(counter.units, t));
+    };
+    const pump = (): void => {
+      if (now() - t0.wall >= ms) {
+        stopped = true;
+        if (counter.units >= sent) finish();
+        return;
+      }
+      if (sent - counter.units >= window) {
+        waiting = true;
+        return;
+      }
+      for (let i = 0; i < batch; i++) peer.send(message);
+      sent += batch * unitsPerMessage;
+      setImmediate(pump);
+    };
+    counter.notify = () => {
+      if (stopped) {
+        if (counter.units >= sent) finish();
+      } else if (waiting && sent - counter.units <= window / 2) {
+        waiting = false;
+        setImmediate(pump);
+      }
+    };
+    pump();
+  });
+}
+
+interface Peers {
+  ours: Peer;
+  ws: Peer;
+  tcp: Peer;
+}
+
+function loopbackWorkload(
+  name: string,
+  title: string,
+  mode: Mode,
+  unit: 'rt/s' | 'msg/s' | 'B/s',
+  target: number,
+  run: (peer: Peer, counter: Counter, ms: number, config: BenchConfig) => Promise<Rates>,
+  tcpUnit: number,
+  tcpReply: number,
+): Workload {
+  let peers: Peers | null = null;
+  const counters = { ours: { units: 0, notify: () => undefined }, ws: { units: 0, notify: () => undefined }, tcp: { units: 0, notify: () => undefined } };
+  return {
+    name,
+    metrics: [{ key: 'value', title, unit, better: 'higher', target }],
+    async setup() {
+      peers = {
+        ours: await ourPeer(mode, counters.ours),
+        ws: await wsPeer(mode, counters.ws),
+        tcp: await tcpPeer(mode, counters.tcp, tcpUnit, tcpReply),
+      };
+    },
+    async measure(lib: Lib, config: BenchConfig, warmup: boolean) {
+      const ms = warmup ? config.warmupMs : config.loopMs;
+      return run(peers![lib], counters[lib], ms, config);
+    },
+    baseline: {
+      label: 'raw TCP',
+      async measure(config: BenchConfig, warmup: boolean) {
+        const ms = warmup ? config.warmupMs : config.loopMs;
+        return run(peers!.tcp, counters.tcp, ms, config);
+      },
+    },
+    async teardown() {
+      if (peers === null) return;
+      await peers.ours.close();
+      await peers.ws.close();
+      await peers.tcp.close();
+      peers = null;
+    },
+  };
+}
+
+const LARGE = Buffer.alloc(64 * 1024, 0x61);
+
+export const loopbackWorkloads: Workload[] = [
+  loopbackWorkload(
+    'ping-pong',
+    'loopback ping-pong 16 B',
+    'echo',
+    'rt/s',
+    1.15,
+    (peer, _counter, ms, config) => pingPong(peer, SMALL, ms, config.quick ? 10_000 : 50_000),
+    16,
+    16,
+  ),
+  loopbackWorkload(
+    'one-way-16b',
+    'loopback one-way 16 B',
+    'count',
+    'msg/s',
+    1.5,
+    (peer, counter, ms) => oneWay(peer, counter, SMALL, 1000, 1, 20_000, ms),
+    16,
+    16,
+  ),
+  loopbackWorkload(
+    'one-way-64k',
+    'loopback one-way 64 KiB',
+    'count',
+    'B/s',
+    1.2,
+    (peer, counter, ms) => oneWay(peer, counter, LARGE, 16, LARGE.length, 8 * 1024 * 1024, ms),
+    1,
+    LARGE.length,
+  ),
+];

@@ -1,0 +1,182 @@
+/**
+ * Workload 10: memory per connection, each measurement in fresh child processes
+ * (bench/memory.ts, run with --expose-gc) so that one library's garbage never counts
+ * against the other.
+ *
+ * - idle (server side): the child runs an echo server of one library; this process
+ *   opens N raw sockets that complete the opening handshake and then stay idle.
+ * - after compressed traffic, server side: the child's server has permessage-deflate on
+ *   (each library's defaults); this process opens N ws clients that offer it, each
+ *   sends three ~2 KiB JSON messages and waits for the three compressed echoes.
+ * - after compressed traffic, client side: this process runs a ws server with
+ *   permessage-deflate; the child opens N clients of one library that do the same.
+ *
+ * Each: 20 connections are opened and closed first (code loaded, pools warmed), then a
+ * snapshot after garbage collection, then N connections, another snapshot; the figures
+ * are (RSS delta) / N and (heapUsed delta) / N.
+ */
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { sleep, type BenchConfig } from '../common';
+import { closeAll, openClients, startServer, type MemoryMode } from '../memory-clients';
+import type { Lib, Workload } from '../workload';
+
+interface Snapshot {
+  type: 'snapshot';
+  rss: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  connections: number;
+}
+
+class Child {
+  readonly proc: ChildProcess;
+  readonly #inbox: Array<{ type: string } & Record<string, unknown>> = [];
+  #waiter: (() => void) | null = null;
+  #exited = false;
+
+  constructor(lib: Lib, role: 'server' | 'client', mode: MemoryMode) {
+    this.proc = fork(path.join(__dirname, '..', 'memory.js'), [lib, role, mode], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.proc.on('message', (message: { type: string } & Record<string, unknown>) => {
+      this.#inbox.push(message);
+      this.#waiter?.();
+    });
+    this.proc.on('exit', () => {
+      this.#exited = true;
+      this.#waiter?.();
+    });
+  }
+
+  async next<T>(type: string): Promise<T> {
+    for (;;) {
+      const message = this.#inbox.shift();
+      if (message !== undefined) {
+        if (message.type === 'error') throw new Error(`memory child: ${String(message.message)}`);
+        if (message.type !== type) throw new Error(`memory child: expected ${type}, got ${message.type}`);
+        return message as unknown as T;
+      }
+      if (this.#exited) throw new Error('memory child exited');
+      await new Promise<void>((resolve) => (this.#waiter = resolve));
+      this.#waiter = null;
+    }
+  }
+
+  request<T>(command: object, type: string): Promise<T> {
+    this.proc.send(command);
+    return this.next<T>(type);
+  }
+
+  async stop(): Promise<void> {
+    if (this.#exited) return;
+    const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
+    this.proc.disconnect();
+    const timer = setTimeout(() => this.proc.kill(), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+const WARM = 20;
+
+function perConnection(before: Snapshot, after: Snapshot, n: number): Record<string, number> {
+  if (after.connections < n) throw new Error(`only ${after.connections} of ${n} connections are open`);
+  return {
+    rss: (after.rss - before.rss) / n,
+    heap: (after.heapUsed - before.heapUsed) / n,
+    external: (after.external - before.external) / n,
+  };
+}
+
+/** The server of `lib` in a child; clients here. */
+async function serverSide(lib: Lib, mode: MemoryMode, n: number): Promise<Record<string, number>> {
+  const child = new Child(lib, 'server', mode);
+  try {
+    const { port } = await child.next<{ port: number }>('ready');
+    // The clients are the same for both servers: raw idle sockets, or ws's compressed client.
+    const kind = mode === 'idle' ? ({ mode: 'idle' } as const) : ({ mode: 'deflate', lib: 'ws' } as const);
+    const warm = await openClients(kind, port, WARM);
+    closeAll(warm);
+    await sleep(200);
+    const before = await child.request<Snapshot>({ cmd: 'snapshot' }, 'snapshot');
+    const clients = await openClients(kind, port, n);
+    await sleep(50);
+    const after = await child.request<Snapshot>({ cmd: 'snapshot' }, 'snapshot');
+    closeAll(clients);
+    return perConnection(before, after, n);
+  } finally {
+    await child.stop();
+  }
+}
+
+/** Clients of `lib` in a child; a ws server here. */
+async function clientSide(lib: Lib, n: number): Promise<Record<string, number>> {
+  const server = await startServer('ws', 'deflate');
+  const child = new Child(lib, 'client', 'deflate');
+  try {
+    await child.next('ready');
+    await child.request({ cmd: 'open', port: server.port, n: WARM }, 'opened');
+    await child.request({ cmd: 'close' }, 'closed');
+    await sleep(100);
+    const before = await child.request<Snapshot>({ cmd: 'snapshot' }, 'snapshot');
+    await child.request({ cmd: 'open', port: server.port, n }, 'opened');
+    const after = await child.request<Snapshot>({ cmd: 'snapshot' }, 'snapshot');
+    return perConnection(before, after, n);
+  } finally {
+    await child.stop();
+    await server.close();
+  }
+}
+
+/** The open-file limit of this process (the children inherit it). */
+function fdLimit(): number {
+  try {
+    return Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) || Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
+let warned = false;
+
+/** N, reduced to fit the open-file limit (each process holds one socket per connection). */
+export function connectionCount(wanted: number): number {
+  const limit = fdLimit();
+  const n = Math.min(wanted, limit - 200);
+  if (n < wanted && !warned) {
+    warned = true;
+    console.log(`note: ulimit -n is ${limit}; memory workloads use ${n} connections instead of ${wanted} (raise it with ulimit -n)`);
+  }
+  return Math.max(10, n);
+}
+
+function memoryWorkload(
+  name: string,
+  what: string,
+  target: number,
+  count: (config: BenchConfig) => number,
+  run: (lib: Lib, n: number) => Promise<Record<string, number>>,
+): Workload {
+  return {
+    name,
+    metrics: [
+      { key: 'rss', title: `${what}, RSS`, unit: 'B/conn', better: 'lower', target },
+      { key: 'heap', title: `${what}, heap`, unit: 'B/conn', better: 'lower', target },
+    ],
+    noWarmup: true,
+    reps: (config) => config.memReps,
+    measure: (lib: Lib, config: BenchConfig) => run(lib, connectionCount(count(config))),
+  };
+}
+
+const idle = (config: BenchConfig): number => config.memConnections;
+const deflate = (config: BenchConfig): number => config.memDeflateConnections;
+
+export const memoryWorkloads: Workload[] = [
+  memoryWorkload('memory-idle', 'idle server connection', 0.8, idle, (lib, n) => serverSide(lib, 'idle', n)),
+  memoryWorkload('memory-deflate', 'server conn. after deflate traffic', 0.5, deflate, (lib, n) => serverSide(lib, 'deflate', n)),
+  memoryWorkload('memory-deflate-client', 'client conn. after deflate traffic', 0.5, deflate, (lib, n) => clientSide(lib, n)),
+];
