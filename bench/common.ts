@@ -28,8 +28,26 @@ export interface BenchConfig {
 
 export function makeConfig(quick: boolean): BenchConfig {
   return quick
-    ? { quick, reps: 3, minMs: 60, warmupMs: 60, loopMs: 250, memConnections: 300, memDeflateConnections: 200, memReps: 1 }
-    : { quick, reps: 9, minMs: 250, warmupMs: 300, loopMs: 1000, memConnections: 5000, memDeflateConnections: 1000, memReps: 3 };
+    ? {
+        quick,
+        reps: 3,
+        minMs: 60,
+        warmupMs: 60,
+        loopMs: 250,
+        memConnections: 300,
+        memDeflateConnections: 200,
+        memReps: 1,
+      }
+    : {
+        quick,
+        reps: 9,
+        minMs: 250,
+        warmupMs: 300,
+        loopMs: 1000,
+        memConnections: 5000,
+        memDeflateConnections: 1000,
+        memReps: 5,
+      };
 }
 
 /** Where the repository root is: dist/bench/x.js and bench/x.ts both sit two levels below. */
@@ -47,7 +65,9 @@ export function repoRoot(): string {
 /** The `ws` package (Receiver, Sender, WebSocket, WebSocketServer). */
 export const wsLib: any = require('ws');
 /** `ws/lib/permessage-deflate.js`, which the package's `exports` do not list: loaded by path. */
-export const WsPerMessageDeflate: any = require(path.join(path.dirname(require.resolve('ws')), 'lib', 'permessage-deflate.js'));
+export const WsPerMessageDeflate: any = require(
+  path.join(path.dirname(require.resolve('ws')), 'lib', 'permessage-deflate.js'),
+);
 /** Whether ws picked up its native `bufferutil` helper. */
 export function wsUsesBufferutil(): boolean {
   if (process.env.WS_NO_BUFFER_UTIL) return false;
@@ -205,7 +225,11 @@ export function randomBytes(size: number): Buffer {
  * One WebSocket frame. With `mask`, the payload is masked with a random key (as a
  * client sends it).
  */
-export function buildFrame(opcode: number, payload: Buffer, options: { mask: boolean; fin?: boolean; rsv1?: boolean }): Buffer {
+export function buildFrame(
+  opcode: number,
+  payload: Buffer,
+  options: { mask: boolean; fin?: boolean; rsv1?: boolean },
+): Buffer {
   const len = payload.length;
   const extended = len > 0xffff ? 8 : len > 125 ? 2 : 0;
   const headerLength = 2 + extended + (options.mask ? 4 : 0);

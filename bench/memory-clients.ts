@@ -115,7 +115,8 @@ async function deflateClient(lib: Lib, port: number): Promise<Closable> {
       client.once('open', resolve);
       client.once('error', reject);
     });
-    if (!String(client.extensions).includes('permessage-deflate')) throw new Error('permessage-deflate was not negotiated');
+    if (!String(client.extensions).includes('permessage-deflate'))
+      throw new Error('permessage-deflate was not negotiated');
   }
   client.on('error', () => undefined);
   await new Promise<void>((resolve) => {

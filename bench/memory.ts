@@ -32,7 +32,11 @@ async function settle(): Promise<void> {
 
 async function main(): Promise<void> {
   const [lib, role, mode] = process.argv.slice(2) as [Lib, 'server' | 'client', MemoryMode];
-  if ((lib !== 'ours' && lib !== 'ws') || (role !== 'server' && role !== 'client') || (mode !== 'idle' && mode !== 'deflate')) {
+  if (
+    (lib !== 'ours' && lib !== 'ws') ||
+    (role !== 'server' && role !== 'client') ||
+    (mode !== 'idle' && mode !== 'deflate')
+  ) {
     throw new Error('usage: memory.js <ours|ws> <server|client> <idle|deflate>');
   }
   const send = (message: object): void => void process.send!(message);

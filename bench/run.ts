@@ -13,7 +13,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { PerMessageDeflate } from '../lib/index';
 import { maskBackend } from '../lib/frame/mask';
-import { machineInfo, makeConfig, median, now, repoRoot, wsUsesBufferutil, wsVersion, type BenchConfig } from './common';
+import {
+  machineInfo,
+  makeConfig,
+  median,
+  now,
+  repoRoot,
+  wsUsesBufferutil,
+  wsVersion,
+  type BenchConfig,
+} from './common';
 import type { Lib, Metric, Unit, Workload } from './workload';
 import { parseWorkloads } from './workloads/parse';
 import { serializeWorkloads } from './workloads/serialize';
@@ -49,12 +58,17 @@ function parseArgs(argv: string[]): Options {
       return next;
     };
     if (arg === '--quick') options.quick = true;
-    else if (arg === '--only' || arg.startsWith('--only=')) options.only = valueOf('--only').split(',').filter((s) => s !== '');
+    else if (arg === '--only' || arg.startsWith('--only='))
+      options.only = valueOf('--only')
+        .split(',')
+        .filter((s) => s !== '');
     else if (arg === '--json' || arg.startsWith('--json=')) options.json = valueOf('--json');
     else if (arg === '--no-python') options.python = false;
     else if (arg === '--list') options.list = true;
     else if (arg === '--help' || arg === '-h') {
-      console.log('usage: node dist/bench/run.js [--quick] [--only name[,name...]] [--json file] [--no-python] [--list]');
+      console.log(
+        'usage: node dist/bench/run.js [--quick] [--only name[,name...]] [--json file] [--no-python] [--list]',
+      );
       process.exit(0);
     } else {
       throw new Error(`unknown argument ${arg} (try --help)`);
@@ -209,12 +223,20 @@ function row(
   const ratioMedian = median(ratios);
   // The same ratio in units per CPU second, where the workload measured CPU time.
   const cpuRatios =
-    metric.key === 'value' && results.ours.every((r) => r.cpu !== undefined) && results.ws.every((r) => r.cpu !== undefined)
+    metric.key === 'value' &&
+    results.ours.every((r) => r.cpu !== undefined) &&
+    results.ws.every((r) => r.cpu !== undefined)
       ? results.ours.map((r, i) => r.cpu! / results.ws[i]!.cpu!)
       : [];
   const met =
-    metric.target === null ? null : metric.better === 'higher' ? ratioMedian >= metric.target : ratioMedian <= metric.target;
-  const base = workload.baseline ? { label: workload.baseline.label, values: baseline.map((r) => r[metric.key]!) } : null;
+    metric.target === null
+      ? null
+      : metric.better === 'higher'
+        ? ratioMedian >= metric.target
+        : ratioMedian <= metric.target;
+  const base = workload.baseline
+    ? { label: workload.baseline.label, values: baseline.map((r) => r[metric.key]!) }
+    : null;
   let extra = '';
   if (base !== null) {
     const b = median(base.values);
@@ -319,7 +341,16 @@ function pad(s: string, n: number): string {
 }
 
 function table(rows: Row[]): string {
-  const header = ['workload', 'ours (median)', 'ws (median)', 'ours/ws: median (min–max)', 'target', 'status', 'CPU-time ratio', 'notes'];
+  const header = [
+    'workload',
+    'ours (median)',
+    'ws (median)',
+    'ours/ws: median (min–max)',
+    'target',
+    'status',
+    'CPU-time ratio',
+    'notes',
+  ];
   const lines = rows.map((r) => {
     if (r.error !== undefined) return [r.title, 'error', '', '', '', '', '', r.error];
     const target = r.target === null ? '' : `${r.better === 'higher' ? '≥' : '≤'} ${r.target}×`;
@@ -371,7 +402,9 @@ async function main(): Promise<void> {
     try {
       const got = await runWorkload(workload, config);
       rows.push(...got);
-      console.log(`${((now() - t0) / 1000).toFixed(1)} s: ${got.map((r) => `${r.metric === 'value' ? '' : `${r.metric} `}${ratio(r.ratioMedian)}`).join(', ')}`);
+      console.log(
+        `${((now() - t0) / 1000).toFixed(1)} s: ${got.map((r) => `${r.metric === 'value' ? '' : `${r.metric} `}${ratio(r.ratioMedian)}`).join(', ')}`,
+      );
     } catch (error) {
       console.log(`failed: ${String((error as Error).stack ?? error)}`);
       rows.push(...workload.metrics.map((m) => errorRow(workload, m, error)));

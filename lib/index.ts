@@ -58,5 +58,6 @@ export {
   PerMessageDeflate,
   DEFAULT_THRESHOLD,
   type InflateBackendName,
+  type NegotiatedDeflate,
   type PerMessageDeflateOptions,
 } from './extensions/permessage-deflate';

@@ -104,7 +104,10 @@ function deflateWorkload(name: string, title: string, size: number, count: numbe
     name,
     metrics: [{ key: 'value', title, unit: unitFor(size), better: 'higher', target }],
     setup() {
-      messages = size >= 1024 ? Array.from({ length: 16 }, (_, i) => jsonMessage(prng(100 + i), size)) : jsonMessages(1000, size);
+      messages =
+        size >= 1024
+          ? Array.from({ length: 16 }, (_, i) => jsonMessage(prng(100 + i), size))
+          : jsonMessages(1000, size);
       scale = unitFor(size) === 'B/s' ? averageBytes(messages) : 1;
     },
     pass(lib: Lib): Pass {
@@ -159,7 +162,9 @@ function inflateWorkload(name: string, title: string, size: number, count: numbe
     metrics: [{ key: 'value', title, unit: unitFor(size), better: 'higher', target }],
     setup() {
       const messages =
-        size >= 1024 ? Array.from({ length: 16 }, (_, i) => jsonMessage(prng(200 + i), size)) : jsonMessages(1000, size, 7);
+        size >= 1024
+          ? Array.from({ length: 16 }, (_, i) => jsonMessage(prng(200 + i), size))
+          : jsonMessages(1000, size, 7);
       scale = unitFor(size) === 'B/s' ? averageBytes(messages) : 1;
       const { client } = ourExtensions();
       const conn = new Connection('client', { extensions: [client] });
@@ -190,7 +195,8 @@ function inflateWorkload(name: string, title: string, size: number, count: numbe
           }
           const t = since(t0);
           server.close();
-          if (messages !== i.messages || length < messages) throw new Error(`ours inflated ${messages} of ${i.messages}`);
+          if (messages !== i.messages || length < messages)
+            throw new Error(`ours inflated ${messages} of ${i.messages}`);
           return { units: messages * scale, ...t };
         };
       }
@@ -272,9 +278,9 @@ function sizeWorkload(): Workload {
 }
 
 export const deflateWorkloads: Workload[] = [
-  deflateWorkload('deflate-64b', 'deflate 64 B JSON (server)', 64, 500, 5),
-  inflateWorkload('inflate-64b', 'inflate 64 B JSON (server)', 64, 1000, 20),
+  deflateWorkload('deflate-64b', 'deflate 64 B JSON (server)', 64, 1000, 5),
+  inflateWorkload('inflate-64b', 'inflate 64 B JSON (server)', 64, 4000, 20),
   deflateWorkload('deflate-64k', 'deflate 64 KiB JSON (server)', 64 * 1024, 8, 1.0),
-  inflateWorkload('inflate-64k', 'inflate 64 KiB JSON (server)', 64 * 1024, 16, 2),
+  inflateWorkload('inflate-64k', 'inflate 64 KiB JSON (server)', 64 * 1024, 64, 2),
   sizeWorkload(),
 ];

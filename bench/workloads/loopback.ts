@@ -270,7 +270,11 @@ function loopbackWorkload(
   tcpReply: number,
 ): Workload {
   let peers: Peers | null = null;
-  const counters = { ours: { units: 0, notify: () => undefined }, ws: { units: 0, notify: () => undefined }, tcp: { units: 0, notify: () => undefined } };
+  const counters = {
+    ours: { units: 0, notify: () => undefined },
+    ws: { units: 0, notify: () => undefined },
+    tcp: { units: 0, notify: () => undefined },
+  };
   return {
     name,
     metrics: [{ key: 'value', title, unit, better: 'higher', target }],

@@ -148,7 +148,9 @@ export function connectionCount(wanted: number): number {
   const n = Math.min(wanted, limit - 200);
   if (n < wanted && !warned) {
     warned = true;
-    console.log(`note: ulimit -n is ${limit}; memory workloads use ${n} connections instead of ${wanted} (raise it with ulimit -n)`);
+    console.log(
+      `note: ulimit -n is ${limit}; memory workloads use ${n} connections instead of ${wanted} (raise it with ulimit -n)`,
+    );
   }
   return Math.max(10, n);
 }
@@ -177,6 +179,10 @@ const deflate = (config: BenchConfig): number => config.memDeflateConnections;
 
 export const memoryWorkloads: Workload[] = [
   memoryWorkload('memory-idle', 'idle server connection', 0.8, idle, (lib, n) => serverSide(lib, 'idle', n)),
-  memoryWorkload('memory-deflate', 'server conn. after deflate traffic', 0.5, deflate, (lib, n) => serverSide(lib, 'deflate', n)),
-  memoryWorkload('memory-deflate-client', 'client conn. after deflate traffic', 0.5, deflate, (lib, n) => clientSide(lib, n)),
+  memoryWorkload('memory-deflate', 'server conn. after deflate traffic', 0.5, deflate, (lib, n) =>
+    serverSide(lib, 'deflate', n),
+  ),
+  memoryWorkload('memory-deflate-client', 'client conn. after deflate traffic', 0.5, deflate, (lib, n) =>
+    clientSide(lib, n),
+  ),
 ];

@@ -68,7 +68,8 @@ function oursPass(input: Input, scale: number): Pass {
       }
     }
     const t = since(t0);
-    if (messages !== input.messages || length < messages) throw new Error(`ours parsed ${messages} of ${input.messages} messages`);
+    if (messages !== input.messages || length < messages)
+      throw new Error(`ours parsed ${messages} of ${input.messages} messages`);
     return { units: messages * scale, ...t };
   };
 }
@@ -96,7 +97,8 @@ function wsPass(input: Input, scale: number): Pass {
     const t0 = clock();
     for (const chunk of input.chunks) receiver.write(chunk);
     const t = since(t0);
-    if (messages !== input.messages || length < messages) throw new Error(`ws parsed ${messages} of ${input.messages} messages`);
+    if (messages !== input.messages || length < messages)
+      throw new Error(`ws parsed ${messages} of ${input.messages} messages`);
     return { units: messages * scale, ...t };
   };
 }
@@ -137,7 +139,7 @@ export const parseWorkloads: Workload[] = [
     title: 'parse 1 KiB binary',
     opcode: BINARY,
     size: 1024,
-    count: 1024,
+    count: 8192,
     unit: 'B/s',
     target: 2.5,
     python: 'parse-1k-binary',
@@ -147,7 +149,7 @@ export const parseWorkloads: Workload[] = [
     title: 'parse 1 MiB binary',
     opcode: BINARY,
     size: 1024 * 1024,
-    count: 4,
+    count: 32,
     unit: 'B/s',
     target: 1.5,
   }),

@@ -17,7 +17,7 @@ import type { Lib, Pass, Workload } from '../workload';
 const Sender = wsLib.Sender;
 
 function serializeText(): Workload {
-  const COUNT = 10_000;
+  const COUNT = 20_000;
   let texts: string[] = [];
   return {
     name: 'serialize-16b-text',
@@ -63,11 +63,13 @@ function serializeText(): Workload {
 
 function serializeLarge(): Workload {
   const SIZE = 1024 * 1024;
-  const COUNT = 8;
+  const COUNT = 32;
   let payloads: Buffer[] = [];
   return {
     name: 'serialize-1m-masked',
-    metrics: [{ key: 'value', title: 'serialize 1 MiB binary (client, masked)', unit: 'B/s', better: 'higher', target: 1.0 }],
+    metrics: [
+      { key: 'value', title: 'serialize 1 MiB binary (client, masked)', unit: 'B/s', better: 'higher', target: 1.0 },
+    ],
     setup() {
       payloads = Array.from({ length: 4 }, () => randomBytes(SIZE));
     },

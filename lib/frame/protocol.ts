@@ -65,7 +65,7 @@ export class FrameProtocol {
   // Inbound message state.
   #messageOpcode = 0; // TEXT or BINARY while a message is in progress, else 0
   #messageBytes = 0;
-  #extensionsOwnFrame = false; // an extension claimed an RSV bit of this frame
+  #extensionsOwnMessage = false; // an extension claimed the first frame of this message
   readonly #utf8 = new Utf8Decoder();
   #stopped = false;
 
@@ -181,11 +181,14 @@ export class FrameProtocol {
       this.#messageBytes = 0;
       this.#utf8.reset();
     }
-    this.#extensionsOwnFrame = claimed !== 0;
+    // An extension that claimed the first frame of a message (RFC 7692: RSV1 on the
+    // first frame only) transforms all of it, so wire lengths say nothing about the
+    // delivered size; the budget passed to its hooks bounds that instead.
+    if (opcode !== Opcode.CONTINUATION) this.#extensionsOwnMessage = claimed !== 0;
     if (reader.payloadLength > this.#maxFrameSize) {
       protocolError(`frame payload of ${reader.payloadLength} bytes exceeds the limit`, 1009);
     }
-    if (!this.#extensionsOwnFrame && this.#messageBytes + reader.payloadLength > this.#maxMessageSize) {
+    if (!this.#extensionsOwnMessage && this.#messageBytes + reader.payloadLength > this.#maxMessageSize) {
       protocolError('message exceeds the size limit', 1009);
     }
   }

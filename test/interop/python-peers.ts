@@ -12,9 +12,11 @@ export const PYTHON = '/usr/bin/python3';
 
 /** Where the peer scripts live (the tests run from dist/test/interop; else from the cwd). */
 export const PEERS =
-  [path.join(__dirname, '..', '..', '..', 'test', 'interop', 'peers'), path.join(process.cwd(), 'test', 'interop', 'peers')].find((dir) =>
-    fs.existsSync(path.join(dir, 'common.py')),
-  ) ?? path.join(__dirname, '..', '..', '..', 'test', 'interop', 'peers');
+  [
+    path.join(__dirname, '..', '..', '..', 'test', 'interop', 'peers'),
+    path.join(process.cwd(), 'test', 'interop', 'peers'),
+  ].find((dir) => fs.existsSync(path.join(dir, 'common.py'))) ??
+  path.join(__dirname, '..', '..', '..', 'test', 'interop', 'peers');
 
 /** The install hint requirePeer prints. */
 export const PYTHON_INSTALL = 'apt-get install python3-websockets python3-wsproto';
@@ -68,9 +70,11 @@ export class PythonProcess {
   async line<T>(index: number, ms: number): Promise<T> {
     const end = Date.now() + ms;
     while (this.lines.length <= index) {
-      if (this.exitCode !== null) throw new Error(`peer exited (${this.exitCode}) without line ${index}: ${this.stderr}`);
+      if (this.exitCode !== null)
+        throw new Error(`peer exited (${this.exitCode}) without line ${index}: ${this.stderr}`);
       const left = end - Date.now();
-      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for line ${index} of the peer; stderr: ${this.stderr}`);
+      if (left <= 0)
+        throw new Error(`timed out after ${ms} ms waiting for line ${index} of the peer; stderr: ${this.stderr}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#waiters.push(() => {

@@ -13,13 +13,7 @@
  */
 import { expect } from 'chai';
 import * as http from 'node:http';
-import {
-  BytesMessage,
-  connect,
-  handleUpgrade,
-  TextMessage,
-  type WebSocketStream,
-} from '../../lib/index';
+import { BytesMessage, connect, handleUpgrade, TextMessage, type WebSocketStream } from '../../lib/index';
 import { rng } from '../helpers/bytes';
 import { listen, once, until } from '../helpers/net';
 import { requirePeer } from '../helpers/peers';
@@ -56,7 +50,14 @@ async function cell(peer: string, role: string, compression: boolean, body: () =
 
 function printMatrix(): void {
   if (cells.length === 0) return;
-  const rows = cells.map((c) => [c.peer, c.role, c.compression ? 'on' : 'off', c.result, String(c.checked), `${c.ms} ms`]);
+  const rows = cells.map((c) => [
+    c.peer,
+    c.role,
+    c.compression ? 'on' : 'off',
+    c.result,
+    String(c.checked),
+    `${c.ms} ms`,
+  ]);
   const head = ['peer', 'role of the peer', 'deflate', 'result', 'messages checked', 'time'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => `      | ${r.map((v, i) => v.padEnd(widths[i]!)).join(' | ')} |`;
@@ -72,7 +73,9 @@ const ALPHABET = Array.from('abcdefghij klmnop QRSTUV 0123456789 .,;!? é ß ñ 
 /** A string whose UTF-8 encoding is exactly `size` bytes (1- to 4-byte code points). */
 function makeText(size: number, seed: number): string {
   const rand = rng(seed);
-  const unit = Buffer.from(Array.from({ length: 3000 }, () => ALPHABET[Math.floor(rand() * ALPHABET.length)]!).join(''));
+  const unit = Buffer.from(
+    Array.from({ length: 3000 }, () => ALPHABET[Math.floor(rand() * ALPHABET.length)]!).join(''),
+  );
   const raw = Buffer.alloc(size + 4);
   for (let at = 0; at < raw.length; at += unit.length) unit.copy(raw, at);
   let cut = size;
@@ -140,7 +143,11 @@ function inbox(ws: WebSocketStream): (what: string) => Promise<[string | Buffer,
  * and a close with 4000 "client done". Returns the number of messages checked and
  * the frame count of each message sent.
  */
-async function clientSweep(port: number, deflate: boolean, sizes: number[]): Promise<{ checked: number; sent: Array<[string, number, number]> }> {
+async function clientSweep(
+  port: number,
+  deflate: boolean,
+  sizes: number[],
+): Promise<{ checked: number; sent: Array<[string, number, number]> }> {
   const ws = await connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: deflate, maxMessageSize: MAX_MESSAGE });
   ws.app.resume(); // we write to ws.app, so its readable side must be drained
   expect(ws.extensions.map((e) => e.name)).to.deep.equal(deflate ? ['permessage-deflate'] : []);
@@ -164,12 +171,18 @@ async function clientSweep(port: number, deflate: boolean, sizes: number[]): Pro
   // Fragmented: pieces written to the object face with messageFinished false.
   const text = makeText(70000, ++seed);
   const textPieces = splitText(text, [1, 100, 3000, 40000]);
-  textPieces.forEach((data, i) => ws.app.write(new TextMessage({ data, messageFinished: i === textPieces.length - 1 })));
+  textPieces.forEach((data, i) =>
+    ws.app.write(new TextMessage({ data, messageFinished: i === textPieces.length - 1 })),
+  );
   sent.push(['text', 70000, textPieces.length]);
   expect(await next('fragmented text')).to.deep.equal([text, false]);
   const bytes = makeBytes(70000, ++seed);
   const cuts = [0, 1, 126, 5000, 65536, 70000];
-  cuts.slice(1).forEach((end, i) => ws.app.write(new BytesMessage({ data: bytes.subarray(cuts[i], end), messageFinished: end === 70000 })));
+  cuts
+    .slice(1)
+    .forEach((end, i) =>
+      ws.app.write(new BytesMessage({ data: bytes.subarray(cuts[i], end), messageFinished: end === 70000 })),
+    );
   sent.push(['bytes', 70000, cuts.length - 1]);
   const [echo] = await next('fragmented bytes');
   expect(Buffer.isBuffer(echo) && echo.equals(bytes), 'fragmented binary echo').to.equal(true);
