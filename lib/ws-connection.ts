@@ -13,7 +13,13 @@
  * the handshake makes `receiveData` throw `RemoteProtocolError`; on a server its
  * `eventHint` is the `RejectConnection` to send back.
  */
-import { Connection, ConnectionState, ConnectionType, type ConnectionRole, type ConnectionStateValue } from './connection';
+import {
+  Connection,
+  ConnectionState,
+  ConnectionType,
+  type ConnectionRole,
+  type ConnectionStateValue,
+} from './connection';
 import { LocalProtocolError, RemoteProtocolError } from './errors';
 import {
   AcceptConnectionEvent,
@@ -153,7 +159,8 @@ export class WSConnection {
       this.#connection.receiveData(data);
       return;
     }
-    const chunk = data === null ? null : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const chunk =
+      data === null ? null : Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     if (this.#body !== null) {
       this.#receiveBody(chunk);
       return;
@@ -227,14 +234,18 @@ export class WSConnection {
       );
     }
     const { enabled, header } = negotiateExtensions(event.extensions, request.extensions);
-    const bytes = serializeResponse(101, reasonPhrase(101), acceptHeaders(request.key, event.subprotocol, header, event.extraHeaders));
+    const bytes = serializeResponse(
+      101,
+      reasonPhrase(101),
+      acceptHeaders(request.key, event.subprotocol, header, event.extraHeaders),
+    );
     this.#open(enabled, this.#trailing);
     this.#trailing = EMPTY;
     return bytes;
   }
 
   #sendReject(event: RejectConnectionEvent): Buffer {
-    if (this.#client || this.#state !== ConnectionState.CONNECTING || this.#request === null && this.#head !== null) {
+    if (this.#client || this.#state !== ConnectionState.CONNECTING || (this.#request === null && this.#head !== null)) {
       throw new LocalProtocolError(`cannot send 'reject' in state ${this.state}`, 'ERR_INVALID_STATE');
     }
     if (event.statusCode < 100 || event.statusCode === 101 || event.statusCode > 999) {
@@ -298,7 +309,10 @@ export class WSConnection {
     }
     // RFC 6455 4.1: any status other than 101 means the handshake failed; deliver the
     // response so the application can show the error page or follow a redirect.
-    const body = new BodyReader(head, this.#options.maxRejectBodySize === undefined ? {} : { maxBodySize: this.#options.maxRejectBodySize });
+    const body = new BodyReader(
+      head,
+      this.#options.maxRejectBodySize === undefined ? {} : { maxBodySize: this.#options.maxRejectBodySize },
+    );
     const hasBody = !body.done;
     this.#events.push(new RejectConnectionEvent({ statusCode: head.statusCode, headers: head.headers, hasBody }));
     if (!hasBody) {
@@ -341,18 +355,24 @@ export class WSConnection {
     });
     this.#state = ConnectionState.OPEN;
   }
-
 }
 
 function isConnectionEvent(event: WSEvent): event is ConnectionEvent {
-  return event.type === 'text' || event.type === 'bytes' || event.type === 'ping' || event.type === 'pong' || event.type === 'close';
+  return (
+    event.type === 'text' ||
+    event.type === 'bytes' ||
+    event.type === 'ping' ||
+    event.type === 'pong' ||
+    event.type === 'close'
+  );
 }
 
 /** Headers as pairs, from pairs or from Node's flat `rawHeaders` list. */
 function toHeaderList(headers: Headers | readonly string[]): HeaderList {
   if (headers.length > 0 && typeof headers[0] === 'string') {
     const flat = headers as readonly string[];
-    if (flat.length % 2 !== 0) throw new LocalProtocolError('rawHeaders must have an even length', 'ERR_INVALID_HEADER');
+    if (flat.length % 2 !== 0)
+      throw new LocalProtocolError('rawHeaders must have an even length', 'ERR_INVALID_HEADER');
     const out: HeaderList = [];
     for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
     return out;

@@ -287,14 +287,26 @@ describe('WSConnection: server role (RFC 6455 4.2)', () => {
   it('initiateUpgradeConnection takes a request parsed elsewhere (Node rawHeaders)', () => {
     const ws = new WSConnection(ConnectionType.SERVER);
     ws.initiateUpgradeConnection(
-      ['Host', 'h', 'Upgrade', 'websocket', 'Connection', 'Upgrade', 'Sec-WebSocket-Key', KEY, 'Sec-WebSocket-Version', '13'],
+      [
+        'Host',
+        'h',
+        'Upgrade',
+        'websocket',
+        'Connection',
+        'Upgrade',
+        'Sec-WebSocket-Key',
+        KEY,
+        'Sec-WebSocket-Version',
+        '13',
+      ],
       '/path?q=1',
     );
     const [req] = [...ws.events()] as Request[];
     expect(req!.target).to.equal('/path?q=1');
     expect(ws.send(new AcceptConnection()).toString()).to.include('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
-    expect(() => new WSConnection(ConnectionType.SERVER).initiateUpgradeConnection([['Host', 'h']], '/'))
-      .to.throw(RemoteProtocolError);
+    expect(() => new WSConnection(ConnectionType.SERVER).initiateUpgradeConnection([['Host', 'h']], '/')).to.throw(
+      RemoteProtocolError,
+    );
   });
 
   it('EOF during the handshake is a RemoteProtocolError', () => {
@@ -317,19 +329,33 @@ describe('WSConnection: client role (RFC 6455 4.1)', () => {
     const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(out)![1]!;
     return { ws, out, key };
   }
-  function response(key: string, extra: string[] = [], status = '101 Switching Protocols', omit: string[] = []): Buffer {
+  function response(
+    key: string,
+    extra: string[] = [],
+    status = '101 Switching Protocols',
+    omit: string[] = [],
+  ): Buffer {
     const headers: Array<[string, string]> = [
       ['Upgrade', 'websocket'],
       ['Connection', 'Upgrade'],
       ['Sec-WebSocket-Accept', acceptKey(key)],
     ];
-    const lines = [`HTTP/1.1 ${status}`, ...headers.filter(([n]) => !omit.includes(n)).map(([n, v]) => `${n}: ${v}`), ...extra];
+    const lines = [
+      `HTTP/1.1 ${status}`,
+      ...headers.filter(([n]) => !omit.includes(n)).map(([n, v]) => `${n}: ${v}`),
+      ...extra,
+    ];
     return Buffer.from(lines.join(CRLF) + CRLF + CRLF);
   }
 
   it('4.1 the request: GET, Host, Upgrade, Connection, a fresh 16-byte key, version 13', () => {
-    const { out, key } = client({ subprotocols: ['chat', 'superchat'], extraHeaders: [['Origin', 'http://example.com']] });
-    expect(out.startsWith('GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n')).to.equal(true);
+    const { out, key } = client({
+      subprotocols: ['chat', 'superchat'],
+      extraHeaders: [['Origin', 'http://example.com']],
+    });
+    expect(
+      out.startsWith('GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'),
+    ).to.equal(true);
     expect(Buffer.from(key, 'base64')).to.have.length(16);
     expect(out).to.include('Sec-WebSocket-Version: 13\r\n');
     expect(out).to.include('Sec-WebSocket-Protocol: chat, superchat\r\n');
@@ -396,11 +422,16 @@ describe('WSConnection: client role (RFC 6455 4.1)', () => {
 
   it('9.1 the same extension accepted twice fails', () => {
     const { ws, key } = client({ extensions: [new FakeExtension()] });
-    expect(() => ws.receiveData(response(key, ['Sec-WebSocket-Extensions: x-test, x-test']))).to.throw(RemoteProtocolError, /twice/);
+    expect(() => ws.receiveData(response(key, ['Sec-WebSocket-Extensions: x-test, x-test']))).to.throw(
+      RemoteProtocolError,
+      /twice/,
+    );
   });
 
   it('4.1 a non-101 response: RejectConnection then RejectData by Content-Length, then CLOSED', () => {
-    const data = Buffer.from('HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nContent-Type: text/plain\r\n\r\nforbidden');
+    const data = Buffer.from(
+      'HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nContent-Type: text/plain\r\n\r\nforbidden',
+    );
     for (const chunks of chunkings(data, 5)) {
       const { ws } = client();
       const events: WSEvent[] = [];
@@ -420,7 +451,9 @@ describe('WSConnection: client role (RFC 6455 4.1)', () => {
 
   it('4.1 a chunked rejection body is decoded', () => {
     const { ws } = client();
-    ws.receiveData(Buffer.from('HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n'));
+    ws.receiveData(
+      Buffer.from('HTTP/1.1 400 Bad Request\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n'),
+    );
     const events = [...ws.events()];
     expect(Buffer.concat(events.slice(1).map((e) => (e as RejectData).data)).toString()).to.equal('abcde');
     expect(ws.state).to.equal(ConnectionState.CLOSED);

@@ -25,7 +25,11 @@ const server = http.createServer((req, res) => {
 
 server.on('upgrade', (req, socket, head) => {
   const ws = handleUpgrade(req, socket, head, { pingInterval: 30_000, perMessageDeflate: true });
-  ws.on('open', () => console.log(`open    ${req.socket.remoteAddress} ${req.url} (extensions: ${ws.extensions.map((e) => e.name).join(', ') || 'none'})`));
+  ws.on('open', () =>
+    console.log(
+      `open    ${req.socket.remoteAddress} ${req.url} (extensions: ${ws.extensions.map((e) => e.name).join(', ') || 'none'})`,
+    ),
+  );
   ws.on('message', (data: string | Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
   ws.on('close', (code: number, reason: string, wasClean: boolean) =>
     console.log(`close   ${code} ${reason || '-'} (${wasClean ? 'clean' : 'not clean'})`),

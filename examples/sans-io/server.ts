@@ -16,7 +16,8 @@ const server = net.createServer((socket) => {
       ws.receiveData(chunk);
     } catch (error) {
       // A broken handshake: send the rejection the library suggests, then hang up.
-      if (error instanceof RemoteProtocolError && error.eventHint) socket.end(ws.send(error.eventHint as RejectConnection));
+      if (error instanceof RemoteProtocolError && error.eventHint)
+        socket.end(ws.send(error.eventHint as RejectConnection));
       else socket.destroy();
       return;
     }
@@ -57,4 +58,3 @@ server.listen(Number(process.env.PORT ?? 8084), '127.0.0.1', () => {
   const { port } = server.address() as net.AddressInfo;
   console.log(`sans-I/O echo server: ws://127.0.0.1:${port}/`);
 });
-

@@ -113,7 +113,10 @@ export class BodyReader {
   constructor(head: BodyHead, options: BodyReaderOptions = {}) {
     const max = options.maxBodySize ?? DEFAULT_MAX_BODY_SIZE;
     if (!Number.isSafeInteger(max) || max < 0) {
-      throw new LocalProtocolError(`maxBodySize must be a non-negative integer, got ${String(max)}`, 'ERR_INVALID_OPTION');
+      throw new LocalProtocolError(
+        `maxBodySize must be a non-negative integer, got ${String(max)}`,
+        'ERR_INVALID_OPTION',
+      );
     }
     this.#maxBodySize = max;
     const status = head.statusCode;

@@ -108,7 +108,8 @@ export function formatExtensionParams(ext: ExtensionParams): string {
     if (value === null) {
       out += `; ${name}`;
     } else {
-      if (!isToken(value)) throw invalid(`value of ${ext.name} parameter ${name} is not a token: ${JSON.stringify(value)}`);
+      if (!isToken(value))
+        throw invalid(`value of ${ext.name} parameter ${name} is not a token: ${JSON.stringify(value)}`);
       out += `; ${name}=${value}`;
     }
   }

@@ -161,7 +161,8 @@ export function validateResponse(
   if (protocols.length > 1) fail('the server chose more than one subprotocol');
   if (protocols.length === 1) {
     subprotocol = protocols[0]!;
-    if (!offer.subprotocols.includes(subprotocol)) fail(`the server chose subprotocol ${subprotocol}, which we did not offer`);
+    if (!offer.subprotocols.includes(subprotocol))
+      fail(`the server chose subprotocol ${subprotocol}, which we did not offer`);
   }
   const values = headers.filter(([n]) => n.toLowerCase() === 'sec-websocket-extensions').map(([, v]) => v);
   const responses = values.length > 0 ? parseExtensionHeader(values) : [];
@@ -169,7 +170,8 @@ export function validateResponse(
   for (const response of responses) {
     const extension = offer.extensions.find((e) => e.name.toLowerCase() === response.name.toLowerCase());
     // RFC 6455 9.1: the server may only accept extensions the client offered.
-    if (extension === undefined) fail(`the server accepted extension ${response.name}, which we did not offer`, 'ERR_BAD_EXTENSION');
+    if (extension === undefined)
+      fail(`the server accepted extension ${response.name}, which we did not offer`, 'ERR_BAD_EXTENSION');
     if (enabled.includes(extension)) fail(`the server accepted extension ${response.name} twice`, 'ERR_BAD_EXTENSION');
     extension.finalize(response);
     enabled.push(extension);
@@ -194,7 +196,8 @@ export function requestHeaders(
   ];
   if (subprotocols.length > 0) {
     for (const name of subprotocols) {
-      if (!TOKEN.test(name)) throw new LocalProtocolError(`invalid subprotocol name ${JSON.stringify(name)}`, 'ERR_INVALID_SUBPROTOCOL');
+      if (!TOKEN.test(name))
+        throw new LocalProtocolError(`invalid subprotocol name ${JSON.stringify(name)}`, 'ERR_INVALID_SUBPROTOCOL');
     }
     headers.push(['Sec-WebSocket-Protocol', subprotocols.join(', ')]);
   }
@@ -202,7 +205,9 @@ export function requestHeaders(
   for (const extension of extensions) {
     const params = extension.offer();
     if (params === false) continue;
-    offers.push(params === true ? extension.name : formatExtensionParams({ name: extension.name, params: parseParams(params) }));
+    offers.push(
+      params === true ? extension.name : formatExtensionParams({ name: extension.name, params: parseParams(params) }),
+    );
   }
   if (offers.length > 0) headers.push(['Sec-WebSocket-Extensions', offers.join(', ')]);
   for (const [name, value] of extra) headers.push([name, value]);
@@ -214,7 +219,10 @@ function parseParams(params: string): ReadonlyArray<readonly [string, string | n
   try {
     return parseExtensionHeader([`x; ${params}`])[0]!.params;
   } catch (error) {
-    throw new LocalProtocolError(`invalid extension offer "${params}": ${(error as Error).message}`, 'ERR_INVALID_EXTENSION');
+    throw new LocalProtocolError(
+      `invalid extension offer "${params}": ${(error as Error).message}`,
+      'ERR_INVALID_EXTENSION',
+    );
   }
 }
 
@@ -235,4 +243,3 @@ export function acceptHeaders(
   for (const [name, value] of extra) headers.push([name, value]);
   return headers;
 }
-

@@ -404,7 +404,10 @@ export class HeadParser<K extends HeadKind = HeadKind> {
   push(chunk: Uint8Array): HeadOf<K> | null {
     if (this.#error !== null) throw this.#error;
     if (this.#result !== null) {
-      throw new LocalProtocolError('the head is already complete; use takeTrailing() for what follows', 'ERR_INVALID_STATE');
+      throw new LocalProtocolError(
+        'the head is already complete; use takeTrailing() for what follows',
+        'ERR_INVALID_STATE',
+      );
     }
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     try {

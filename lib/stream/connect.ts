@@ -52,13 +52,23 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
   const { subprotocols, headers, tls: tlsOptions, timeout, ...rest } = options;
   return new Promise<WebSocketStream>((resolve, reject) => {
     const socket = secure
-      ? tls.connect({ host: hostname, port, servername: net.isIP(hostname) ? undefined : hostname, ...tlsOptions } as tls.ConnectionOptions)
+      ? tls.connect({
+          host: hostname,
+          port,
+          servername: net.isIP(hostname) ? undefined : hostname,
+          ...tlsOptions,
+        } as tls.ConnectionOptions)
       : net.connect({ host: hostname, port });
     socket.setNoDelay(true);
     const ws = new WebSocketStream('client', {
       ...rest,
       handshakeTimeout: timeout ?? rest.handshakeTimeout ?? 30000,
-      request: { host, target: `${target.pathname}${target.search}`, subprotocols: subprotocols ?? [], extraHeaders: headers ?? [] },
+      request: {
+        host,
+        target: `${target.pathname}${target.search}`,
+        subprotocols: subprotocols ?? [],
+        extraHeaders: headers ?? [],
+      },
     });
     let settled = false;
     let rejection: RejectConnectionEvent | null = null;
@@ -77,10 +87,12 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     });
     ws.on('rejected-data', (event: RejectDataEvent) => {
       body.push(event.data);
-      if (event.bodyFinished && rejection !== null) fail(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
+      if (event.bodyFinished && rejection !== null)
+        fail(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
     });
     ws.once('close', () => {
-      if (rejection !== null) fail(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
+      if (rejection !== null)
+        fail(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
       else fail(new Error('the connection closed before the WebSocket handshake completed'));
     });
     ws.once('open', () => {

@@ -139,12 +139,15 @@ export class WebSocketStream extends Duplex {
     const handshakeTimeout = options.handshakeTimeout ?? 30000;
     if (handshakeTimeout > 0) {
       this.#handshakeTimer = this.#timer(handshakeTimeout, () => {
-        this.destroy(new RemoteProtocolError('the opening handshake timed out', { code: 'ERR_BAD_HANDSHAKE', closeCode: 1006 }));
+        this.destroy(
+          new RemoteProtocolError('the opening handshake timed out', { code: 'ERR_BAD_HANDSHAKE', closeCode: 1006 }),
+        );
       });
     }
     if (this.#client) {
       const request = options.request;
-      if (request === undefined) throw new LocalProtocolError('a client stream needs options.request', 'ERR_INVALID_OPTION');
+      if (request === undefined)
+        throw new LocalProtocolError('a client stream needs options.request', 'ERR_INVALID_OPTION');
       this.#write(
         new RequestEvent({
           host: request.host,
@@ -270,16 +273,27 @@ export class WebSocketStream extends Duplex {
   /** Send a message (text for strings unless `binary`; binary for Buffers). */
   send(data: string | Uint8Array, options: SendOptions = {}, callback?: Callback): boolean {
     const binary = options.binary ?? typeof data !== 'string';
-    const payload = binary ? (typeof data === 'string' ? Buffer.from(data) : data) : typeof data === 'string' ? data : Buffer.from(data).toString();
+    const payload = binary
+      ? typeof data === 'string'
+        ? Buffer.from(data)
+        : data
+      : typeof data === 'string'
+        ? data
+        : Buffer.from(data).toString();
     const compress = options.compress === undefined ? {} : { compress: options.compress };
     const event =
-      typeof payload === 'string' ? new TextMessageEvent({ data: payload, ...compress }) : new BytesMessageEvent({ data: payload, ...compress });
+      typeof payload === 'string'
+        ? new TextMessageEvent({ data: payload, ...compress })
+        : new BytesMessageEvent({ data: payload, ...compress });
     return this.#sendEvent(event, callback);
   }
 
   /** Send a ping (payload at most 125 bytes). */
   ping(payload: string | Uint8Array = Buffer.alloc(0), callback?: Callback): boolean {
-    return this.#sendEvent(new PingEvent({ payload: typeof payload === 'string' ? Buffer.from(payload) : payload }), callback);
+    return this.#sendEvent(
+      new PingEvent({ payload: typeof payload === 'string' ? Buffer.from(payload) : payload }),
+      callback,
+    );
   }
 
   /** Start the close handshake (default 1000). */
@@ -295,7 +309,8 @@ export class WebSocketStream extends Duplex {
 
   /** Server: accept the pending request (from a 'request' listener). */
   accept(init: AcceptConnectionInit = {}): void {
-    if (this.#pendingRequest === null) throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
+    if (this.#pendingRequest === null)
+      throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
     this.#pendingRequest = null;
     const extensions = init.extensions ?? this.#makeExtensions();
     this.#write(new AcceptConnectionEvent({ ...init, extensions }));
@@ -305,7 +320,8 @@ export class WebSocketStream extends Duplex {
 
   /** Server: reject the pending request with an HTTP status and an optional body. */
   reject(statusCode = 403, body: string | Buffer = '', headers: Headers = []): void {
-    if (this.#pendingRequest === null) throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
+    if (this.#pendingRequest === null)
+      throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
     this.#pendingRequest = null;
     this.#rejectWith(statusCode, body, headers);
   }
@@ -336,8 +352,11 @@ export class WebSocketStream extends Duplex {
   }
 
   #sendEvent(event: WSEvent, callback?: Callback): boolean {
-    if (this.#done || this.connection.state !== ConnectionState.OPEN && event.type !== 'close') {
-      const error = new LocalProtocolError(`cannot send '${event.type}' in state ${this.connection.state}`, 'ERR_INVALID_STATE');
+    if (this.#done || (this.connection.state !== ConnectionState.OPEN && event.type !== 'close')) {
+      const error = new LocalProtocolError(
+        `cannot send '${event.type}' in state ${this.connection.state}`,
+        'ERR_INVALID_STATE',
+      );
       if (callback) process.nextTick(callback, error);
       return false;
     }
@@ -376,10 +395,15 @@ export class WebSocketStream extends Duplex {
   /** Used by ws.app's writable side. */
   writeFromApp(event: WSEvent, callback: Callback): void {
     const state = this.connection.state;
-    if (this.#done || (state !== ConnectionState.OPEN && !(event.type === 'close' && state === ConnectionState.REMOTE_CLOSING))) {
+    if (
+      this.#done ||
+      (state !== ConnectionState.OPEN && !(event.type === 'close' && state === ConnectionState.REMOTE_CLOSING))
+    ) {
       // After the close handshake started, messages are discarded (as a browser does).
       if (state === ConnectionState.CONNECTING && !this.#done) {
-        callback(new LocalProtocolError(`cannot send '${event.type}' before the handshake completes`, 'ERR_INVALID_STATE'));
+        callback(
+          new LocalProtocolError(`cannot send '${event.type}' before the handshake completes`, 'ERR_INVALID_STATE'),
+        );
       } else callback();
       return;
     }
@@ -443,7 +467,8 @@ export class WebSocketStream extends Duplex {
         break;
       case 'ping':
         this.#touch();
-        if (this.#options.autoPong !== false && this.connection.state === ConnectionState.OPEN) this.#write(event.response());
+        if (this.#options.autoPong !== false && this.connection.state === ConnectionState.OPEN)
+          this.#write(event.response());
         this.emit('ping', event.payload);
         break;
       case 'pong':
@@ -530,7 +555,11 @@ export class WebSocketStream extends Duplex {
       this.#closeReason = event.reason;
     }
     if (state === ConnectionState.REMOTE_CLOSING && this.#options.autoCloseReply !== false) {
-      this.#write(event.code === CloseReason.NO_STATUS_RCVD ? new CloseConnectionEvent({ code: CloseReason.NO_STATUS_RCVD }) : event.response());
+      this.#write(
+        event.code === CloseReason.NO_STATUS_RCVD
+          ? new CloseConnectionEvent({ code: CloseReason.NO_STATUS_RCVD })
+          : event.response(),
+      );
     } else if (state === ConnectionState.CLOSED) {
       if (failed) this.#finish();
       else this.#closedHandshake();
@@ -582,7 +611,11 @@ export class WebSocketStream extends Duplex {
     this.#closeCode = CloseReason.ABNORMAL_CLOSURE;
     this.#closeReason = error.message;
     const hint = error.eventHint;
-    if (!this.#client && hint instanceof RejectConnectionEvent && this.connection.state === ConnectionState.CONNECTING) {
+    if (
+      !this.#client &&
+      hint instanceof RejectConnectionEvent &&
+      this.connection.state === ConnectionState.CONNECTING
+    ) {
       // Tell the client what was wrong, then fail the stream with the error.
       try {
         this.#rejectWith(hint.statusCode, `${error.message}\n`, hint.headers);
@@ -686,4 +719,3 @@ export class AppFace extends Duplex {
     callback();
   }
 }
-

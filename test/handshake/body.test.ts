@@ -68,13 +68,50 @@ describe('handshake/body', () => {
       ['RFC 9112 6.3 (1): 101 has no body', { statusCode: 101, headers: CHUNKED }, 'none', true],
       ['RFC 9112 6.3 (1): 204 has no body', { statusCode: 204, headers: length(5) }, 'none', true],
       ['RFC 9112 6.3 (1): 304 has no body', { statusCode: 304, headers: CHUNKED }, 'none', true],
-      ['RFC 9112 6.3 (4): chunked as the final coding', { statusCode: 400, headers: [['Transfer-Encoding', 'gzip, Chunked']] }, 'chunked', false],
-      ['RFC 9112 6.3 (4): chunked across repeated fields', { statusCode: 400, headers: [['Transfer-Encoding', 'gzip'], ['transfer-encoding', 'chunked']] }, 'chunked', false],
-      ['RFC 9112 6.3 (4): chunked not final in a response means read until EOF', { statusCode: 400, headers: [['Transfer-Encoding', 'chunked, gzip']] }, 'eof', false],
-      ['RFC 9112 6.3 (3): Transfer-Encoding overrides Content-Length', { statusCode: 400, headers: [...length(3), ...CHUNKED] }, 'chunked', false],
+      [
+        'RFC 9112 6.3 (4): chunked as the final coding',
+        { statusCode: 400, headers: [['Transfer-Encoding', 'gzip, Chunked']] },
+        'chunked',
+        false,
+      ],
+      [
+        'RFC 9112 6.3 (4): chunked across repeated fields',
+        {
+          statusCode: 400,
+          headers: [
+            ['Transfer-Encoding', 'gzip'],
+            ['transfer-encoding', 'chunked'],
+          ],
+        },
+        'chunked',
+        false,
+      ],
+      [
+        'RFC 9112 6.3 (4): chunked not final in a response means read until EOF',
+        { statusCode: 400, headers: [['Transfer-Encoding', 'chunked, gzip']] },
+        'eof',
+        false,
+      ],
+      [
+        'RFC 9112 6.3 (3): Transfer-Encoding overrides Content-Length',
+        { statusCode: 400, headers: [...length(3), ...CHUNKED] },
+        'chunked',
+        false,
+      ],
       ['RFC 9112 6.3 (5): Content-Length', { statusCode: 403, headers: length(10) }, 'length', false],
       ['RFC 9112 6.3 (5): Content-Length 0 is done at once', { statusCode: 403, headers: length(0) }, 'length', true],
-      ['RFC 9110 8.6: identical Content-Length values are one value', { statusCode: 403, headers: [['Content-Length', '7, 7'], ['Content-Length', '7']] }, 'length', false],
+      [
+        'RFC 9110 8.6: identical Content-Length values are one value',
+        {
+          statusCode: 403,
+          headers: [
+            ['Content-Length', '7, 7'],
+            ['Content-Length', '7'],
+          ],
+        },
+        'length',
+        false,
+      ],
       ['RFC 9112 6.3 (8): no framing headers means read until EOF', { statusCode: 500, headers: [] }, 'eof', false],
     ];
     for (const [title, head, framing, done] of framings) {
@@ -87,8 +124,19 @@ describe('handshake/body', () => {
     }
 
     const invalid: Array<[string, HeaderList, RegExp]> = [
-      ['RFC 9110 8.6: conflicting Content-Length values in one field', [['Content-Length', '5, 6']], /conflicting Content-Length values: 5, 6/],
-      ['RFC 9110 8.6: conflicting Content-Length fields', [['Content-Length', '5'], ['content-length', '6']], /conflicting/],
+      [
+        'RFC 9110 8.6: conflicting Content-Length values in one field',
+        [['Content-Length', '5, 6']],
+        /conflicting Content-Length values: 5, 6/,
+      ],
+      [
+        'RFC 9110 8.6: conflicting Content-Length fields',
+        [
+          ['Content-Length', '5'],
+          ['content-length', '6'],
+        ],
+        /conflicting/,
+      ],
       ['RFC 9110 8.6: negative Content-Length', length('-1'), /invalid Content-Length: "-1"/],
       ['RFC 9110 8.6: signed Content-Length', length('+1'), /invalid Content-Length/],
       ['RFC 9110 8.6: non-numeric Content-Length', length('abc'), /invalid Content-Length/],
@@ -146,7 +194,10 @@ describe('handshake/body', () => {
         /Content-Length 1048577 exceeds maxBodySize \(1048576 bytes\)/,
       );
       expect(new BodyReader({ statusCode: 403, headers: length(DEFAULT_MAX_BODY_SIZE) }).framing).to.equal('length');
-      expectRemote(() => new BodyReader({ statusCode: 403, headers: length(11) }, { maxBodySize: 10 }), 'ERR_BODY_TOO_LARGE');
+      expectRemote(
+        () => new BodyReader({ statusCode: 403, headers: length(11) }, { maxBodySize: 10 }),
+        'ERR_BODY_TOO_LARGE',
+      );
     });
 
     it('a 1 MiB body streams out in 1 KiB pieces as views, nothing gathered', () => {
@@ -166,7 +217,12 @@ describe('handshake/body', () => {
 
   describe('read-until-EOF bodies', () => {
     it('RFC 9112 6.3 (8): the body is everything until end(), at every chunking', () => {
-      expectInvariant({ statusCode: 500, headers: [] }, Buffer.from('Internal error\r\n0\r\n\r\n'), 'Internal error\r\n0\r\n\r\n', true);
+      expectInvariant(
+        { statusCode: 500, headers: [] },
+        Buffer.from('Internal error\r\n0\r\n\r\n'),
+        'Internal error\r\n0\r\n\r\n',
+        true,
+      );
     });
 
     it('RFC 9112 6.3 (8): not done until end(), done after', () => {
@@ -190,12 +246,35 @@ describe('handshake/body', () => {
   describe('chunked bodies (RFC 9112 7.1)', () => {
     const head: Head = { statusCode: 400, headers: CHUNKED };
     const vectors: Array<[string, string, string, HeaderList]> = [
-      ['RFC 9112 7.1: three chunks and the last-chunk', '4\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\n', 'Wikipedia in\r\n\r\nchunks.', []],
-      ['RFC 9112 7.1: hex sizes in either case, with leading zeros', '00a\r\n0123456789\r\n0B\r\nabcdefghijk\r\n000\r\n\r\n', '0123456789abcdefghijk', []],
+      [
+        'RFC 9112 7.1: three chunks and the last-chunk',
+        '4\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\n\r\n',
+        'Wikipedia in\r\n\r\nchunks.',
+        [],
+      ],
+      [
+        'RFC 9112 7.1: hex sizes in either case, with leading zeros',
+        '00a\r\n0123456789\r\n0B\r\nabcdefghijk\r\n000\r\n\r\n',
+        '0123456789abcdefghijk',
+        [],
+      ],
       ['RFC 9112 7.1: an empty body is just the last-chunk', '0\r\n\r\n', '', []],
-      ['RFC 9112 7.1.1: chunk extensions with token and quoted-string values are ignored', '3;name=value ; flag;q="a \\"b\\" c";x = y\r\nabc\r\n0;last\r\n\r\n', 'abc', []],
+      [
+        'RFC 9112 7.1.1: chunk extensions with token and quoted-string values are ignored',
+        '3;name=value ; flag;q="a \\"b\\" c";x = y\r\nabc\r\n0;last\r\n\r\n',
+        'abc',
+        [],
+      ],
       ['RFC 9112 7.1.1: whitespace before the CRLF of a chunk-size line (BWS)', '3 \r\nabc\r\n0\t\r\n\r\n', 'abc', []],
-      ['RFC 9112 7.1.2: trailer fields are parsed and kept', '2\r\nhi\r\n0\r\nExpires: never\r\nX-Checksum:  abc \r\n\r\n', 'hi', [['Expires', 'never'], ['X-Checksum', 'abc']]],
+      [
+        'RFC 9112 7.1.2: trailer fields are parsed and kept',
+        '2\r\nhi\r\n0\r\nExpires: never\r\nX-Checksum:  abc \r\n\r\n',
+        'hi',
+        [
+          ['Expires', 'never'],
+          ['X-Checksum', 'abc'],
+        ],
+      ],
     ];
     for (const [title, wire, body, trailers] of vectors) {
       it(`${title}, at every chunking and with bytes after the body`, () => {
@@ -223,18 +302,63 @@ describe('handshake/body', () => {
       ['RFC 9112 7.1: chunk size with a 0x prefix', '0x5\r\nabcde\r\n0\r\n\r\n', 'ERR_BAD_HTTP', /chunk extension/],
       ['RFC 9112 7.1: chunk size beyond 2^53', '20000000000000\r\n', 'ERR_BAD_HTTP', /chunk size too large/],
       ['RFC 9112 2.2: bare LF after the chunk size', '3\nabc\r\n0\r\n\r\n', 'ERR_BAD_HTTP', /bare LF/],
-      ['RFC 9112 7.1: chunk data longer than its size', '3\r\nabcd\r\n0\r\n\r\n', 'ERR_BAD_HTTP', /not followed by CRLF/],
+      [
+        'RFC 9112 7.1: chunk data longer than its size',
+        '3\r\nabcd\r\n0\r\n\r\n',
+        'ERR_BAD_HTTP',
+        /not followed by CRLF/,
+      ],
       ['RFC 9112 7.1: chunk data followed by a bare LF', '3\r\nabc\n0\r\n\r\n', 'ERR_BAD_HTTP', /not followed by CRLF/],
-      ['RFC 9112 7.1.1: chunk extension without a name', '3;\r\nabc\r\n0\r\n\r\n', 'ERR_BAD_HTTP', /chunk extension \(expected a name\)/],
-      ['RFC 9112 7.1.1: chunk extension with an empty value', '3;a=\r\nabc\r\n0\r\n\r\n', 'ERR_BAD_HTTP', /expected a value/],
-      ['RFC 9112 7.1.1: chunk extension with an unterminated quoted-string', '3;a="x\r\nabc\r\n0\r\n\r\n', 'ERR_BAD_HTTP', /malformed quoted-string/],
+      [
+        'RFC 9112 7.1.1: chunk extension without a name',
+        '3;\r\nabc\r\n0\r\n\r\n',
+        'ERR_BAD_HTTP',
+        /chunk extension \(expected a name\)/,
+      ],
+      [
+        'RFC 9112 7.1.1: chunk extension with an empty value',
+        '3;a=\r\nabc\r\n0\r\n\r\n',
+        'ERR_BAD_HTTP',
+        /expected a value/,
+      ],
+      [
+        'RFC 9112 7.1.1: chunk extension with an unterminated quoted-string',
+        '3;a="x\r\nabc\r\n0\r\n\r\n',
+        'ERR_BAD_HTTP',
+        /malformed quoted-string/,
+      ],
       ['RFC 9112 7.1.1: chunk extension without ";"', '3 a\r\nabc\r\n0\r\n\r\n', 'ERR_BAD_HTTP', /expected ";"/],
-      ['RFC 9112 7.1.1: chunk extension value followed by junk', '3;a=b c\r\nabc\r\n0\r\n\r\n', 'ERR_BAD_HTTP', /expected ";"/],
+      [
+        'RFC 9112 7.1.1: chunk extension value followed by junk',
+        '3;a=b c\r\nabc\r\n0\r\n\r\n',
+        'ERR_BAD_HTTP',
+        /expected ";"/,
+      ],
       ['RFC 9112 7.1.1: CTL in a chunk extension', '3;a\u0001\r\nabc\r\n0\r\n\r\n', 'ERR_BAD_HTTP', /chunk extension/],
-      ['RFC 9112 5.2: obs-fold in the trailer section', '0\r\nA: 1\r\n 2\r\n\r\n', 'ERR_BAD_HTTP', /trailer: obsolete line folding/],
-      ['RFC 9112 5: trailer line without a colon', '0\r\nnocolon\r\n\r\n', 'ERR_BAD_HTTP', /trailer: header line has no colon/],
-      ['RFC 9112 5.1: trailer with whitespace before the colon', '0\r\nA : 1\r\n\r\n', 'ERR_BAD_HTTP', /whitespace between header name and colon/],
-      ['RFC 9112 2.2: trailer ending with a bare LF', '0\r\nA: 1\n\r\n', 'ERR_BAD_HTTP', /trailer line ends with a bare LF/],
+      [
+        'RFC 9112 5.2: obs-fold in the trailer section',
+        '0\r\nA: 1\r\n 2\r\n\r\n',
+        'ERR_BAD_HTTP',
+        /trailer: obsolete line folding/,
+      ],
+      [
+        'RFC 9112 5: trailer line without a colon',
+        '0\r\nnocolon\r\n\r\n',
+        'ERR_BAD_HTTP',
+        /trailer: header line has no colon/,
+      ],
+      [
+        'RFC 9112 5.1: trailer with whitespace before the colon',
+        '0\r\nA : 1\r\n\r\n',
+        'ERR_BAD_HTTP',
+        /whitespace between header name and colon/,
+      ],
+      [
+        'RFC 9112 2.2: trailer ending with a bare LF',
+        '0\r\nA: 1\n\r\n',
+        'ERR_BAD_HTTP',
+        /trailer line ends with a bare LF/,
+      ],
     ];
     for (const [title, wire, code, message] of rejections) {
       it(`${title} -> ${code} at every chunking`, () => {
@@ -304,7 +428,11 @@ describe('handshake/body', () => {
 
     it('more than 100 trailer fields are refused', () => {
       const fields = Array.from({ length: 101 }, (_, i) => `T${i}: v\r\n`).join('');
-      expectRemote(() => read(head, [Buffer.from(`0\r\n${fields}\r\n`)]), 'ERR_BODY_TOO_LARGE', /more than 100 trailer fields/);
+      expectRemote(
+        () => read(head, [Buffer.from(`0\r\n${fields}\r\n`)]),
+        'ERR_BODY_TOO_LARGE',
+        /more than 100 trailer fields/,
+      );
       const ok = read(head, [Buffer.from(`0\r\n${fields.slice(fields.indexOf('T1:'))}\r\n`)]);
       expect(ok.reader.trailers.length).to.equal(100);
     });

@@ -43,7 +43,11 @@ describe('handshake/extension-header', () => {
   describe('parseExtensionHeader', () => {
     const vectors: Array<[string, string[], ExtensionParams[]]> = [
       ['RFC 6455 9.1: a bare extension token', ['permessage-deflate'], [ext('permessage-deflate')]],
-      ['RFC 6455 9.1: one parameter without a value', ['permessage-deflate; client_max_window_bits'], [ext('permessage-deflate', ['client_max_window_bits', null])]],
+      [
+        'RFC 6455 9.1: one parameter without a value',
+        ['permessage-deflate; client_max_window_bits'],
+        [ext('permessage-deflate', ['client_max_window_bits', null])],
+      ],
       [
         'RFC 7692 5.1: several parameters with token values',
         ['permessage-deflate; client_max_window_bits; server_max_window_bits=10'],
@@ -54,16 +58,40 @@ describe('handshake/extension-header', () => {
         ['permessage-deflate; server_max_window_bits=10, permessage-deflate'],
         [ext('permessage-deflate', ['server_max_window_bits', '10']), ext('permessage-deflate')],
       ],
-      ['RFC 6455 9.1: "foo, bar; baz=2" (the RFC example)', ['foo, bar; baz=2'], [ext('foo'), ext('bar', ['baz', '2'])]],
-      ['RFC 6455 9.1: the same example split over two fields', ['foo', 'bar; baz=2'], [ext('foo'), ext('bar', ['baz', '2'])]],
+      [
+        'RFC 6455 9.1: "foo, bar; baz=2" (the RFC example)',
+        ['foo, bar; baz=2'],
+        [ext('foo'), ext('bar', ['baz', '2'])],
+      ],
+      [
+        'RFC 6455 9.1: the same example split over two fields',
+        ['foo', 'bar; baz=2'],
+        [ext('foo'), ext('bar', ['baz', '2'])],
+      ],
       ['RFC 6455 9.1: a quoted-string value is unescaped', ['foo; x="10"'], [ext('foo', ['x', '10'])]],
       ['RFC 6455 9.1: a quoted-pair inside a quoted-string', ['foo; x="1\\0"'], [ext('foo', ['x', '10'])]],
-      ['RFC 6455 9.1: a quoted value followed by more params and extensions', ['foo; x="a-b"; y, bar'], [ext('foo', ['x', 'a-b'], ['y', null]), ext('bar')]],
-      ['RFC 9110 5.6.3: OWS around every separator', [' \tfoo \t; \ta \t= \t1 \t;b\t,\t bar ;c= "2" '], [ext('foo', ['a', '1'], ['b', null]), ext('bar', ['c', '2'])]],
+      [
+        'RFC 6455 9.1: a quoted value followed by more params and extensions',
+        ['foo; x="a-b"; y, bar'],
+        [ext('foo', ['x', 'a-b'], ['y', null]), ext('bar')],
+      ],
+      [
+        'RFC 9110 5.6.3: OWS around every separator',
+        [' \tfoo \t; \ta \t= \t1 \t;b\t,\t bar ;c= "2" '],
+        [ext('foo', ['a', '1'], ['b', null]), ext('bar', ['c', '2'])],
+      ],
       ['RFC 9110 5.6.1.2: empty list elements are ignored', [', ,foo,, bar ,', ''], [ext('foo'), ext('bar')]],
       ['RFC 9110 5.6.1.2: a field of only empty elements gives nothing', [' , '], []],
-      ['RFC 6455 9.1: names and values keep their case and all tchar', ["X-Foo; A_b=C.d~e!#$%&'*+^`|"], [ext('X-Foo', ['A_b', "C.d~e!#$%&'*+^`|"])]],
-      ['RFC 6455 9.1: duplicate parameters are kept for the extension to judge', ['foo; a=1; a=2'], [ext('foo', ['a', '1'], ['a', '2'])]],
+      [
+        'RFC 6455 9.1: names and values keep their case and all tchar',
+        ["X-Foo; A_b=C.d~e!#$%&'*+^`|"],
+        [ext('X-Foo', ['A_b', "C.d~e!#$%&'*+^`|"])],
+      ],
+      [
+        'RFC 6455 9.1: duplicate parameters are kept for the extension to judge',
+        ['foo; a=1; a=2'],
+        [ext('foo', ['a', '1'], ['a', '2'])],
+      ],
       ['RFC 6455 9.1: no values at all', [], []],
     ];
     for (const [title, values, expected] of vectors) {
@@ -78,11 +106,27 @@ describe('handshake/extension-header', () => {
       ['RFC 6455 9.1: two tokens separated by a space', ['foo bar'], /unexpected "b" at offset 4/],
       ['RFC 6455 9.1: a parameter with "=" but no value', ['foo; a='], /expected a token or quoted-string value for a/],
       ['RFC 6455 9.1: a parameter with "==" ', ['foo; a==1'], /expected a token or quoted-string value for a/],
-      ['RFC 6455 9.1: an unterminated quoted-string', ['foo; a="10'], /unterminated or invalid quoted-string at offset 7/],
-      ['RFC 6455 9.1: a quoted value that is not a token (space)', ['foo; a="1 0"'], /quoted value of a is not a token: "1 0"/],
+      [
+        'RFC 6455 9.1: an unterminated quoted-string',
+        ['foo; a="10'],
+        /unterminated or invalid quoted-string at offset 7/,
+      ],
+      [
+        'RFC 6455 9.1: a quoted value that is not a token (space)',
+        ['foo; a="1 0"'],
+        /quoted value of a is not a token: "1 0"/,
+      ],
       ['RFC 6455 9.1: an empty quoted value', ['foo; a=""'], /quoted value of a is not a token: ""/],
-      ['RFC 6455 9.1: a comma inside a quoted value is not a separator, and not a token', ['foo; a="x,bar", baz'], /quoted value of a is not a token: "x,bar"/],
-      ['RFC 6455 9.1: a semicolon inside a quoted value is not a token', ['foo; a="x;b=1"'], /quoted value of a is not a token/],
+      [
+        'RFC 6455 9.1: a comma inside a quoted value is not a separator, and not a token',
+        ['foo; a="x,bar", baz'],
+        /quoted value of a is not a token: "x,bar"/,
+      ],
+      [
+        'RFC 6455 9.1: a semicolon inside a quoted value is not a token',
+        ['foo; a="x;b=1"'],
+        /quoted value of a is not a token/,
+      ],
       ['RFC 6455 9.1: an escaped DQUOTE leaves a non-token value', ['foo; a="\\""'], /not a token: "\\""/],
       ['RFC 9110 5.6.4: a CTL inside a quoted-string', ['foo; a="1\u00010"'], /invalid quoted-string/],
       ['RFC 6455 9.1: junk after a value', ['foo; a=1 2'], /unexpected "2"/],
@@ -133,29 +177,58 @@ describe('handshake/extension-header', () => {
     });
 
     it('RFC 6455 9.1: formatExtensionParams writes parameters in order', () => {
-      expect(formatExtensionParams(ext('permessage-deflate', ['server_no_context_takeover', null], ['client_max_window_bits', '12']))).to.equal(
-        'permessage-deflate; server_no_context_takeover; client_max_window_bits=12',
-      );
+      expect(
+        formatExtensionParams(
+          ext('permessage-deflate', ['server_no_context_takeover', null], ['client_max_window_bits', '12']),
+        ),
+      ).to.equal('permessage-deflate; server_no_context_takeover; client_max_window_bits=12');
       expect(formatExtensionHeader([ext('a'), ext('b', ['c', '1'])])).to.equal('a, b; c=1');
     });
 
     it('RFC 6455 9.1: format then parse is the identity', () => {
-      const list = [ext('permessage-deflate', ['client_max_window_bits', null], ['server_max_window_bits', '10']), ext('x-webkit-deflate-frame')];
+      const list = [
+        ext('permessage-deflate', ['client_max_window_bits', null], ['server_max_window_bits', '10']),
+        ext('x-webkit-deflate-frame'),
+      ];
       expect(parseExtensionHeader([formatExtensionHeader(list)])).to.deep.equal(list);
     });
 
     const invalid: Array<[string, () => unknown, RegExp]> = [
-      ['a name with a space', () => serializeExtension('permessage deflate', true), /extension name is not a token: "permessage deflate"/],
+      [
+        'a name with a space',
+        () => serializeExtension('permessage deflate', true),
+        /extension name is not a token: "permessage deflate"/,
+      ],
       ['an empty name', () => serializeExtension('', true), /extension name is not a token: ""/],
       ['a name with CRLF (header injection)', () => serializeExtension('x\r\nEvil: 1', true), /not a token/],
-      ['params with CRLF (header injection)', () => serializeExtension('x', 'a\r\nEvil: 1'), /invalid parameters for extension x/],
+      [
+        'params with CRLF (header injection)',
+        () => serializeExtension('x', 'a\r\nEvil: 1'),
+        /invalid parameters for extension x/,
+      ],
       ['params with a comma (a second extension)', () => serializeExtension('x', 'a, y'), /contain a comma/],
       ['params starting with a comma', () => serializeExtension('x', ',y'), /contain a comma/],
-      ['params with a bad quoted value', () => serializeExtension('x', 'a="1 2"'), /invalid parameters for extension x: .*not a token/],
+      [
+        'params with a bad quoted value',
+        () => serializeExtension('x', 'a="1 2"'),
+        /invalid parameters for extension x: .*not a token/,
+      ],
       ['params with an empty name', () => serializeExtension('x', ';'), /invalid parameters/],
-      ['a parameter name that is not a token', () => formatExtensionParams(ext('x', ['a b', null])), /parameter name of x is not a token: "a b"/],
-      ['a parameter value that is not a token', () => formatExtensionParams(ext('x', ['a', '1 2'])), /value of x parameter a is not a token: "1 2"/],
-      ['a parameter value with CRLF', () => formatExtensionParams(ext('x', ['a', '1\r\nEvil: 1'])), /value of x parameter a is not a token/],
+      [
+        'a parameter name that is not a token',
+        () => formatExtensionParams(ext('x', ['a b', null])),
+        /parameter name of x is not a token: "a b"/,
+      ],
+      [
+        'a parameter value that is not a token',
+        () => formatExtensionParams(ext('x', ['a', '1 2'])),
+        /value of x parameter a is not a token: "1 2"/,
+      ],
+      [
+        'a parameter value with CRLF',
+        () => formatExtensionParams(ext('x', ['a', '1\r\nEvil: 1'])),
+        /value of x parameter a is not a token/,
+      ],
       ['an empty parameter value', () => formatExtensionParams(ext('x', ['a', ''])), /not a token: ""/],
       ['an extension name with a semicolon', () => formatExtensionParams(ext('x;y')), /extension name is not a token/],
     ];

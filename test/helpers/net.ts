@@ -3,7 +3,9 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
-export async function listen<T extends net.Server | http.Server>(server: T): Promise<{ server: T; port: number; close: () => Promise<void> }> {
+export async function listen<T extends net.Server | http.Server>(
+  server: T,
+): Promise<{ server: T; port: number; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);
@@ -23,7 +25,11 @@ export async function listen<T extends net.Server | http.Server>(server: T): Pro
 }
 
 /** Resolve on the first emission of `event`, or reject after `ms`. */
-export function once<T extends unknown[] = unknown[]>(emitter: NodeJS.EventEmitter, event: string, ms = 5000): Promise<T> {
+export function once<T extends unknown[] = unknown[]>(
+  emitter: NodeJS.EventEmitter,
+  event: string,
+  ms = 5000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       emitter.removeListener(event, on);

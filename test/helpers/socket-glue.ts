@@ -65,7 +65,15 @@ export class SocketDriver {
     const seen = this.events.find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out; events so far: ${this.events.map((e) => e.type).join(', ')}; error: ${String(this.error)}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `timed out; events so far: ${this.events.map((e) => e.type).join(', ')}; error: ${String(this.error)}`,
+            ),
+          ),
+        timeoutMs,
+      );
       this.#waiters.push({
         test,
         resolve: (e) => {
@@ -78,7 +86,12 @@ export class SocketDriver {
 }
 
 /** Connect a client WSConnection to host:port over TCP and send the Request. */
-export function connectClient(port: number, request: WSEvent, options: WSConnectionOptions = {}, onEvent?: (e: WSEvent, d: SocketDriver) => void): Promise<SocketDriver> {
+export function connectClient(
+  port: number,
+  request: WSEvent,
+  options: WSConnectionOptions = {},
+  onEvent?: (e: WSEvent, d: SocketDriver) => void,
+): Promise<SocketDriver> {
   return new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1');
     socket.once('error', reject);

@@ -59,7 +59,12 @@ describe('interop: permessage-deflate with ws over loopback TCP', function () {
 
   for (const c of CASES) {
     it(`our client -> ws server, ${c.name}: text and binary, ${SIZES.length} sizes each${c.name === 'defaults' ? ' + 16 MiB' : ''}`, async () => {
-      const server = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: { threshold: 0, ...c.ws }, maxPayload: LIMIT });
+      const server = new WebSocketServer({
+        host: '127.0.0.1',
+        port: 0,
+        perMessageDeflate: { threshold: 0, ...c.ws },
+        maxPayload: LIMIT,
+      });
       await once(server, 'listening');
       let header = '';
       server.on('headers', (headers) => {
@@ -68,7 +73,10 @@ describe('interop: permessage-deflate with ws over loopback TCP', function () {
       server.on('connection', (sock) => sock.on('message', (data, isBinary) => sock.send(data, { binary: isBinary })));
       try {
         const port = (server.address() as AddressInfo).port;
-        const ws = await connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: { threshold: 0, ...c.ours }, maxMessageSize: LIMIT });
+        const ws = await connect(`ws://127.0.0.1:${port}/`, {
+          perMessageDeflate: { threshold: 0, ...c.ours },
+          maxMessageSize: LIMIT,
+        });
         expect(ws.extensions.map((e) => e.name)).to.deep.equal(['permessage-deflate']);
         expect(header).to.match(c.header);
         const sizes = c.name === 'defaults' ? [...SIZES, BIG] : SIZES;
@@ -86,7 +94,10 @@ describe('interop: permessage-deflate with ws over loopback TCP', function () {
         for (let i = 0; i < sent.length; i++) {
           const [want, isBinary] = sent[i]!;
           expect(got[i]![1], `#${i} type`).to.equal(isBinary);
-          expect(Buffer.from(got[i]![0] as string | Buffer).equals(Buffer.from(want as string | Buffer)), `#${i} bytes`).to.equal(true);
+          expect(
+            Buffer.from(got[i]![0] as string | Buffer).equals(Buffer.from(want as string | Buffer)),
+            `#${i} bytes`,
+          ).to.equal(true);
         }
         ws.close(1000);
         const [code, , clean] = await once<[number, string, boolean]>(ws, 'close');
@@ -99,12 +110,18 @@ describe('interop: permessage-deflate with ws over loopback TCP', function () {
     it(`ws client -> our server, ${c.name}: text and binary, ${SIZES.length} sizes each${c.name === 'defaults' ? ' + 16 MiB' : ''}`, async () => {
       const http_ = http.createServer();
       http_.on('upgrade', (req, socket, head) => {
-        const ws = handleUpgrade(req, socket, head, { perMessageDeflate: { threshold: 0, ...c.ours }, maxMessageSize: LIMIT });
+        const ws = handleUpgrade(req, socket, head, {
+          perMessageDeflate: { threshold: 0, ...c.ours },
+          maxMessageSize: LIMIT,
+        });
         ws.on('message', (data: string | Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
       });
       const srv = await listen(http_);
       try {
-        const client = new WebSocket(`ws://127.0.0.1:${srv.port}/`, { perMessageDeflate: { threshold: 0, ...c.ws }, maxPayload: LIMIT });
+        const client = new WebSocket(`ws://127.0.0.1:${srv.port}/`, {
+          perMessageDeflate: { threshold: 0, ...c.ws },
+          maxPayload: LIMIT,
+        });
         const [response] = await Promise.all([once<[http.IncomingMessage]>(client, 'upgrade'), once(client, 'open')]);
         expect(String(response[0].headers['sec-websocket-extensions'])).to.match(c.header);
         const sizes = c.name === 'defaults' ? [...SIZES, BIG] : SIZES;

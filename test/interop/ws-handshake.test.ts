@@ -60,9 +60,14 @@ describe('interop: ws (npm) over loopback TCP', function () {
 
     for (const subprotocols of [[], ['chat', 'other']]) {
       it(`handshake (subprotocols: [${subprotocols.join(', ')}]), text, binary, ping/pong, close`, async () => {
-        const c = await connectClient(port, new Request({ host: `127.0.0.1:${port}`, target: '/echo', subprotocols }), {}, (e, d) => {
-          if (e instanceof Ping) d.send(e.response());
-        });
+        const c = await connectClient(
+          port,
+          new Request({ host: `127.0.0.1:${port}`, target: '/echo', subprotocols }),
+          {},
+          (e, d) => {
+            if (e instanceof Ping) d.send(e.response());
+          },
+        );
         const accept = await c.waitFor((e): e is AcceptConnection => e instanceof AcceptConnection);
         expect(accept.subprotocol).to.equal(subprotocols.length > 0 ? 'chat' : null);
         c.send(new TextMessage({ data: 'héllo ✓' }));
@@ -81,7 +86,9 @@ describe('interop: ws (npm) over loopback TCP', function () {
         c.send(new Ping({ payload: Buffer.from('p1') }));
         const pong = await c.waitFor((e): e is Pong => e instanceof Pong);
         expect(pong.payload.toString()).to.equal('p1');
-        expect((await c.waitFor((e): e is TextMessage => isText(e) && e.data.startsWith('pinged'))).data).to.equal('pinged:p1');
+        expect((await c.waitFor((e): e is TextMessage => isText(e) && e.data.startsWith('pinged'))).data).to.equal(
+          'pinged:p1',
+        );
         c.send(new CloseConnection({ code: 1000, reason: 'bye' }));
         const close = await c.waitFor(isClose);
         expect(close.code).to.equal(1000);
@@ -116,9 +123,11 @@ describe('interop: ws (npm) over loopback TCP', function () {
   describe('ws client -> our server', () => {
     it('handshake with and without subprotocols, echo, ping/pong, server-initiated close', async () => {
       const srv = await listenServer((e, d) => {
-        if (e instanceof Request) d.send(new AcceptConnection({ subprotocol: e.subprotocols.includes('chat') ? 'chat' : null }));
+        if (e instanceof Request)
+          d.send(new AcceptConnection({ subprotocol: e.subprotocols.includes('chat') ? 'chat' : null }));
         else if (e instanceof TextMessage || e instanceof BytesMessage) {
-          if (e instanceof TextMessage && e.data === 'close-me') d.send(new CloseConnection({ code: 4001, reason: 'asked' }));
+          if (e instanceof TextMessage && e.data === 'close-me')
+            d.send(new CloseConnection({ code: 4001, reason: 'asked' }));
           else d.send(e);
         } else if (e instanceof Ping) d.send(e.response());
         else if (e instanceof CloseConnection && d.ws.state === 'REMOTE_CLOSING') {
@@ -134,7 +143,8 @@ describe('interop: ws (npm) over loopback TCP', function () {
             client.once('error', reject);
           });
           expect(client.protocol).to.equal(protocols ? 'chat' : '');
-          const next = () => new Promise<[Buffer, boolean]>((r) => client.once('message', (d, b) => r([d as Buffer, b])));
+          const next = () =>
+            new Promise<[Buffer, boolean]>((r) => client.once('message', (d, b) => r([d as Buffer, b])));
           let p = next();
           client.send('text ✓');
           expect((await p).map(String)).to.deep.equal(['text ✓', 'false']);
@@ -146,7 +156,9 @@ describe('interop: ws (npm) over loopback TCP', function () {
           const pong = new Promise<Buffer>((r) => client.once('pong', r));
           client.ping('abc');
           expect((await pong).toString()).to.equal('abc');
-          const closed = new Promise<[number, string]>((r) => client.once('close', (code, reason) => r([code, reason.toString()])));
+          const closed = new Promise<[number, string]>((r) =>
+            client.once('close', (code, reason) => r([code, reason.toString()])),
+          );
           client.send('close-me');
           expect(await closed).to.deep.equal([4001, 'asked']);
         }

@@ -40,7 +40,9 @@ async function pipeServer(setup: (ws: WebSocketStream, socket: net.Socket) => vo
 
 describe('WebSocketStream (the Duplex wrapper)', () => {
   it('socket.pipe(ws).pipe(socket): a ws client talks to an echo server', async () => {
-    const srv = await pipeServer((ws) => ws.on('message', (data: string | Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })));
+    const srv = await pipeServer((ws) =>
+      ws.on('message', (data: string | Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })),
+    );
     try {
       const client = new WebSocket(`ws://127.0.0.1:${srv.port}/`);
       await once(client, 'open');
@@ -326,7 +328,8 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
         }
         await sleep(300);
         const s = server as unknown as WebSocketStream;
-        const held = s.writableLength + s.app.readableLength * chunk.length + (rawSocket as unknown as net.Socket).readableLength;
+        const held =
+          s.writableLength + s.app.readableLength * chunk.length + (rawSocket as unknown as net.Socket).readableLength;
         // The server holds at most its high-water marks (plus one TCP read), far below what was sent.
         expect(sent).to.be.greaterThan(4 * 1024 * 1024);
         expect(held).to.be.below(1024 * 1024);
