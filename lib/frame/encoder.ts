@@ -3,7 +3,7 @@
  * payload, masked with a fresh key when this side is a client (RFC 6455 5.3).
  */
 import { LocalProtocolError } from '../errors';
-import { maskInto, type MaskKeyGenerator } from './mask';
+import { maskInto, unmaskInPlace, type MaskKeyGenerator } from './mask';
 import { FIN, LENGTH_16, LENGTH_64, MASK_BIT, MAX_CONTROL_PAYLOAD, isControl } from './opcode';
 
 /** Length of the header that `encodeFrame` writes for a payload of `length` bytes. */
@@ -93,4 +93,69 @@ export function encodeFrame(
     out.set(payload, size);
   }
   return out;
+}
+
+/**
+ * Serialize a text frame straight from a string: the UTF-8 bytes are written into the
+ * frame buffer once (no intermediate `Buffer.from(string)`), then masked in place for a
+ * client. Used when no extension needs to see the payload.
+ */
+export function encodeTextFrame(fin: boolean, opcode: number, text: string, maskKey: MaskKeyGenerator | null): Buffer {
+  const masked = maskKey !== null;
+  const headSize = masked ? 6 : 2;
+  const units = text.length;
+  if (units <= 125 && isAsciiString(text)) {
+    // Short ASCII (most chat and JSON): exact size, a latin1 copy, no trimming view.
+    const out = Buffer.allocUnsafe(headSize + units);
+    if (units > 0) out.write(text, headSize, 'latin1');
+    out[0] = (fin ? FIN : 0) | opcode;
+    if (masked) {
+      const key = maskKey();
+      out[1] = MASK_BIT | units;
+      out[2] = key[0]!;
+      out[3] = key[1]!;
+      out[4] = key[2]!;
+      out[5] = key[3]!;
+      for (let i = 0; i < units; i++) out[6 + i] = out[6 + i]! ^ key[i & 3]!;
+    } else {
+      out[1] = units;
+    }
+    return out;
+  }
+  const worst = units * 3;
+  if (worst <= 125) {
+    // Short text: allocate for the worst case (3 bytes per UTF-16 unit), one pass.
+    const out = Buffer.allocUnsafe(headSize + worst);
+    const n = worst === 0 ? 0 : out.write(text, headSize);
+    out[0] = (fin ? FIN : 0) | opcode;
+    if (masked) {
+      const key = maskKey();
+      out[1] = MASK_BIT | n;
+      out[2] = key[0]!;
+      out[3] = key[1]!;
+      out[4] = key[2]!;
+      out[5] = key[3]!;
+      for (let i = 0; i < n; i++) out[6 + i] = out[6 + i]! ^ key[i & 3]!;
+    } else {
+      out[1] = n;
+    }
+    return n === worst ? out : out.subarray(0, headSize + n);
+  }
+  const length = Buffer.byteLength(text);
+  const size = headerLength(length, masked);
+  const out = Buffer.allocUnsafe(size + length);
+  out.write(text, size);
+  if (masked) {
+    const key = maskKey();
+    writeHeader(out, fin, 0, opcode, length, key);
+    unmaskInPlace(out, size, length, key, 0);
+  } else {
+    writeHeader(out, fin, 0, opcode, length, null);
+  }
+  return out;
+}
+
+function isAsciiString(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+  return true;
 }

@@ -18,7 +18,7 @@ import {
   type ConnectionEvent,
 } from '../events';
 import type { Extension } from '../extensions/extension';
-import { encodeFrame } from './encoder';
+import { encodeFrame, encodeTextFrame } from './encoder';
 import type { MaskKeyGenerator } from './mask';
 import { MAX_CONTROL_PAYLOAD, Opcode, isControl } from './opcode';
 import { FrameReader, protocolError } from './reader';
@@ -275,6 +275,9 @@ export class FrameProtocol {
     if (messageFinished) {
       this.#outboundOpcode = 0;
       this.#outboundCompress = undefined;
+    }
+    if (isText && this.#extensions.length === 0) {
+      return encodeTextFrame(messageFinished, opcode, data, this.#maskKey);
     }
     const payload = isText ? Buffer.from(data) : data;
     return this.#frame(opcode, payload, messageFinished, preference);

@@ -115,6 +115,8 @@ export class WebSocketStream extends Duplex {
   #wireEnded = false;
   #done = false;
   #pendingRequest: RequestEvent | null = null;
+  // Event processing is held (see #opened).
+  #paused = false;
   #timers = new Set<NodeJS.Timeout>();
   #handshakeTimer: NodeJS.Timeout | null = null;
   #closeTimer: NodeJS.Timeout | null = null;
@@ -200,13 +202,14 @@ export class WebSocketStream extends Duplex {
       return;
     }
     this.#process();
-    if (this.#app !== null && this.#app.full) this.#heldWireCallback = callback;
+    if (this.#paused || (this.#app !== null && this.#app.full)) this.#heldWireCallback = callback;
     else callback();
   }
 
   override _final(callback: Callback): void {
     // The transport ended (socket 'end' -> pipe -> ws.end()).
     this.#wireEnded = true;
+    this.#paused = false;
     if (!this.#done && this.connection.state !== ConnectionState.CLOSED) {
       try {
         this.connection.receiveData(null);
@@ -421,13 +424,14 @@ export class WebSocketStream extends Duplex {
   /** Used by ws.app's readable side when its reader wants more. */
   resumeFromApp(): void {
     const held = this.#heldWireCallback;
-    if (held === null) return;
+    if (held === null || this.#paused) return;
     this.#heldWireCallback = null;
     held();
   }
 
   #process(): void {
     for (;;) {
+      if (this.#paused) return;
       let event: WSEvent | null;
       try {
         event = this.connection.nextEvent();
@@ -531,6 +535,17 @@ export class WebSocketStream extends Duplex {
     if (!this.#client) this.#extensions = this.connection.connection?.extensions ?? [];
     this.#touch();
     this.emit('open');
+    if (this.#client) {
+      // Frames that came in the same read as the 101 wait until the code that awaited
+      // the open stream (connect()'s promise) has attached its listeners.
+      this.#paused = true;
+      setImmediate(() => {
+        this.#paused = false;
+        if (this.#done) return;
+        this.#process();
+        if (!this.#paused && !(this.#app !== null && this.#app.full)) this.resumeFromApp();
+      });
+    }
   }
 
   #assemble(event: TextMessageEvent | BytesMessageEvent): void {

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import WebSocket from 'ws';
 import { connect, handleUpgrade, HandshakeRejectedError, type WebSocketStream } from '../../lib/index';
+import { acceptKey } from '../../lib/handshake/handshake';
 import { listen, once, until } from '../helpers/net';
 
 type CloseArgs = [number, string, boolean];
@@ -187,6 +188,42 @@ describe('connect()', () => {
       );
       expect(rejected).to.be.instanceOf(HandshakeRejectedError);
       expect((rejected as HandshakeRejectedError).statusCode).to.equal(403);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("regression: frames in the same read as the 101 reach listeners attached after 'await connect()'", async () => {
+    const server = net.createServer((socket) => {
+      let head = '';
+      socket.on('data', (d) => {
+        head += d.toString('latin1');
+        const key = /Sec-WebSocket-Key: (\S+)/i.exec(head)?.[1];
+        if (!head.includes('\r\n\r\n') || key === undefined) return;
+        // The 101 and two text frames in one write.
+        socket.write(
+          Buffer.concat([
+            Buffer.from(
+              `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+                `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+            ),
+            Buffer.from(
+              '8105' + Buffer.from('first').toString('hex') + '8106' + Buffer.from('second').toString('hex'),
+              'hex',
+            ),
+          ]),
+        );
+      });
+      socket.on('error', () => undefined);
+    });
+    const srv = await listen(server);
+    try {
+      const ws = await connect(`ws://127.0.0.1:${srv.port}/`);
+      const got: string[] = [];
+      ws.on('message', (d: string) => got.push(d));
+      await until(() => got.length === 2);
+      expect(got).to.deep.equal(['first', 'second']);
+      ws.destroy();
     } finally {
       await srv.close();
     }
