@@ -62,6 +62,21 @@ export function unmaskInPlace(buf: Uint8Array, offset: number, length: number, k
   return (phase + length) & 3;
 }
 
+/**
+ * Unmask a whole view in place when the native helper is worth calling for its size
+ * (then return true); otherwise do nothing and return false.
+ */
+export function unmaskViewNative(view: Uint8Array, key: Uint8Array, phase: number): boolean {
+  if (native === null || view.length < NATIVE_MIN) return false;
+  native.unmask(view, rotate(key, phase));
+  return true;
+}
+
+/** True when payloads of `length` bytes are unmasked by the native helper. */
+export function usesNativeMask(length: number): boolean {
+  return native !== null && length >= NATIVE_MIN;
+}
+
 /** Write `src` XOR `key` (from key octet 0) into `dst` at `dstOffset`. */
 export function maskInto(src: Uint8Array, dst: Uint8Array, dstOffset: number, key: Uint8Array): void {
   const length = src.length;

@@ -213,20 +213,35 @@ export class FrameProtocol {
   #data(): TextMessageEvent | BytesMessageEvent | null {
     const reader = this.#reader;
     const fin = reader.fin;
+    const isText = this.#messageOpcode === Opcode.TEXT;
+    if (isText && this.#extensions.length === 0) {
+      // Hot path: text decoded straight from the received chunk, no intermediate view.
+      const got = reader.readPiece();
+      const frameFinished = !reader.inFrame;
+      if (!got && !frameFinished) return null;
+      const messageFinished = frameFinished && fin;
+      if (messageFinished) this.#messageOpcode = 0;
+      let text: string | null = '';
+      if (got) {
+        this.#count(reader.pieceEnd - reader.pieceStart);
+        text = this.#utf8.decodeRange(reader.pieceBuffer, reader.pieceStart, reader.pieceEnd, messageFinished);
+      } else if (messageFinished && this.#utf8.hasPending) {
+        text = null;
+      }
+      return this.#textEvent(text, frameFinished, messageFinished);
+    }
     let data = reader.readPayload();
     const frameFinished = !reader.inFrame;
     if (data.length === 0 && !frameFinished) return null;
     if (this.#extensions.length !== 0) data = this.#inbound(data, frameFinished, fin);
     else this.#count(data.length);
     const messageFinished = frameFinished && fin;
-    const isText = this.#messageOpcode === Opcode.TEXT;
     if (messageFinished) this.#messageOpcode = 0;
-    if (isText) return this.#text(data, frameFinished, messageFinished);
+    if (isText) return this.#textEvent(this.#utf8.decode(data, messageFinished), frameFinished, messageFinished);
     return new BytesMessageEvent({ data, frameFinished, messageFinished });
   }
 
-  #text(data: Buffer, frameFinished: boolean, messageFinished: boolean): TextMessageEvent | null {
-    const text = this.#utf8.decode(data, messageFinished);
+  #textEvent(text: string | null, frameFinished: boolean, messageFinished: boolean): TextMessageEvent | null {
     if (text === null) protocolError('invalid UTF-8 in a text message', 1007);
     if (text === '' && !frameFinished) return null;
     return new TextMessageEvent({ data: text, frameFinished, messageFinished });

@@ -7,7 +7,7 @@
  * chunk of an unmasked stream is handed out as a view of that chunk, with no copy.
  */
 import { RemoteProtocolError } from '../errors';
-import { unmaskInPlace } from './mask';
+import { unmaskInPlace, unmaskViewNative, usesNativeMask } from './mask';
 import {
   FIN,
   LENGTH_16,
@@ -167,27 +167,59 @@ export class FrameReader {
    * is handed out.
    */
   readPayload(): Buffer {
+    if (!this.readPiece()) return EMPTY;
+    const buf = this.pieceBuffer;
+    return this.pieceStart === 0 && this.pieceEnd === buf.length ? buf : buf.subarray(this.pieceStart, this.pieceEnd);
+  }
+
+  /** The bytes of the last `readPiece()`: pieceBuffer[pieceStart, pieceEnd). */
+  pieceBuffer: Buffer = EMPTY;
+  /** Start of the last piece in `pieceBuffer`. */
+  pieceStart = 0;
+  /** End of the last piece in `pieceBuffer`. */
+  pieceEnd = 0;
+
+  /**
+   * Like `readPayload()` without making a view: the piece is left in `pieceBuffer`
+   * between `pieceStart` and `pieceEnd` (valid until the next call). Returns false when
+   * no payload bytes are buffered (the frame may still have ended, if it was empty).
+   */
+  readPiece(): boolean {
     const want = Math.min(this.remaining, this.#buffered);
     if (want === 0) {
       if (this.remaining === 0) this.inFrame = false;
-      return EMPTY;
+      return false;
     }
     const chunk = this.#chunks[this.#head]!;
     const at = this.#offset;
-    let out: Buffer;
     if (chunk.length - at >= want) {
-      // Zero-copy: a view of the received chunk, unmasked in place (receiveData takes
-      // ownership of the bytes it is given).
-      if (this.#masked) this.#phase = unmaskInPlace(chunk, at, want, this.#key, this.#phase);
-      out = chunk.subarray(at, at + want);
+      // Zero-copy: the received chunk itself, unmasked in place (receiveData takes
+      // ownership of the bytes it is given). The native helper needs a view of the
+      // payload; that view then is the piece.
+      if (this.#masked && usesNativeMask(want)) {
+        const view = chunk.subarray(at, at + want);
+        unmaskViewNative(view, this.#key, this.#phase);
+        this.#phase = (this.#phase + want) & 3;
+        this.pieceBuffer = view;
+        this.pieceStart = 0;
+        this.pieceEnd = want;
+      } else {
+        if (this.#masked) this.#phase = unmaskInPlace(chunk, at, want, this.#key, this.#phase);
+        this.pieceBuffer = chunk;
+        this.pieceStart = at;
+        this.pieceEnd = at + want;
+      }
       this.#consume(want);
     } else {
-      out = this.#take(want);
+      const out = this.#take(want);
       if (this.#masked) this.#phase = unmaskInPlace(out, 0, want, this.#key, this.#phase);
+      this.pieceBuffer = out;
+      this.pieceStart = 0;
+      this.pieceEnd = want;
     }
     this.remaining -= want;
     if (this.remaining === 0) this.inFrame = false;
-    return out;
+    return true;
   }
 
   /** True when the whole remaining payload of the current frame is buffered. */

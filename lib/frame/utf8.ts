@@ -11,6 +11,14 @@
  */
 import { isUtf8 } from 'node:buffer';
 
+// Node's Buffer has had these since v0.x; they skip toString()'s argument checks.
+declare module 'node:buffer' {
+  interface Buffer {
+    latin1Slice(start: number, end: number): string;
+    utf8Slice(start: number, end: number): string;
+  }
+}
+
 /** Length of the sequence a lead byte starts, or 0 for a byte that cannot start one. */
 function sequenceLength(lead: number): number {
   if (lead < 0x80) return 1;
@@ -62,8 +70,8 @@ function incompleteTailStart(bytes: Uint8Array, start: number, end: number): num
 // Up to this many bytes, ASCII is recognized by a JS loop instead of `isUtf8`.
 const ASCII_SCAN_MAX = 64;
 
-function isAscii(bytes: Uint8Array, end: number): boolean {
-  for (let i = 0; i < end; i++) if (bytes[i]! >= 0x80) return false;
+function isAscii(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i]! >= 0x80) return false;
   return true;
 }
 
@@ -82,7 +90,12 @@ export class Utf8Decoder {
    * when the bytes so far are not valid UTF-8 (or, with `final`, end mid-sequence).
    */
   decode(bytes: Buffer, final: boolean): string | null {
-    let start = 0;
+    return this.decodeRange(bytes, 0, bytes.length, final);
+  }
+
+  /** `decode()` over bytes[from, to), without making a view. */
+  decodeRange(bytes: Buffer, from: number, to: number, final: boolean): string | null {
+    let start = from;
     let prefix = '';
     if (this.#pendingLength > 0) {
       const pending = this.#pending;
@@ -100,15 +113,16 @@ export class Utf8Decoder {
       prefix = Buffer.from(pending.buffer, pending.byteOffset, need).toString('utf8');
       this.#pendingLength = 0;
     }
-    const end = bytes.length;
+    const end = to;
     // Short ASCII runs (most chat and JSON messages): a JS scan beats the native call.
-    if (start === 0 && end <= ASCII_SCAN_MAX && isAscii(bytes, end)) {
-      const ascii = bytes.toString('latin1', 0, end);
+    if (end - start <= ASCII_SCAN_MAX && isAscii(bytes, start, end)) {
+      if (start === end) return prefix;
+      const ascii = bytes.latin1Slice(start, end);
       return prefix === '' ? ascii : prefix + ascii;
     }
     const tail = incompleteTailStart(bytes, start, end);
     if (tail > start) {
-      const body = start === 0 && tail === end ? bytes : bytes.subarray(start, tail);
+      const body = start === 0 && tail === bytes.length ? bytes : bytes.subarray(start, tail);
       if (!isUtf8(body)) return null;
     }
     if (tail < end) {
@@ -117,7 +131,7 @@ export class Utf8Decoder {
       this.#pendingLength = end - tail;
     }
     if (tail === start) return prefix;
-    const text = bytes.toString('utf8', start, tail);
+    const text = bytes.utf8Slice(start, tail);
     return prefix === '' ? text : prefix + text;
   }
 
