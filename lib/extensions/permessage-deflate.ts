@@ -296,6 +296,8 @@ export class PerMessageDeflate implements Extension {
     const tail = unterminated ? null : this.#inflate(DEFLATE_TAIL, budget);
     const inflater = this.#inflater;
     if (inflater === null) return null;
+    // With context takeover the next message continues this stream, unless it ended.
+    if (!this.#inflateNoContext && !inflater.ended) inflater.probeEnd();
     // RFC 7692 7.2.3.4: a block with BFINAL set ends the DEFLATE stream; the bytes after
     // it (the RFC's example pads with one 0x00) are ignored and the next message starts
     // a new stream. Without context takeover the peer starts afresh anyway, so we let
@@ -309,7 +311,11 @@ export class PerMessageDeflate implements Extension {
   }
 
   #inflate(data: Buffer, budget: number): Buffer {
-    const inflater = (this.#inflater ??= createInflater(this.#backend, this.#inflateBits));
+    // zlib-sync cannot reset a context, so a peer without context takeover (which
+    // starts every message afresh) is always inflated with node:zlib, whose contexts
+    // reset.
+    const backend = this.#inflateNoContext ? 'node:zlib' : this.#backend;
+    const inflater = (this.#inflater ??= createInflater(backend, this.#inflateBits));
     try {
       return inflateBounded(inflater, data, budget);
     } catch (error) {

@@ -45,6 +45,9 @@ export const INFLATE_OVERSHOOT_BOUND = MIN_SLICE * MAX_INFLATE_RATIO + 258;
 /** The bytes RFC 7692 7.2.1 removes from the end of a message and 7.2.2 appends. */
 export const DEFLATE_TAIL: Buffer = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 
+// An empty non-final stored block: a no-op for a DEFLATE stream at a block boundary.
+const EMPTY_STORED_BLOCK = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
+
 const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
 
 /** zlib reported corrupt input. */
@@ -67,6 +70,11 @@ export interface Inflater {
   readonly freesMemory: boolean;
   /** Free the context (or park it for reuse). The inflater is unusable afterwards. */
   release(): void;
+  /**
+   * After a message: find out whether the stream ended exactly where the input did
+   * (then `ended` becomes true). Its output is discarded; it cannot fail.
+   */
+  probeEnd(): void;
 }
 
 /**
@@ -256,6 +264,18 @@ class NodeInflater implements Inflater {
     return this.#context.inputLeft;
   }
 
+  probeEnd(): void {
+    // zlib does not tell that a stream ended when it ended on the last input byte. Feed
+    // an empty stored block: a no-op for a live stream at a block boundary, left over
+    // (inputLeft) for an ended one. A sender that broke off mid-block (never valid)
+    // already left this context garbled; an error here only says so again.
+    try {
+      this.#context.process(EMPTY_STORED_BLOCK);
+    } catch {
+      // broken: the next message on this context fails, as it would have anyway
+    }
+  }
+
   release(): void {
     this.#context.release();
   }
@@ -349,6 +369,10 @@ class ZlibSyncInflater implements Inflater {
 
   get ended(): boolean {
     return this.#ended;
+  }
+
+  probeEnd(): void {
+    // zlib-sync reports Z_STREAM_END with the call that reached it: nothing to probe.
   }
 
   release(): void {

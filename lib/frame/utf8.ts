@@ -100,7 +100,7 @@ export class Utf8Decoder {
     if (this.#pendingLength > 0) {
       const pending = this.#pending;
       const need = sequenceLength(pending[0]!);
-      while (this.#pendingLength < need && start < bytes.length) {
+      while (this.#pendingLength < need && start < to) {
         pending[this.#pendingLength++] = bytes[start++]!;
         if (this.#pendingLength < need && !isValidPrefix(pending, 0, this.#pendingLength)) {
           return null;

@@ -33,7 +33,7 @@ import { hex } from '../helpers/bytes';
 import { requirePeer } from '../helpers/peers';
 import { normalize, runOurs, ZLIB_SYNC, type Conversation, type Entry } from './differential/conversation';
 import { generate, type DiffCase } from './differential/generator';
-import { DOCUMENTED, judge, same, type Context, type Documented, type Verdict } from './differential/judge';
+import { DOCUMENTED, judge, type Context, type Documented, type Verdict } from './differential/judge';
 import { describeCase, judgeWithSibling, submit, toPy, Wsproto } from './differential/wsproto';
 import { PYTHON_INSTALL, pythonHas } from './python-peers';
 
@@ -269,8 +269,74 @@ describe('differential: our Connection against Python wsproto 1.2, the same byte
     }
   });
 
-  describe('known bugs in our library (reported; each passes once fixed, and is skipped until then)', () => {
-    it('permessage-deflate: a message whose DEFLATE stream ends (BFINAL) exactly at the end of the appended 00 00 ff ff loses the next message', async function () {
+  describe('agreement vectors: tricky but valid input both must read the same way', () => {
+    const key = hex(M);
+    const maskedFrame = (b0: number, payload: string) => {
+      const p = hex(payload);
+      return Buffer.concat([Buffer.from([b0, 0x80 | p.length]), key, Buffer.from(p.map((b, i) => b ^ key[i % 4]!))]);
+    };
+    const vectors: Array<[string, 'client' | 'server', Buffer, Entry[]]> = [
+      [
+        // Regression (6bc4ee2): the decoder completed a pending code point with bytes
+        // past the end of the piece, i.e. the next frame's header (80).
+        'a code point split over three fragments (f3 | a6 ab | 83)',
+        'client',
+        hex('01 01 f3 00 02 a6 ab 80 01 83'),
+        [['text', '\u{e6ac3}']],
+      ],
+      [
+        'the same, masked, with a ping between the last two fragments',
+        'server',
+        Buffer.concat([
+          maskedFrame(0x01, 'ef 99 82 f3'),
+          maskedFrame(0x00, 'a6 ab'),
+          maskedFrame(0x89, '3e'),
+          maskedFrame(0x80, '83'),
+        ]),
+        [
+          ['ping', '3e'],
+          ['text', '\uf642\u{e6ac3}'],
+        ],
+      ],
+      [
+        'a 4-byte code point one byte per fragment, a pong after each',
+        'client',
+        hex('01 01 f0 8a 00 00 01 9f 8a 00 00 01 98 8a 00 80 01 80'),
+        [
+          ['pong', ''],
+          ['pong', ''],
+          ['pong', ''],
+          ['text', '\u{1f600}'],
+        ],
+      ],
+    ];
+    for (const [title, role, bytes, expected] of vectors) {
+      it(title, async function () {
+        requirePeer(this, wsproto !== null, 'Python wsproto (/usr/bin/python3)', PYTHON_INSTALL);
+        for (const chunks of [[bytes], Array.from(bytes, (_, i) => bytes.subarray(i, i + 1))]) {
+          const c: DiffCase = {
+            id: `agree ${title} ${chunks.length}`,
+            role,
+            deflate: null,
+            zlibSync: false,
+            stream: bytes,
+            cut: null,
+            chunks,
+            eof: false,
+            huge: false,
+          };
+          await wsproto!.send(toPy(c));
+          expect(normalize(await wsproto!.receive(c.id)).entries, `wsproto, ${chunks.length} chunks`).to.deep.equal(
+            expected,
+          );
+          expect(runOurs(c).entries, `ours, ${chunks.length} chunks`).to.deep.equal(expected);
+        }
+      });
+    }
+  });
+
+  describe('regressions found by the differential run', () => {
+    it('regression: permessage-deflate, a message whose DEFLATE stream ends (BFINAL) exactly at the end of the appended 00 00 ff ff loses the next message', async function () {
       requirePeer(this, wsproto !== null, 'Python wsproto (/usr/bin/python3)', PYTHON_INSTALL);
       // c1 01 01: a compressed text message whose payload is 01, the header of a final
       // (BFINAL) stored block; the 00 00 ff ff appended on receipt (RFC 7692 7.2.2) is
@@ -297,26 +363,22 @@ describe('differential: our Connection against Python wsproto 1.2, the same byte
       ];
       expect(fixedWsproto, 'wsproto with its BFINAL bug fixed').to.deep.equal(correct);
       if (ZLIB_SYNC) expect(runOurs({ ...c, zlibSync: true }).entries, 'ours with zlib-sync').to.deep.equal(correct);
-      if (
-        same(ours, [
-          ['text', ''],
-          ['text', ''],
-        ])
-      ) {
-        // zlib-backend's NodeInflater.ended only notices the end of the stream when input
-        // is left over; here none is, so the ended inflater is kept and the next message
-        // comes out empty (silently).
-        console.log('      KNOWN BUG (reported): "Hello" is delivered as an empty message');
-        this.skip();
-      }
+      // Was: NodeInflater.ended only noticed the end of the stream when input was left
+      // over, so the ended inflater was kept and "Hello" came out empty. Fixed by probing
+      // with an empty stored block after each message (Inflater.probeEnd).
       expect(ours).to.deep.equal(correct);
     });
   });
 
-  describe('known bugs in our library, zlib-sync backend', () => {
-    it('permessage-deflate with no_context_takeover: a message after one whose DEFLATE data stops inside a block is inflated from that broken state', async function () {
+  describe('regressions found by the differential run, zlib-sync backend', () => {
+    it('regression: permessage-deflate with no_context_takeover: a message after one whose DEFLATE data stops inside a block is inflated from that broken state', async function () {
       requirePeer(this, wsproto !== null, 'Python wsproto (/usr/bin/python3)', PYTHON_INSTALL);
-      if (!PerMessageDeflate.zlibSyncAvailable) this.skip(); // the node:zlib backend is right
+      requirePeer(
+        this,
+        PerMessageDeflate.zlibSyncAvailable,
+        'zlib-sync (optional dependency)',
+        'npm install (needs g++ and make)',
+      );
       // The server resets its compressor for each message (server_no_context_takeover),
       // so each message is a DEFLATE stream of its own. c1 03 f2 48 cd is "Hello" cut
       // short inside its block (a bad sender); then a complete "Hello" (RFC 7692 7.2.3.1).
@@ -342,18 +404,9 @@ describe('differential: our Connection against Python wsproto 1.2, the same byte
       expect(theirs, 'wsproto').to.deep.equal(correct);
       expect(nodeZlib, 'ours with node:zlib').to.deep.equal(correct);
       const ours = runOurs(c).entries;
-      if (
-        same(ours, [
-          ['text', 'Heh'],
-          ['close', 1007, 'failure', ''],
-        ])
-      ) {
-        // ZlibSyncInflater cannot be freed or reset, so PerMessageDeflate keeps it across
-        // messages even without context takeover; the new stream is read as the rest of
-        // the broken one.
-        console.log('      KNOWN BUG (reported): the second "Hello" fails with 1007 on zlib-sync');
-        this.skip();
-      }
+      // Was: ZlibSyncInflater cannot be reset, so it was kept across messages without
+      // context takeover and the new stream was read as the rest of the broken one.
+      // Fixed: peers without context takeover are always inflated with node:zlib.
       expect(ours).to.deep.equal(correct);
     });
   });
