@@ -596,6 +596,8 @@ export class WebSocketStream extends Duplex {
     if (this.#closeTimer !== null) return;
     this.#closeTimer = this.#timer(this.#options.closeTimeout ?? 5000, () => {
       this.#closeTimer = null;
+      // RFC 6455 7.1.5: without a close frame from the peer the code is 1006.
+      if (!this.#receivedClose) this.#closeReason = 'the peer did not answer the close within closeTimeout';
       this.#finish();
     });
   }

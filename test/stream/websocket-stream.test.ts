@@ -14,6 +14,7 @@ import {
   WebSocketStream,
   type WSEvent,
 } from '../../lib/index';
+import { acceptKey } from '../../lib/handshake/handshake';
 import { listen, once, sleep, until } from '../helpers/net';
 
 type CloseArgs = [number, string, boolean];
@@ -248,6 +249,95 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
         expect(error).to.be.instanceOf(LocalProtocolError);
         await once(client, 'close');
       } finally {
+        await srv.close();
+      }
+    });
+  });
+
+  describe('close replies and close timeouts', () => {
+    it('autoCloseReply: false leaves the answer to the application', async () => {
+      const srv = await pipeServer((ws) => {
+        ws.on('message', () => ws.close(4002, 'from server'));
+      });
+      try {
+        const client = await connect(`ws://127.0.0.1:${srv.port}/`, { autoCloseReply: false, closeTimeout: 300 });
+        let sawClose = false;
+        client.app.on('data', (e: WSEvent) => {
+          if (e instanceof CloseConnection) {
+            sawClose = true;
+            expect(client.state).to.equal(ConnectionState.REMOTE_CLOSING);
+            // answer late, by hand
+            setTimeout(() => client.close(e.code), 50);
+          }
+        });
+        client.send('go');
+        const [code, , clean] = await once<CloseArgs>(client, 'close');
+        expect(sawClose).to.equal(true);
+        expect([code, clean]).to.deep.equal([4002, true]);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('closeTimeout: a peer that never answers our close is dropped; not clean', async () => {
+      const srv = await listen(
+        net.createServer((socket) => {
+          socket.on('error', () => undefined);
+          let buffered = '';
+          socket.on('data', (d) => {
+            buffered += d.toString('latin1');
+            const key = /Sec-WebSocket-Key: (\S+)/i.exec(buffered)?.[1];
+            if (key === undefined || !buffered.includes('\r\n\r\n')) return;
+            socket.removeAllListeners('data');
+            socket.write(
+              `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+                `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+            );
+            socket.resume(); // reads, never answers
+          });
+        }),
+      );
+      try {
+        const client = await connect(`ws://127.0.0.1:${srv.port}/`, { closeTimeout: 200 });
+        client.close(1000, 'bye');
+        const [code, reason, clean] = await once<CloseArgs>(client, 'close', 3000);
+        // RFC 6455 7.1.5: no close frame received, so the connection close code is 1006.
+        expect([code, clean]).to.deep.equal([1006, false]);
+        expect(reason).to.match(/did not answer the close/);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('no listener leaks on the socket after many connections through one server', async () => {
+      const sockets: net.Socket[] = [];
+      const srv = await listen(
+        net.createServer((socket) => {
+          sockets.push(socket);
+          const ws = new WebSocketStream('server');
+          ws.on('message', (d: string) => ws.send(d));
+          ws.on('close', () => socket.destroy());
+          socket.pipe(ws).pipe(socket);
+        }),
+      );
+      const warnings: string[] = [];
+      const onWarning = (w: Error) => warnings.push(w.name);
+      process.on('warning', onWarning);
+      try {
+        for (let i = 0; i < 20; i++) {
+          const c = await connect(`ws://127.0.0.1:${srv.port}/`);
+          const reply = once<[string]>(c, 'message');
+          c.send(`n${i}`);
+          expect((await reply)[0]).to.equal(`n${i}`);
+          c.close();
+          await once(c, 'close');
+        }
+        await until(() => sockets.every((s) => s.destroyed));
+        // Each server socket carries only the listeners pipe() and net add, never more.
+        for (const s of sockets) expect(s.listenerCount('data')).to.be.at.most(1);
+        expect(warnings).to.deep.equal([]);
+      } finally {
+        process.off('warning', onWarning);
         await srv.close();
       }
     });
