@@ -94,6 +94,9 @@ export class Connection {
   #pending: CloseConnectionEvent | null = null;
 
   /**
+   * Start a connection in state OPEN, for a handshake done elsewhere. Throws
+   * `LocalProtocolError` (`ERR_INVALID_OPTION`) for an unknown `type`.
+   *
    * @param type `ConnectionType.CLIENT` or `ConnectionType.SERVER`.
    * @param options extensions, limits, trailing data.
    */

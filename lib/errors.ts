@@ -37,6 +37,12 @@ export class LocalProtocolError extends Error {
   /** A stable code for programs to test (see the README's error list). */
   readonly code: LocalErrorCode;
 
+  /**
+   * Make the error.
+   *
+   * @param message what was wrong, for people.
+   * @param code the stable code for programs (default `ERR_INVALID_STATE`).
+   */
   constructor(message: string, code: LocalErrorCode = 'ERR_INVALID_STATE') {
     super(message);
     this.name = 'LocalProtocolError';
@@ -66,6 +72,13 @@ export class RemoteProtocolError extends Error {
   /** The close code that fits the failure (1002 protocol error, 1007, 1009 ...). */
   readonly closeCode: number;
 
+  /**
+   * Make the error.
+   *
+   * @param message what was wrong, for people.
+   * @param options the stable code (default `ERR_PROTOCOL`), the event to send back, and
+   *   the close code (default 1002).
+   */
   constructor(message: string, options: RemoteProtocolErrorOptions = {}) {
     super(message);
     this.name = 'RemoteProtocolError';

@@ -44,6 +44,11 @@ export class RequestEvent {
   /** Offered subprotocols. */
   readonly subprotocols: readonly string[];
 
+  /**
+   * Make the event.
+   *
+   * @param init host and target (required), extensions, extra headers, subprotocols.
+   */
   constructor(init: RequestInit) {
     this.host = init.host;
     this.target = init.target;
@@ -74,6 +79,11 @@ export class AcceptConnectionEvent {
   /** Extra headers. */
   readonly extraHeaders: Headers;
 
+  /**
+   * Make the event.
+   *
+   * @param init subprotocol, extensions and extra headers; all optional.
+   */
   constructor(init: AcceptConnectionInit = {}) {
     this.subprotocol = init.subprotocol ?? null;
     this.extensions = init.extensions ?? [];
@@ -102,6 +112,11 @@ export class RejectConnectionEvent {
   /** True when `RejectData` events with a body follow. */
   readonly hasBody: boolean;
 
+  /**
+   * Make the event.
+   *
+   * @param init status code (default 400), headers, and whether a body follows.
+   */
   constructor(init: RejectConnectionInit = {}) {
     this.statusCode = init.statusCode ?? 400;
     this.headers = init.headers ?? [];
@@ -126,6 +141,11 @@ export class RejectDataEvent {
   /** True on the last chunk. */
   readonly bodyFinished: boolean;
 
+  /**
+   * Make the event.
+   *
+   * @param init the body chunk (kept as a view, not copied) and whether it is the last.
+   */
   constructor(init: RejectDataInit) {
     this.data = toBuffer(init.data);
     this.bodyFinished = init.bodyFinished ?? true;
@@ -152,6 +172,12 @@ export class CloseConnectionEvent {
   /** Close reason text ('' when none). */
   readonly reason: string;
 
+  /**
+   * Make the event.
+   *
+   * @param init the close code and an optional reason. The code is checked when the
+   *   event is sent (`LocalProtocolError` `ERR_INVALID_CLOSE_CODE`), not here.
+   */
   constructor(init: CloseConnectionInit) {
     this.code = init.code;
     this.reason = init.reason ?? '';
@@ -188,6 +214,12 @@ export class TextMessageEvent {
   /** Sending only: the per-message compression preference. */
   readonly compress: boolean | undefined;
 
+  /**
+   * Make the event.
+   *
+   * @param init the text and, for pieces of a message, the `frameFinished` /
+   *   `messageFinished` flags.
+   */
   constructor(init: TextMessageInit) {
     this.data = init.data;
     this.frameFinished = init.frameFinished ?? true;
@@ -221,6 +253,12 @@ export class BytesMessageEvent {
   /** Sending only: the per-message compression preference. */
   readonly compress: boolean | undefined;
 
+  /**
+   * Make the event.
+   *
+   * @param init the bytes (kept as a view, not copied) and, for pieces of a message,
+   *   the `frameFinished` / `messageFinished` flags.
+   */
   constructor(init: BytesMessageInit) {
     this.data = toBuffer(init.data);
     this.frameFinished = init.frameFinished ?? true;
@@ -242,6 +280,11 @@ export class PingEvent {
   /** Application data. */
   readonly payload: Buffer;
 
+  /**
+   * Make the event.
+   *
+   * @param init the payload (at most 125 bytes to be sendable; kept as a view, not copied).
+   */
   constructor(init: PingInit = {}) {
     this.payload = toBuffer(init.payload ?? EMPTY);
   }
@@ -259,6 +302,11 @@ export class PongEvent {
   /** Application data. */
   readonly payload: Buffer;
 
+  /**
+   * Make the event.
+   *
+   * @param init the payload (at most 125 bytes to be sendable; kept as a view, not copied).
+   */
   constructor(init: PingInit = {}) {
     this.payload = toBuffer(init.payload ?? EMPTY);
   }

@@ -79,6 +79,10 @@ export class WSConnection {
   #body: BodyReader | null = null;
 
   /**
+   * Start a connection in state CONNECTING. A client sends a `Request` first; a server
+   * waits for the request bytes (or `initiateUpgradeConnection`). Throws
+   * `LocalProtocolError` (`ERR_INVALID_OPTION`) for an unknown `type`.
+   *
    * @param type `ConnectionType.CLIENT` or `ConnectionType.SERVER`.
    * @param options limits for the handshake and the connection.
    */

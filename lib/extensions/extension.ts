@@ -79,7 +79,12 @@ export interface Extension {
     data: Buffer,
     fin: boolean,
     compress: boolean | undefined,
-  ): { rsv: number; data: Buffer };
+  ): {
+    /** The RSV bits to set on the frame (`rsv` with this extension's bits added). */
+    rsv: number;
+    /** The payload to write (transformed, or `data` itself). */
+    data: Buffer;
+  };
 
   /** The connection is finished: release native resources (zlib contexts). */
   close?(): void;

@@ -103,6 +103,9 @@ export class PerMessageDeflate implements Extension {
   #outboundCompressed = false; // the message being sent is compressed
 
   /**
+   * Make the extension for one connection: pass it in a client's `Request` extensions
+   * or a server's `AcceptConnection` extensions.
+   *
    * @param options negotiation and compression options; invalid values throw
    *   `LocalProtocolError` with code `ERR_INVALID_OPTION`.
    */
@@ -349,7 +352,12 @@ export class PerMessageDeflate implements Extension {
     data: Buffer,
     fin: boolean,
     compress: boolean | undefined,
-  ): { rsv: number; data: Buffer } {
+  ): {
+    /** The frame's RSV bits: RSV1 on the first frame of a compressed message. */
+    rsv: number;
+    /** The payload to write: compressed, or `data` itself. */
+    data: Buffer;
+  } {
     if (opcode >= FIRST_CONTROL) return { rsv, data };
     if (opcode !== CONTINUATION) {
       this.#outboundCompressed =

@@ -29,6 +29,13 @@ export class HandshakeRejectedError extends Error {
   /** The response body (bounded by maxRejectBodySize). */
   readonly body: Buffer;
 
+  /**
+   * Make the error (`connect` does; there is little reason to do it yourself).
+   *
+   * @param statusCode the HTTP status of the response.
+   * @param headers the response headers.
+   * @param body the response body.
+   */
   constructor(statusCode: number, headers: Headers, body: Buffer) {
     super(`the server rejected the WebSocket handshake with status ${statusCode}`);
     this.name = 'HandshakeRejectedError';

@@ -42,16 +42,42 @@ import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/
 
 import { WSConnection, type WSConnectionOptions } from '../ws-connection';
 
-/** What the server's `accept` option or a 'request' listener decides. */
+/**
+ * What the server's `accept` option decides: `true` accepts without a subprotocol,
+ * `false` rejects with 403, an `AcceptConnectionInit` (optionally with `accept: true`)
+ * accepts with those fields, and `{ accept: false, statusCode, body, headers }` rejects
+ * with that response.
+ */
 export type AcceptDecision =
   | boolean
-  | (AcceptConnectionInit & { accept?: true })
-  | { accept: false; statusCode?: number; body?: string | Buffer; headers?: Headers };
+  | (AcceptConnectionInit & {
+      /** Optional marker of an acceptance. */
+      accept?: true;
+    })
+  | {
+      /** Reject the request. */
+      accept: false;
+      /** The HTTP status of the rejection. Default 403. */
+      statusCode?: number;
+      /** The response body (sent as `text/plain; charset=utf-8` unless `headers` say otherwise). Default empty. */
+      body?: string | Buffer;
+      /** Extra response headers. */
+      headers?: Headers;
+    };
 
 /** Options of a `WebSocketStream`. */
 export interface WebSocketStreamOptions extends WSConnectionOptions {
   /** Client: the request to send (host and target are required). */
-  request?: { host: string; target: string; subprotocols?: string[]; extraHeaders?: Headers };
+  request?: {
+    /** The `Host` header value. */
+    host: string;
+    /** The request target (path and query). */
+    target: string;
+    /** Subprotocols to offer, in order of preference. */
+    subprotocols?: string[];
+    /** Extra request headers (e.g. Origin, Authorization). */
+    extraHeaders?: Headers;
+  };
   /**
    * permessage-deflate (RFC 7692): `true` for the defaults, or its options. Client: offered.
    * Server: accepted when the client offers it. Default false.
@@ -93,6 +119,9 @@ export interface SendOptions {
 
 type Callback = (error?: Error | null) => void;
 
+// Frames smaller than this are coalesced within a tick (see #pushOut).
+const COALESCE_MAX = 16 * 1024;
+
 /** The Duplex WebSocket: wire bytes on the stream itself, events on `ws.app`. */
 export class WebSocketStream extends Duplex {
   /** The sans-I/O connection underneath (read its `state`; do not feed it). */
@@ -124,6 +153,10 @@ export class WebSocketStream extends Duplex {
   #pongTimer: NodeJS.Timeout | null = null;
 
   /**
+   * Make a stream for one connection; pipe the transport through it. A client stream
+   * needs `options.request` and writes the request at once. Most programs use
+   * `connect` (client) or `handleUpgrade` (server behind `http.Server`) instead.
+   *
    * @param role `'client'` or `'server'`.
    * @param options handshake, limits, timeouts and conveniences.
    */
@@ -185,11 +218,45 @@ export class WebSocketStream extends Duplex {
 
   /** Bytes produced for the transport and not yet taken by it. */
   get bufferedAmount(): number {
-    return this.readableLength;
+    return this.readableLength + this.#outBytes;
+  }
+
+  // Small frames produced in one tick are pushed as one chunk, so that a burst of sends
+  // costs one transport write instead of one per frame.
+  #out: Buffer[] = [];
+  #outBytes = 0;
+  #flushScheduled = false;
+
+  #pushOut(bytes: Buffer): boolean {
+    if (bytes.length >= COALESCE_MAX) {
+      this.#flushOut();
+      return this.push(bytes);
+    }
+    this.#out.push(bytes);
+    this.#outBytes += bytes.length;
+    if (this.#outBytes >= COALESCE_MAX) return this.#flushOut();
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(() => {
+        this.#flushScheduled = false;
+        this.#flushOut();
+      });
+    }
+    return this.readableLength + this.#outBytes < this.readableHighWaterMark;
+  }
+
+  #flushOut(): boolean {
+    const out = this.#out;
+    if (out.length === 0 || this.destroyed || this.#wireEndPushed) return true;
+    const chunk = out.length === 1 ? out[0]! : Buffer.concat(out, this.#outBytes);
+    this.#out = [];
+    this.#outBytes = 0;
+    return this.push(chunk);
   }
 
   // ---- the wire face ----
 
+  /** @internal Duplex implementation: bytes from the transport. */
   override _write(chunk: Buffer, _encoding: string, callback: Callback): void {
     if (this.#done) {
       callback();
@@ -206,6 +273,7 @@ export class WebSocketStream extends Duplex {
     else callback();
   }
 
+  /** @internal Duplex implementation: the transport ended. */
   override _final(callback: Callback): void {
     // The transport ended (socket 'end' -> pipe -> ws.end()).
     this.#wireEnded = true;
@@ -227,6 +295,7 @@ export class WebSocketStream extends Duplex {
     callback();
   }
 
+  /** @internal Duplex implementation: the transport wants more bytes. */
   override _read(): void {
     const held = this.#heldAppCallbacks;
     if (held.length === 0) return;
@@ -234,6 +303,7 @@ export class WebSocketStream extends Duplex {
     for (const cb of held) cb();
   }
 
+  /** @internal Duplex implementation: release timers and held callbacks, then emit 'close'. */
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
@@ -389,13 +459,13 @@ export class WebSocketStream extends Duplex {
         this.#armCloseTimer();
       }
     }
-    const ok = this.push(bytes);
+    const ok = this.#pushOut(bytes);
     if (event.type === 'close' && this.connection.state === ConnectionState.CLOSED) this.#closedHandshake();
     this.#touch();
     return ok;
   }
 
-  /** Used by ws.app's writable side. */
+  /** @internal Used by ws.app's writable side. */
   writeFromApp(event: WSEvent, callback: Callback): void {
     const state = this.connection.state;
     if (
@@ -421,7 +491,7 @@ export class WebSocketStream extends Duplex {
     else this.#heldAppCallbacks.push(callback);
   }
 
-  /** Used by ws.app's readable side when its reader wants more. */
+  /** @internal Used by ws.app's readable side when its reader wants more. */
   resumeFromApp(): void {
     const held = this.#heldWireCallback;
     if (held === null || this.#paused) return;
@@ -611,6 +681,7 @@ export class WebSocketStream extends Duplex {
   #wireEndPushed = false;
   #endWire(): void {
     if (this.#wireEndPushed) return;
+    this.#flushOut();
     this.#wireEndPushed = true;
     this.push(null);
     this.#app?.endReadable();
@@ -686,6 +757,7 @@ export class AppFace extends Duplex {
   readonly #owner: WebSocketStream;
   #ended = false;
 
+  /** @internal Made by `WebSocketStream.app`. */
   constructor(owner: WebSocketStream, highWaterMark: number) {
     super({ objectMode: true, highWaterMark, allowHalfOpen: true, emitClose: true } as DuplexOptions);
     this.#owner = owner;
@@ -714,10 +786,12 @@ export class AppFace extends Duplex {
     if (error !== null) this.destroy(error);
   }
 
+  /** @internal Duplex implementation: the reader wants more events. */
   override _read(): void {
     this.#owner.resumeFromApp();
   }
 
+  /** @internal Duplex implementation: an event, string or Buffer to send. */
   override _write(chunk: unknown, _encoding: string, callback: Callback): void {
     let event: WSEvent;
     if (typeof chunk === 'string') event = new TextMessageEvent({ data: chunk });
@@ -731,6 +805,7 @@ export class AppFace extends Duplex {
     this.#owner.writeFromApp(event, callback);
   }
 
+  /** @internal Duplex implementation: the writer ended; close with 1000. */
   override _final(callback: Callback): void {
     this.#owner.close();
     callback();
