@@ -1,6 +1,9 @@
 /**
  * wsproto: a sans-I/O WebSocket protocol stack (RFC 6455, RFC 7692) for Node.js.
  * This module only re-exports the public surface.
+ *
+ * @packageDocumentation
+ * @document ../docs/embedding.md
  */
 export { CloseReason, isValidWireCode, type CloseReasonCode } from './close-codes';
 export {
