@@ -65,7 +65,12 @@ describe('API reference (typedoc)', function () {
         path.join(dir, 'tsconfig.json'),
         JSON.stringify({ compilerOptions: { strict: true, types: [], skipLibCheck: true }, files: ['index.ts'] }),
       );
-      const fixture = { ...config, entryPoints: ['index.ts'], tsconfig: 'tsconfig.json', name: 'fixture' };
+      const fixture: Record<string, unknown> = {
+        ...config,
+        entryPoints: ['index.ts'],
+        tsconfig: 'tsconfig.json',
+        name: 'fixture',
+      };
       delete fixture.intentionallyNotExported;
       fs.writeFileSync(path.join(dir, 'typedoc.json'), JSON.stringify(fixture));
       const { code, output } = await runTypedoc(dir, ['--emit', 'none']);

@@ -53,7 +53,7 @@ const EXPECTED = [
   'server: request / from example.com, subprotocols []',
   'server: accepted: subprotocol none, extensions []',
   'client: open: subprotocol none, extensions []',
-  'server: close 1002 "server received an unmasked frame" (we failed the peer)',
+  'server: close 1002 "server received an unmasked frame" (the peer broke the protocol)',
   'server: transport end',
   'client: close 1002',
   'client: waiting for the server to close the transport',

@@ -154,12 +154,13 @@ class Endpoint {
         this.log(`request ${event.target} from ${event.host}, subprotocols [${event.subprotocols.join(', ')}]`);
         const answer = this.app.onRequest?.(event) ?? new AcceptConnection();
         this.send(answer);
-        if (answer.type === 'accept') this.log(`accepted: ${describeOpen(answer.subprotocol, this.ws)}`);
-        else {
+        if (answer.type === 'accept') {
+          this.log(`accepted: ${describeOpen(answer.subprotocol, this.ws)}`);
+          this.app.onOpen?.(this);
+        } else {
           this.log(`rejected with ${answer.statusCode}`);
           this.#endTransport();
         }
-        if (answer.type === 'accept') this.app.onOpen?.(this);
         break;
       }
       case 'accept':
@@ -198,7 +199,7 @@ class Endpoint {
       case 'close': {
         const failed = this.ws.connection?.failed ?? false;
         this.log(
-          `close ${event.code}${event.reason === '' ? '' : ` "${event.reason}"`}${failed ? ' (we failed the peer)' : ''}`,
+          `close ${event.code}${event.reason === '' ? '' : ` "${event.reason}"`}${failed ? ' (the peer broke the protocol)' : ''}`,
         );
         // REMOTE_CLOSING: the peer closed (or broke the protocol); answer with a close.
         if (this.ws.state === 'REMOTE_CLOSING') this.send(event.response());
@@ -208,6 +209,11 @@ class Endpoint {
         if (this.ws.type === 'server' || failed || event.code === 1006) this.#endTransport();
         else this.log('waiting for the server to close the transport');
         break;
+      }
+      default: {
+        // Every event type has its case: adding one to WSEvent makes this a compile error.
+        const unexpected: never = event;
+        throw new Error(`unexpected event ${String(unexpected)}`);
       }
     }
   }

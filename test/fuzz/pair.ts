@@ -3,6 +3,7 @@
  * other in memory (so permessage-deflate is negotiated exactly as on the wire), for the
  * fuzz properties that need both ends.
  */
+import fc from 'fast-check';
 import {
   AcceptConnection,
   PerMessageDeflate,
@@ -67,3 +68,37 @@ export function connectionOf(ws: WSConnection): Connection {
   if (conn === null) throw new Error(`not open: ${ws.state}`);
   return conn;
 }
+
+const backends = PerMessageDeflate.zlibSyncAvailable ? (['node:zlib', 'zlib-sync'] as const) : (['node:zlib'] as const);
+
+/** Negotiation options for both ends (always compatible, so deflate is on). */
+export const deflateSetup: fc.Arbitrary<Exclude<DeflateSetup, null>> = fc
+  .record({
+    serverNoContextTakeover: fc.boolean(),
+    clientNoContextTakeover: fc.boolean(),
+    serverMaxWindowBits: fc.option(fc.integer({ min: 9, max: 15 })),
+    clientMaxWindowBits: fc.oneof(fc.constant(true as const), fc.integer({ min: 9, max: 15 })),
+    serverLimitsClient: fc.option(fc.integer({ min: 9, max: 15 })),
+    threshold: fc.constantFrom(0, 16, 1024),
+    level: fc.constantFrom(-1, 0, 1, 9),
+    clientBackend: fc.constantFrom(...backends),
+    serverBackend: fc.constantFrom(...backends),
+  })
+  .map((o) => {
+    const client: PerMessageDeflateOptions = {
+      serverNoContextTakeover: o.serverNoContextTakeover,
+      clientNoContextTakeover: o.clientNoContextTakeover,
+      clientMaxWindowBits: o.clientMaxWindowBits,
+      threshold: o.threshold,
+      level: o.level,
+      inflateBackend: o.clientBackend,
+      ...(o.serverMaxWindowBits === null ? {} : { serverMaxWindowBits: o.serverMaxWindowBits }),
+    };
+    const server: PerMessageDeflateOptions = {
+      threshold: o.threshold,
+      level: o.level,
+      inflateBackend: o.serverBackend,
+      ...(o.serverLimitsClient === null ? {} : { clientMaxWindowBits: o.serverLimitsClient }),
+    };
+    return { client, server };
+  });
