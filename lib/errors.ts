@@ -9,6 +9,8 @@
  *   the handshake a framing violation becomes a `CloseConnection` event instead.
  */
 
+import type { RejectConnectionEvent } from './events';
+
 /** Stable machine-readable codes carried by `LocalProtocolError.code`. */
 export type LocalErrorCode =
   | 'ERR_INVALID_STATE'
@@ -52,8 +54,8 @@ export class LocalProtocolError extends Error {
 
 /** Options of a `RemoteProtocolError`. */
 export interface RemoteProtocolErrorOptions {
-  /** The event to send back to the peer, typically a `RejectConnection` with a status. */
-  eventHint?: unknown;
+  /** The event to send back to the peer: a `RejectConnection` with the fitting status. */
+  eventHint?: RejectConnectionEvent | undefined;
   /** The close code to answer with when the failure happens after the handshake. */
   closeCode?: number;
   /** A stable code for programs to test. */
@@ -68,7 +70,7 @@ export class RemoteProtocolError extends Error {
    * What to send back: during the handshake a `RejectConnection` (server) with the
    * HTTP status that fits the failure. Undefined when there is nothing to send.
    */
-  readonly eventHint: unknown;
+  readonly eventHint: RejectConnectionEvent | undefined;
   /** The close code that fits the failure (1002 protocol error, 1007, 1009 ...). */
   readonly closeCode: number;
 

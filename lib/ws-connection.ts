@@ -64,6 +64,10 @@ export interface WSConnectionOptions extends FrameLimits, HeadLimits {
 
 const EMPTY = Buffer.alloc(0);
 
+// Bytes a client may send after its request and before our answer (frames it sends
+// early), kept for the Connection. More is refused with 400.
+const MAX_EARLY_DATA = 64 * 1024;
+
 /** A WebSocket connection from the first handshake byte to the close. */
 export class WSConnection {
   readonly #client: boolean;
@@ -172,10 +176,18 @@ export class WSConnection {
     if (this.#head === null) {
       if (chunk === null || this.#state === ConnectionState.CLOSED) return;
       if (this.#state === ConnectionState.CONNECTING) {
-        throw new LocalProtocolError(
-          this.#client ? 'send the Request before receiving data' : 'the request head was already received',
-          'ERR_INVALID_STATE',
-        );
+        if (this.#client) throw new LocalProtocolError('send the Request before receiving data', 'ERR_INVALID_STATE');
+        if (this.#request === null) return; // the request failed: its rejection is all that is left
+        // A client may send frames before it sees our answer: keep them (bounded) for
+        // the Connection that accepting creates.
+        if (this.#trailing.length + chunk.length > MAX_EARLY_DATA) {
+          throw new RemoteProtocolError('too much data before the handshake completed', {
+            code: 'ERR_BAD_HANDSHAKE',
+            eventHint: new RejectConnectionEvent({ statusCode: 400 }),
+          });
+        }
+        this.#trailing = this.#trailing.length === 0 ? chunk : Buffer.concat([this.#trailing, chunk]);
+        return;
       }
       return; // REJECTING server: the client's further bytes are of no interest
     }
@@ -188,7 +200,14 @@ export class WSConnection {
         eventHint: this.#client ? undefined : new RejectConnectionEvent({ statusCode: 400 }),
       });
     }
-    const head = this.#head.push(chunk);
+    let head;
+    try {
+      head = this.#head.push(chunk);
+    } catch (error) {
+      // The head is unusable: parsing is over, and the rejection in the error's hint can be sent.
+      this.#head = null;
+      throw error;
+    }
     if (head === null) return;
     const trailing = this.#head.takeTrailing();
     this.#head = null;

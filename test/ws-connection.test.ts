@@ -505,3 +505,40 @@ describe('WSConnection: client role (RFC 6455 4.1)', () => {
     expect(ws.state).to.equal(ConnectionState.CLOSED);
   });
 });
+
+describe('WSConnection: regressions', () => {
+  it('regression: a malformed request line yields a 400 hint that can be sent', () => {
+    const ws = new WSConnection(ConnectionType.SERVER);
+    let hint: RejectConnection | undefined;
+    try {
+      ws.receiveData(Buffer.from('GARBAGE\r\n\r\n'));
+    } catch (error) {
+      expect(error).to.be.instanceOf(RemoteProtocolError);
+      hint = (error as RemoteProtocolError).eventHint;
+    }
+    expect(hint).to.be.instanceOf(RejectConnection);
+    expect(ws.send(hint!).toString()).to.match(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(ws.state).to.equal(ConnectionState.CLOSED);
+  });
+
+  it('regression: frames the client sends while the server decides are kept, not an error', () => {
+    const ws = new WSConnection(ConnectionType.SERVER);
+    ws.receiveData(request());
+    expect([...ws.events()].map((e) => e.type)).to.deep.equal(['request']);
+    ws.receiveData(masked({ opcode: 1, payload: 'early' }));
+    ws.receiveData(masked({ opcode: 1, payload: 'bird' }));
+    ws.send(new AcceptConnection());
+    expect(merge([...ws.events()] as ConnectionEvent[])).to.deep.equal([
+      { type: 'text', data: 'early' },
+      { type: 'text', data: 'bird' },
+    ]);
+  });
+
+  it('early data beyond 64 KiB before the answer is refused with a 400 hint', () => {
+    const ws = new WSConnection(ConnectionType.SERVER);
+    ws.receiveData(request());
+    expect(() => ws.receiveData(Buffer.alloc(70 * 1024)))
+      .to.throw(RemoteProtocolError)
+      .with.nested.property('eventHint.statusCode', 400);
+  });
+});

@@ -58,15 +58,8 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
   const host = defaultPort ? target.hostname : `${target.hostname}:${port}`;
   const { subprotocols, headers, tls: tlsOptions, timeout, ...rest } = options;
   return new Promise<WebSocketStream>((resolve, reject) => {
-    const socket = secure
-      ? tls.connect({
-          host: hostname,
-          port,
-          servername: net.isIP(hostname) ? undefined : hostname,
-          ...tlsOptions,
-        } as tls.ConnectionOptions)
-      : net.connect({ host: hostname, port });
-    socket.setNoDelay(true);
+    // The stream first: it validates the request (headers, subprotocols) before any
+    // connection is opened, so a refused request leaves no socket behind.
     const ws = new WebSocketStream('client', {
       ...rest,
       handshakeTimeout: timeout ?? rest.handshakeTimeout ?? 30000,
@@ -77,6 +70,15 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
         extraHeaders: headers ?? [],
       },
     });
+    const socket = secure
+      ? tls.connect({
+          host: hostname,
+          port,
+          servername: net.isIP(hostname) ? undefined : hostname,
+          ...tlsOptions,
+        } as tls.ConnectionOptions)
+      : net.connect({ host: hostname, port });
+    socket.setNoDelay(true);
     let settled = false;
     let rejection: RejectConnectionEvent | null = null;
     const body: Buffer[] = [];

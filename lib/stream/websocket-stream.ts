@@ -171,14 +171,6 @@ export class WebSocketStream extends Duplex {
     this.#options = options;
     this.#client = role === ConnectionType.CLIENT;
     this.connection = new WSConnection(role, options);
-    const handshakeTimeout = options.handshakeTimeout ?? 30000;
-    if (handshakeTimeout > 0) {
-      this.#handshakeTimer = this.#timer(handshakeTimeout, () => {
-        this.destroy(
-          new RemoteProtocolError('the opening handshake timed out', { code: 'ERR_BAD_HANDSHAKE', closeCode: 1006 }),
-        );
-      });
-    }
     if (this.#client) {
       const request = options.request;
       if (request === undefined)
@@ -192,6 +184,15 @@ export class WebSocketStream extends Duplex {
           extensions: this.#makeExtensions(),
         }),
       );
+    }
+    // Armed after the request was validated and written (a refused request throws above).
+    const handshakeTimeout = options.handshakeTimeout ?? 30000;
+    if (handshakeTimeout > 0) {
+      this.#handshakeTimer = this.#timer(handshakeTimeout, () => {
+        this.destroy(
+          new RemoteProtocolError('the opening handshake timed out', { code: 'ERR_BAD_HANDSHAKE', closeCode: 1006 }),
+        );
+      });
     }
   }
 
@@ -269,7 +270,9 @@ export class WebSocketStream extends Duplex {
       return;
     }
     this.#process();
-    if (this.#paused || (this.#app !== null && this.#app.full)) this.#heldWireCallback = callback;
+    // Stop taking input while its consumer (ws.app's reader) or the transport (pongs and
+    // close replies the input produces) is behind: pipe() then stops reading the socket.
+    if (this.#mustHoldInput()) this.#heldWireCallback = callback;
     else callback();
   }
 
@@ -298,9 +301,19 @@ export class WebSocketStream extends Duplex {
   /** @internal Duplex implementation: the transport wants more bytes. */
   override _read(): void {
     const held = this.#heldAppCallbacks;
-    if (held.length === 0) return;
-    this.#heldAppCallbacks = [];
-    for (const cb of held) cb();
+    if (held.length > 0) {
+      this.#heldAppCallbacks = [];
+      for (const cb of held) cb();
+    }
+    this.resumeFromApp();
+  }
+
+  #mustHoldInput(): boolean {
+    return (
+      this.#paused ||
+      (this.#app !== null && this.#app.full) ||
+      this.readableLength + this.#outBytes >= this.readableHighWaterMark
+    );
   }
 
   /** @internal Duplex implementation: release timers and held callbacks, then emit 'close'. */
@@ -494,7 +507,7 @@ export class WebSocketStream extends Duplex {
   /** @internal Used by ws.app's readable side when its reader wants more. */
   resumeFromApp(): void {
     const held = this.#heldWireCallback;
-    if (held === null || this.#paused) return;
+    if (held === null || this.#mustHoldInput()) return;
     this.#heldWireCallback = null;
     held();
   }
@@ -613,7 +626,7 @@ export class WebSocketStream extends Duplex {
         this.#paused = false;
         if (this.#done) return;
         this.#process();
-        if (!this.#paused && !(this.#app !== null && this.#app.full)) this.resumeFromApp();
+        this.resumeFromApp();
       });
     }
   }
@@ -763,13 +776,18 @@ export class AppFace extends Duplex {
     this.#owner = owner;
   }
 
+  // Set when the reader asked for more (Readable calls _read before it takes what is
+  // buffered), cleared by the next push.
+  #wanting = false;
+
   /** True when the reader is behind (the wire face holds its write callback). */
   get full(): boolean {
-    return this.readableLength >= this.readableHighWaterMark;
+    return !this.#wanting && this.readableLength >= this.readableHighWaterMark;
   }
 
   /** @internal */
   deliver(event: WSEvent): void {
+    this.#wanting = false;
     if (!this.#ended) this.push(event);
   }
 
@@ -788,6 +806,7 @@ export class AppFace extends Duplex {
 
   /** @internal Duplex implementation: the reader wants more events. */
   override _read(): void {
+    this.#wanting = true;
     this.#owner.resumeFromApp();
   }
 

@@ -148,7 +148,7 @@ describe('fuzz: permessage-deflate receive path', () => {
             }
           },
         ),
-        fuzzParams(`deflate ${role}`, 120, 0.25),
+        fuzzParams(`deflate ${role}`, 300, 0.25),
       );
     });
   }

@@ -99,7 +99,7 @@ describe('fuzz: Sec-WebSocket-Extensions parser', () => {
         }
         if (result.length > 0) expect(parseExtensionHeader([formatExtensionHeader(result)])).to.deep.equal(result);
       }),
-      fuzzParams('extension soup', 1500),
+      fuzzParams('extension soup', 2000),
     );
   });
 

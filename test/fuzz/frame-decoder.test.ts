@@ -26,7 +26,7 @@ describe('fuzz: frame decoder (Connection)', () => {
         fc.property(fc.uint8Array({ maxLength: 400 }), chunking, fc.boolean(), (data, c, eof) => {
           driveNew(role, chunksOf(data, c), {}, { eof });
         }),
-        fuzzParams(`${role} random bytes`, 300),
+        fuzzParams(`${role} random bytes`, 1000),
       );
     });
 
@@ -45,7 +45,7 @@ describe('fuzz: frame decoder (Connection)', () => {
             expect(chunked.close?.origin ?? null).to.equal(whole.close?.origin ?? null);
           },
         ),
-        fuzzParams(`${role} hostile stream`, 300),
+        fuzzParams(`${role} hostile stream`, 800),
       );
     });
 
@@ -59,7 +59,7 @@ describe('fuzz: frame decoder (Connection)', () => {
           });
           expect(summary(trailing)).to.deep.equal(summary(fed));
         }),
-        fuzzParams(`${role} trailing`, 100, 0.3),
+        fuzzParams(`${role} trailing`, 200, 0.3),
       );
     });
   }

@@ -369,7 +369,7 @@ describe('fuzz: opening handshake and HTTP head parser', () => {
         const chunked = runServer(chunksOf(Buffer.from(data), c), eof);
         expect(normalize(chunked)).to.deep.equal(normalize(whole));
       }),
-      fuzzParams('server head', 400),
+      fuzzParams('server head', 800),
     );
   });
 
@@ -381,7 +381,7 @@ describe('fuzz: opening handshake and HTTP head parser', () => {
       fc.property(hostileRequest, chunking, (data, c) => {
         runServer(chunksOf(Buffer.from(data), c), false, { maxHeadSize: 400 }, true);
       }),
-      fuzzParams('server head reject', 200),
+      fuzzParams('server head reject', 300),
     );
   });
 
@@ -399,7 +399,7 @@ describe('fuzz: opening handshake and HTTP head parser', () => {
           expect(normalize(chunked)).to.deep.equal(normalize(whole));
         },
       ),
-      fuzzParams('server head limits', 200),
+      fuzzParams('server head limits', 400),
     );
   });
 
@@ -418,7 +418,7 @@ describe('fuzz: opening handshake and HTTP head parser', () => {
           expect(normalize(chunked)).to.deep.equal(normalize(whole));
         },
       ),
-      fuzzParams('client head', 400),
+      fuzzParams('client head', 800),
     );
   });
 
@@ -444,7 +444,7 @@ describe('fuzz: opening handshake and HTTP head parser', () => {
           }
         },
       ),
-      fuzzParams('head parser bound', 300),
+      fuzzParams('head parser bound', 500),
     );
   });
 });

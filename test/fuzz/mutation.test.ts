@@ -272,7 +272,7 @@ describe('fuzz: mutation corpus (recorded conversations, mutated)', () => {
         const messages = merge(got.events).filter((m) => !(m.type === 'close' && m.code === 1006));
         expect(messages).to.deep.equal(toServer ? rec.expectedByServer : rec.expectedByClient);
       }),
-      fuzzParams('corpus intact', 40, 0.1),
+      fuzzParams('corpus intact', 60, 0.1),
     );
   });
 
@@ -287,7 +287,7 @@ describe('fuzz: mutation corpus (recorded conversations, mutated)', () => {
             c.byteByByte && b.length < 600 ? Array.from(b, (x) => Buffer.from([x])) : cut(b, c.cuts);
           replay(rec, role, data, split);
         }),
-        fuzzParams(`corpus mutated ${role}`, 250, 0.3),
+        fuzzParams(`corpus mutated ${role}`, 600, 0.3),
       );
     });
   }
