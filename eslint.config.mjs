@@ -19,7 +19,7 @@ const ioModules = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'docs/api/', 'node_modules/', 'coverage/', 'scripts/*.js', 'eslint.config.mjs'] },
+  { ignores: ['dist/', '.benchdist/', 'docs/api/', 'node_modules/', 'coverage/', 'scripts/*.js', 'eslint.config.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
