@@ -146,6 +146,8 @@ export class WebSocketStream extends Duplex {
   #pendingRequest: RequestEvent | null = null;
   // Event processing is held (see #opened).
   #paused = false;
+  // #closeReason holds our own diagnosis (a timeout), not a peer's reason.
+  #diagnosed = false;
   #timers = new Set<NodeJS.Timeout>();
   #handshakeTimer: NodeJS.Timeout | null = null;
   #closeTimer: NodeJS.Timeout | null = null;
@@ -259,7 +261,8 @@ export class WebSocketStream extends Duplex {
 
   /** @internal Duplex implementation: bytes from the transport. */
   override _write(chunk: Buffer, _encoding: string, callback: Callback): void {
-    if (this.#done) {
+    if (this.#done || this.connection.state === ConnectionState.CLOSED) {
+      // Closed (lingering until the peer's EOF): input is read and dropped.
       callback();
       return;
     }
@@ -295,6 +298,7 @@ export class WebSocketStream extends Duplex {
       // RFC 6455 7.1.1: the server closed the transport first, as it should.
       this.#finish();
     }
+    this.#destroyWhenDone();
     callback();
   }
 
@@ -650,7 +654,8 @@ export class WebSocketStream extends Duplex {
     if (!failed) this.#receivedClose = !(this.connection.connection?.failed ?? false);
     if (!this.#sentClose || failed) {
       this.#closeCode = event.code;
-      this.#closeReason = event.reason;
+      // A transport EOF (1006) keeps a diagnosis made before it (a close timeout).
+      if (!(failed && this.#diagnosed)) this.#closeReason = event.reason;
     }
     if (state === ConnectionState.REMOTE_CLOSING && this.#options.autoCloseReply !== false) {
       this.#write(
@@ -680,7 +685,10 @@ export class WebSocketStream extends Duplex {
     this.#closeTimer = this.#timer(this.#options.closeTimeout ?? 5000, () => {
       this.#closeTimer = null;
       // RFC 6455 7.1.5: without a close frame from the peer the code is 1006.
-      if (!this.#receivedClose) this.#closeReason = 'the peer did not answer the close within closeTimeout';
+      if (!this.#receivedClose) {
+        this.#closeReason = 'the peer did not answer the close within closeTimeout';
+        this.#diagnosed = true;
+      }
       this.#finish();
     });
   }
@@ -698,10 +706,16 @@ export class WebSocketStream extends Duplex {
     this.#wireEndPushed = true;
     this.push(null);
     this.#app?.endReadable();
-    // Destroy once the transport has taken every byte (the close frame included), or
-    // after closeTimeout when nobody reads the wire.
-    this.once('end', () => this.destroy());
+    // Destroy once the transport has taken every byte (the close frame included) and the
+    // peer has ended its side too, or after closeTimeout. Destroying earlier would make a
+    // socket with unread input send RST, which can discard our close frame at the peer
+    // (a "lingering close": keep reading, and dropping, until the peer's FIN).
+    this.once('end', () => this.#destroyWhenDone());
     this.#timer(this.#options.closeTimeout ?? 5000, () => this.destroy());
+  }
+
+  #destroyWhenDone(): void {
+    if (this.#wireEndPushed && this.readableEnded && this.#wireEnded) this.destroy();
   }
 
   #handshakeFailure(error: unknown, callback: Callback): void {

@@ -64,25 +64,27 @@ async function main(): Promise<void> {
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/soak`;
 
   const cycle = async (i: number): Promise<void> => {
+    let ws: Awaited<ReturnType<typeof connect>> | null = null;
     try {
-      const ws = await connect(url, { perMessageDeflate: args.deflate });
+      ws = await connect(url, { perMessageDeflate: args.deflate });
       const closed = new Promise<void>((resolve) =>
-        ws.once('close', (code: number, _reason: string, clean: boolean) => {
+        ws!.once('close', (code: number, _reason: string, clean: boolean) => {
           clientCloses.add(`${code}${clean ? '' : ' unclean'}`);
           resolve();
         }),
       );
       ws.on('error', (error: Error) => errors.add(`client ${error.name}: ${error.message}`));
-      const text = `cycle ${i} ${'x'.repeat(i % 200)}`;
+      const text = `cycle ${i} ${'x'.repeat(Math.abs(i) % 200)}`;
       const echo = await new Promise<string>((resolve) => {
-        ws.once('message', (data: string) => resolve(data));
-        ws.send(text);
+        ws!.once('message', (data: string) => resolve(data));
+        ws!.send(text, args.deflate ? { compress: true } : {});
       });
       if (echo !== text) errors.add('wrong echo');
       ws.close(1000, 'done');
       await closed;
     } catch (error) {
       errors.add(`cycle: ${(error as Error).message}`);
+      ws?.destroy();
     }
   };
 
