@@ -60,7 +60,7 @@ class Sink {
   }
 
   async stop(): Promise<void> {
-    await until(() => this.sockets.length >= this.calls, 2000).catch(() => undefined);
+    await until(() => this.sockets.length >= this.calls, 500).catch(() => undefined);
     await this.#close();
   }
 }

@@ -99,7 +99,7 @@ describe('fuzz: Sec-WebSocket-Extensions parser', () => {
         }
         if (result.length > 0) expect(parseExtensionHeader([formatExtensionHeader(result)])).to.deep.equal(result);
       }),
-      fuzzParams('extension soup', 2000),
+      fuzzParams('extension soup', 1000),
     );
   });
 
@@ -108,7 +108,7 @@ describe('fuzz: Sec-WebSocket-Extensions parser', () => {
       fc.property(validHeader, ({ text, parsed }) => {
         expect(parseExtensionHeader([text])).to.deep.equal(parsed);
       }),
-      fuzzParams('extension grammar', 500),
+      fuzzParams('extension grammar', 300),
     );
   });
 
@@ -140,7 +140,7 @@ describe('fuzz: Sec-WebSocket-Extensions parser', () => {
         const i = at % (h.text.length + 1);
         parseOrError([h.text.slice(0, i) + c + h.text.slice(i + 1)]);
       }),
-      fuzzParams('extension corrupted', 500),
+      fuzzParams('extension corrupted', 300),
     );
   });
 });

@@ -45,7 +45,7 @@ describe('fuzz: frame decoder (Connection)', () => {
             expect(chunked.close?.origin ?? null).to.equal(whole.close?.origin ?? null);
           },
         ),
-        fuzzParams(`${role} hostile stream`, 800),
+        fuzzParams(`${role} hostile stream`, 500),
       );
     });
 

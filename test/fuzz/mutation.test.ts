@@ -287,7 +287,7 @@ describe('fuzz: mutation corpus (recorded conversations, mutated)', () => {
             c.byteByByte && b.length < 600 ? Array.from(b, (x) => Buffer.from([x])) : cut(b, c.cuts);
           replay(rec, role, data, split);
         }),
-        fuzzParams(`corpus mutated ${role}`, 600, 0.3),
+        fuzzParams(`corpus mutated ${role}`, 600),
       );
     });
   }

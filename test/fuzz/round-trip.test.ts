@@ -153,7 +153,7 @@ describe('fuzz: round trips between a client and a server', () => {
           expect(closer.state).to.equal('CLOSED');
         },
       ),
-      fuzzParams('round trip', 300, 0.25),
+      fuzzParams('round trip', 300, 0.5),
     );
   });
 });
