@@ -49,12 +49,12 @@ export { DEFAULT_MAX_MESSAGE_SIZE, type FrameLimits } from './frame/protocol';
 export { Opcode, type OpcodeValue } from './frame/opcode';
 export { WSConnection, type WSConnectionOptions } from './ws-connection';
 export {
-  AppFace,
   WebSocketStream,
   type AcceptDecision,
   type SendOptions,
   type WebSocketStreamOptions,
 } from './stream/websocket-stream';
+export { AppFace, type AppFaceOwner } from './stream/app-face';
 export { handleUpgrade, type UpgradeOptions } from './stream/upgrade';
 export { connect, HandshakeRejectedError, type ConnectOptions } from './stream/connect';
 export {

@@ -38,6 +38,7 @@ import {
   type WSEvent,
 } from '../events';
 import type { Extension } from '../extensions/extension';
+import { AppFace } from './app-face';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate';
 
 import { WSConnection, type WSConnectionOptions } from '../ws-connection';
@@ -772,75 +773,5 @@ export class WebSocketStream extends Duplex {
   #clear(t: NodeJS.Timeout): void {
     clearTimeout(t);
     this.#timers.delete(t);
-  }
-}
-
-/**
- * `ws.app`: the object-mode face. Its readable side yields the `WebSocketStream`'s
- * events; its writable side takes events to send, or strings (text) and Buffers
- * (binary) as shorthand. Ending it starts the close handshake (1000).
- */
-export class AppFace extends Duplex {
-  readonly #owner: WebSocketStream;
-  #ended = false;
-
-  /** @internal Made by `WebSocketStream.app`. */
-  constructor(owner: WebSocketStream, highWaterMark: number) {
-    super({ objectMode: true, highWaterMark, allowHalfOpen: true, emitClose: true } as DuplexOptions);
-    this.#owner = owner;
-  }
-
-  // Set when the reader asked for more (Readable calls _read before it takes what is
-  // buffered), cleared by the next push.
-  #wanting = false;
-
-  /** True when the reader is behind (the wire face holds its write callback). */
-  get full(): boolean {
-    return !this.#wanting && this.readableLength >= this.readableHighWaterMark;
-  }
-
-  /** @internal */
-  deliver(event: WSEvent): void {
-    this.#wanting = false;
-    if (!this.#ended) this.push(event);
-  }
-
-  /** @internal */
-  endReadable(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.push(null);
-  }
-
-  /** @internal */
-  finish(error: Error | null): void {
-    this.endReadable();
-    if (error !== null) this.destroy(error);
-  }
-
-  /** @internal Duplex implementation: the reader wants more events. */
-  override _read(): void {
-    this.#wanting = true;
-    this.#owner.resumeFromApp();
-  }
-
-  /** @internal Duplex implementation: an event, string or Buffer to send. */
-  override _write(chunk: unknown, _encoding: string, callback: Callback): void {
-    let event: WSEvent;
-    if (typeof chunk === 'string') event = new TextMessageEvent({ data: chunk });
-    else if (chunk instanceof Uint8Array) event = new BytesMessageEvent({ data: chunk });
-    else if (chunk !== null && typeof chunk === 'object' && typeof (chunk as { type?: unknown }).type === 'string') {
-      event = chunk as WSEvent;
-    } else {
-      callback(new LocalProtocolError('ws.app takes events, strings or Buffers', 'ERR_INVALID_EVENT'));
-      return;
-    }
-    this.#owner.writeFromApp(event, callback);
-  }
-
-  /** @internal Duplex implementation: the writer ended; close with 1000. */
-  override _final(callback: Callback): void {
-    this.#owner.close();
-    callback();
   }
 }

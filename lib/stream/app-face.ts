@@ -1,0 +1,89 @@
+/**
+ * `ws.app`, the object-mode face of a `WebSocketStream` (see websocket-stream.ts for the
+ * data-flow picture). It only relays: events in, events out; the owner does the work.
+ */
+import { Duplex, type DuplexOptions } from 'readable-stream';
+import { LocalProtocolError } from '../errors';
+import { BytesMessageEvent, TextMessageEvent, type WSEvent } from '../events';
+
+type Callback = (error?: Error | null) => void;
+
+/** What the face needs of its `WebSocketStream`. */
+export interface AppFaceOwner {
+  /** Send an event written to the face; call back when the transport took it. */
+  writeFromApp(event: WSEvent, callback: Callback): void;
+  /** The face's reader wants more: release held input. */
+  resumeFromApp(): void;
+  /** Start the close handshake (the face's writable side ended). */
+  close(): void;
+}
+
+/**
+ * `ws.app`: the object-mode face. Its readable side yields the `WebSocketStream`'s
+ * events; its writable side takes events to send, or strings (text) and Buffers
+ * (binary) as shorthand. Ending it starts the close handshake (1000).
+ */
+export class AppFace extends Duplex {
+  readonly #owner: AppFaceOwner;
+  #ended = false;
+
+  /** @internal Made by `WebSocketStream.app`. */
+  constructor(owner: AppFaceOwner, highWaterMark: number) {
+    super({ objectMode: true, highWaterMark, allowHalfOpen: true, emitClose: true } as DuplexOptions);
+    this.#owner = owner;
+  }
+
+  // Set when the reader asked for more (Readable calls _read before it takes what is
+  // buffered), cleared by the next push.
+  #wanting = false;
+
+  /** True when the reader is behind (the wire face holds its write callback). */
+  get full(): boolean {
+    return !this.#wanting && this.readableLength >= this.readableHighWaterMark;
+  }
+
+  /** @internal */
+  deliver(event: WSEvent): void {
+    this.#wanting = false;
+    if (!this.#ended) this.push(event);
+  }
+
+  /** @internal */
+  endReadable(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.push(null);
+  }
+
+  /** @internal */
+  finish(error: Error | null): void {
+    this.endReadable();
+    if (error !== null) this.destroy(error);
+  }
+
+  /** @internal Duplex implementation: the reader wants more events. */
+  override _read(): void {
+    this.#wanting = true;
+    this.#owner.resumeFromApp();
+  }
+
+  /** @internal Duplex implementation: an event, string or Buffer to send. */
+  override _write(chunk: unknown, _encoding: string, callback: Callback): void {
+    let event: WSEvent;
+    if (typeof chunk === 'string') event = new TextMessageEvent({ data: chunk });
+    else if (chunk instanceof Uint8Array) event = new BytesMessageEvent({ data: chunk });
+    else if (chunk !== null && typeof chunk === 'object' && typeof (chunk as { type?: unknown }).type === 'string') {
+      event = chunk as WSEvent;
+    } else {
+      callback(new LocalProtocolError('ws.app takes events, strings or Buffers', 'ERR_INVALID_EVENT'));
+      return;
+    }
+    this.#owner.writeFromApp(event, callback);
+  }
+
+  /** @internal Duplex implementation: the writer ended; close with 1000. */
+  override _final(callback: Callback): void {
+    this.#owner.close();
+    callback();
+  }
+}
