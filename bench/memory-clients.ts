@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { connect, handleUpgrade, type WebSocketStream } from '../lib/index';
+import { connect, handleUpgrade, type WebSocketDuplex } from '../lib/index';
 import { jsonMessage, prng, wsLib } from './common';
 import type { Lib } from './workload';
 
@@ -33,7 +33,7 @@ export interface EchoServer {
 
 export async function startServer(lib: Lib, mode: MemoryMode): Promise<EchoServer> {
   const server = http.createServer((_req, res) => res.writeHead(426).end());
-  const ours = new Set<WebSocketStream>();
+  const ours = new Set<WebSocketDuplex>();
   let wss: any = null;
   if (lib === 'ours') {
     server.on('upgrade', (req, socket, head) => {

@@ -6,13 +6,13 @@
  *
  *     node dist/compliance/client-agent.js [ws://127.0.0.1:9002] [agent-name]
  */
-import { connect, type WebSocketStream } from 'wsproto';
+import { connect, type WebSocketDuplex } from 'wsproto';
 
 const base = process.argv[2] ?? 'ws://127.0.0.1:9002';
 const agent = process.argv[3] ?? 'wsproto';
 
 /** Connect, run `onOpen`, resolve when the connection closes (never rejects). */
-function session(url: string, onOpen: (ws: WebSocketStream) => void): Promise<void> {
+function session(url: string, onOpen: (ws: WebSocketDuplex) => void): Promise<void> {
   return new Promise((resolve) => {
     connect(url, {
       perMessageDeflate: { threshold: 0 },

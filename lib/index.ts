@@ -49,11 +49,11 @@ export { DEFAULT_MAX_MESSAGE_SIZE, type FrameLimits } from './frame/protocol';
 export { Opcode, type OpcodeValue } from './frame/opcode';
 export { WSConnection, type WSConnectionOptions } from './ws-connection';
 export {
-  WebSocketStream,
+  WebSocketDuplex,
   type AcceptDecision,
   type SendOptions,
-  type WebSocketStreamOptions,
-} from './stream/websocket-stream';
+  type WebSocketDuplexOptions,
+} from './stream/websocket-duplex';
 export { AppFace, type AppFaceOwner } from './stream/app-face';
 export { handleUpgrade, type UpgradeOptions } from './stream/upgrade';
 export { connect, HandshakeRejectedError, type ConnectOptions } from './stream/connect';

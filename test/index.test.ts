@@ -10,7 +10,7 @@ const EXPECTED = [
   'DEFAULT_THRESHOLD',
   'PerMessageDeflate',
   'HandshakeRejectedError',
-  'WebSocketStream',
+  'WebSocketDuplex',
   'connect',
   'handleUpgrade',
   'BytesMessage',

@@ -54,7 +54,7 @@ const NETWORK_ERROR =
   /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENETUNREACH|EHOSTUNREACH|ENOTCACHED|network/i;
 
 // The same program as an ES module and as CommonJS: the sans-I/O core does a handshake,
-// a message and the close in memory; then two WebSocketStreams piped into each other
+// a message and the close in memory; then two WebSocketDuplexs piped into each other
 // (readable-stream from the installed dependencies) do the same with compression.
 const CONSUMER = `
 const out = {};
@@ -76,8 +76,8 @@ client.send(close.response());
 out.close = close.code + ' ' + client.state;
 out.connect = typeof connect;
 
-const a = new WebSocketStream('server', { perMessageDeflate: true });
-const b = new WebSocketStream('client', { request: { host: 'example.com', target: '/' }, perMessageDeflate: true });
+const a = new WebSocketDuplex('server', { perMessageDeflate: true });
+const b = new WebSocketDuplex('client', { request: { host: 'example.com', target: '/' }, perMessageDeflate: true });
 b.pipe(a).pipe(b);
 a.on('message', (data, isBinary) => a.send(data, { binary: isBinary }));
 b.on('open', () => b.send('hello, stream'));
@@ -93,7 +93,7 @@ b.on('close', (code, reason, wasClean) => {
 `;
 
 const NAMES =
-  '{ AcceptConnection, CloseConnection, ConnectionType, Request, TextMessage, WSConnection, WebSocketStream, connect }';
+  '{ AcceptConnection, CloseConnection, ConnectionType, Request, TextMessage, WSConnection, WebSocketDuplex, connect }';
 
 const EXPECTED_OUTPUT = {
   request: 'request /chat',
@@ -110,7 +110,7 @@ const EXPECTED_OUTPUT = {
 // TypeScript consumers, ESM and CommonJS, with the default skipLibCheck (false), so that
 // the shipped declarations are checked too.
 const TS_CONSUMER = `
-import { ConnectionType, Request, TextMessage, WSConnection, WebSocketStream, connect, type WSEvent } from 'wsproto';
+import { ConnectionType, Request, TextMessage, WSConnection, WebSocketDuplex, connect, type WSEvent } from 'wsproto';
 const ws = new WSConnection(ConnectionType.CLIENT);
 export const bytes: Buffer = ws.send(new Request({ host: 'example.com', target: '/' }));
 export function text(event: WSEvent): string {
@@ -118,10 +118,10 @@ export function text(event: WSEvent): string {
 }
 // @ts-expect-error: send() returns a Buffer (proves the declarations were found)
 export const wrong: number = ws.send(new TextMessage({ data: 'x' }));
-export const stream = new WebSocketStream('server');
+export const stream = new WebSocketDuplex('server');
 stream.on('message', (data: string | Buffer) => stream.send(data));
 stream.pipe(process.stdout);
-export const connecting: Promise<WebSocketStream> = connect('ws://127.0.0.1:1/');
+export const connecting: Promise<WebSocketDuplex> = connect('ws://127.0.0.1:1/');
 `;
 
 describe('the npm package (npm pack, installed in a fresh project)', function () {
@@ -233,7 +233,7 @@ describe('the npm package (npm pack, installed in a fresh project)', function ()
 
   it('type-checks in a TypeScript consumer, as an ES module and as CommonJS', async function () {
     requireInstall(this);
-    // The declarations of WebSocketStream extend readable-stream's Duplex: without
+    // The declarations of WebSocketDuplex extend readable-stream's Duplex: without
     // @types/readable-stream a consumer loses every stream method. Until the package
     // depends on it, the consumer installs it itself.
     if (pkg.dependencies?.['@types/readable-stream'] === undefined) {

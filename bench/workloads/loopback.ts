@@ -3,7 +3,7 @@
  * this one process (so a figure is the cost of both ends together), no compression.
  *
  * - ours: an `http.Server` whose 'upgrade' goes to `handleUpgrade()`, and a client from
- *   `connect()`; both `WebSocketStream`s, using `send()` and the 'message' event.
+ *   `connect()`; both `WebSocketDuplex`s, using `send()` and the 'message' event.
  * - ws: an `http.Server` whose 'upgrade' goes to `WebSocketServer({ noServer: true })`,
  *   and `new WebSocket(url)`; `send()` and 'message'. perMessageDeflate off on both.
  * - raw TCP (baseline column): `net` sockets moving the same payload bytes without any
@@ -20,7 +20,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { connect, handleUpgrade, type WebSocketStream } from '../../lib/index';
+import { connect, handleUpgrade, type WebSocketDuplex } from '../../lib/index';
 import { clock, now, since, wsLib, type BenchConfig } from '../common';
 import type { Lib, Workload } from '../workload';
 
@@ -67,7 +67,7 @@ function units(data: { length: number }, isBinary: boolean): number {
 
 async function ourPeer(mode: Mode, counter: Counter): Promise<Peer> {
   const server = http.createServer();
-  const serverSide = new Set<WebSocketStream>();
+  const serverSide = new Set<WebSocketDuplex>();
   server.on('upgrade', (req, socket, head) => {
     const ws = handleUpgrade(req, socket, head);
     serverSide.add(ws);

@@ -7,12 +7,12 @@
  *     PORT=8083 node dist/examples/broadcast/main.js
  */
 import * as http from 'node:http';
-import { handleUpgrade, type WebSocketStream } from 'wsproto';
+import { handleUpgrade, type WebSocketDuplex } from 'wsproto';
 
 const MAX_BUFFERED = 1024 * 1024; // skip a member above this
 const DROP_AFTER_SKIPS = 64; // then drop it
 
-const members = new Map<WebSocketStream, { skipped: number }>();
+const members = new Map<WebSocketDuplex, { skipped: number }>();
 
 function broadcast(data: string | Buffer, isBinary: boolean): void {
   for (const [member, stats] of members) {

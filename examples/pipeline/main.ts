@@ -6,7 +6,7 @@
  */
 import * as net from 'node:net';
 import { Transform, pipeline } from 'node:stream';
-import { TextMessage, WebSocketStream, type WSEvent } from 'wsproto';
+import { TextMessage, WebSocketDuplex, type WSEvent } from 'wsproto';
 
 const upper = () =>
   new Transform({
@@ -21,7 +21,7 @@ const upper = () =>
   });
 
 const server = net.createServer((socket) => {
-  const ws = new WebSocketStream('server');
+  const ws = new WebSocketDuplex('server');
   pipeline(ws.app, upper(), ws.app, () => undefined);
   pipeline(socket, ws, socket, () => undefined);
 });

@@ -5,10 +5,10 @@
  *     PORT=8081 node dist/examples/tcp-pipe/main.js
  */
 import * as net from 'node:net';
-import { WebSocketStream } from 'wsproto';
+import { WebSocketDuplex } from 'wsproto';
 
 const server = net.createServer((socket) => {
-  const ws = new WebSocketStream('server');
+  const ws = new WebSocketDuplex('server');
   socket.pipe(ws).pipe(socket);
   ws.on('message', (data: string | Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
   ws.on('error', (error: Error) => console.error(`rejected: ${error.message}`));

@@ -1,5 +1,5 @@
 /**
- * `ws.app`, the object-mode face of a `WebSocketStream` (see websocket-stream.ts for the
+ * `ws.app`, the object-mode face of a `WebSocketDuplex` (see websocket-duplex.ts for the
  * data-flow picture). It only relays: events in, events out; the owner does the work.
  */
 import { Duplex, type DuplexOptions } from 'readable-stream';
@@ -8,7 +8,7 @@ import { BytesMessageEvent, TextMessageEvent, type WSEvent } from '../events';
 
 type Callback = (error?: Error | null) => void;
 
-/** What the face needs of its `WebSocketStream`. */
+/** What the face needs of its `WebSocketDuplex`. */
 export interface AppFaceOwner {
   /** Send an event written to the face; call back when the transport took it. */
   writeFromApp(event: WSEvent, callback: Callback): void;
@@ -19,7 +19,7 @@ export interface AppFaceOwner {
 }
 
 /**
- * `ws.app`: the object-mode face. Its readable side yields the `WebSocketStream`'s
+ * `ws.app`: the object-mode face. Its readable side yields the `WebSocketDuplex`'s
  * events; its writable side takes events to send, or strings (text) and Buffers
  * (binary) as shorthand. Ending it starts the close handshake (1000).
  */
@@ -27,7 +27,7 @@ export class AppFace extends Duplex {
   readonly #owner: AppFaceOwner;
   #ended = false;
 
-  /** @internal Made by `WebSocketStream.app`. */
+  /** @internal Made by `WebSocketDuplex.app`. */
   constructor(owner: AppFaceOwner, highWaterMark: number) {
     super({ objectMode: true, highWaterMark, allowHalfOpen: true, emitClose: true } as DuplexOptions);
     this.#owner = owner;

@@ -1,15 +1,15 @@
 /**
- * `connect(url, options)`: a client `WebSocketStream` over `net` (ws://) or `tls`
+ * `connect(url, options)`: a client `WebSocketDuplex` over `net` (ws://) or `tls`
  * (wss://), resolved once the handshake completes.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { LocalProtocolError } from '../errors';
 import type { Headers, RejectConnectionEvent, RejectDataEvent } from '../events';
-import { WebSocketStream, type WebSocketStreamOptions } from './websocket-stream';
+import { WebSocketDuplex, type WebSocketDuplexOptions } from './websocket-duplex';
 
 /** Options of `connect`. */
-export interface ConnectOptions extends Omit<WebSocketStreamOptions, 'request' | 'accept'> {
+export interface ConnectOptions extends Omit<WebSocketDuplexOptions, 'request' | 'accept'> {
   /** Subprotocols to offer. */
   subprotocols?: string[];
   /** Extra request headers (e.g. Origin, Authorization). */
@@ -46,7 +46,7 @@ export class HandshakeRejectedError extends Error {
 }
 
 /** Connect to a ws:// or wss:// URL; resolves with the open stream. */
-export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketStream> {
+export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex> {
   const target = typeof url === 'string' ? new URL(url) : url;
   if (target.protocol !== 'ws:' && target.protocol !== 'wss:') {
     return Promise.reject(new LocalProtocolError(`unsupported URL scheme ${target.protocol}`, 'ERR_INVALID_OPTION'));
@@ -57,10 +57,10 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
   const defaultPort = (secure && port === 443) || (!secure && port === 80);
   const host = defaultPort ? target.hostname : `${target.hostname}:${port}`;
   const { subprotocols, headers, tls: tlsOptions, timeout, ...rest } = options;
-  return new Promise<WebSocketStream>((resolve, reject) => {
+  return new Promise<WebSocketDuplex>((resolve, reject) => {
     // The stream first: it validates the request (headers, subprotocols) before any
     // connection is opened, so a refused request leaves no socket behind.
-    const ws = new WebSocketStream('client', {
+    const ws = new WebSocketDuplex('client', {
       ...rest,
       handshakeTimeout: timeout ?? rest.handshakeTimeout ?? 30000,
       request: {

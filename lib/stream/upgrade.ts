@@ -7,10 +7,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex as NodeDuplex } from 'node:stream';
 import type { RequestEvent } from '../events';
-import { WebSocketStream, type AcceptDecision, type WebSocketStreamOptions } from './websocket-stream';
+import { WebSocketDuplex, type AcceptDecision, type WebSocketDuplexOptions } from './websocket-duplex';
 
 /** Options of `handleUpgrade`. */
-export interface UpgradeOptions extends Omit<WebSocketStreamOptions, 'request'> {
+export interface UpgradeOptions extends Omit<WebSocketDuplexOptions, 'request'> {
   /** Return false to refuse an Origin (403). Default: every origin is allowed. */
   verifyOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
   /** Pick a subprotocol from the client's list (null for none). Default: none. */
@@ -18,7 +18,7 @@ export interface UpgradeOptions extends Omit<WebSocketStreamOptions, 'request'> 
 }
 
 /**
- * Turn an HTTP upgrade request into a server `WebSocketStream` wired to `socket`. The
+ * Turn an HTTP upgrade request into a server `WebSocketDuplex` wired to `socket`. The
  * socket is destroyed when the stream closes. Invalid requests are answered with the
  * right HTTP status (400, 426 ...) and the stream emits 'error' then 'close'.
  */
@@ -27,7 +27,7 @@ export function handleUpgrade(
   socket: NodeDuplex,
   head: Buffer,
   options: UpgradeOptions = {},
-): WebSocketStream {
+): WebSocketDuplex {
   const { verifyOrigin, selectSubprotocol, accept, ...rest } = options;
   const decide = (request: RequestEvent): AcceptDecision | Promise<AcceptDecision> => {
     if (verifyOrigin !== undefined && !verifyOrigin(req.headers.origin, req)) {
@@ -37,7 +37,7 @@ export function handleUpgrade(
     const subprotocol = selectSubprotocol?.(request.subprotocols, req) ?? null;
     return { subprotocol };
   };
-  const ws = new WebSocketStream('server', { ...rest, accept: decide });
+  const ws = new WebSocketDuplex('server', { ...rest, accept: decide });
   (socket as { setTimeout?: (ms: number) => void }).setTimeout?.(0);
   (socket as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
   socket.on('error', (error: Error) => ws.destroy(error));

@@ -25,7 +25,7 @@ describe('attack: close frames and what follows them', function () {
   ];
   for (const { what, frame, code } of closes) {
     for (const kind of ['net', 'http'] as const) {
-      it(`${kind === 'net' ? 'WebSocketStream' : 'handleUpgrade'} server: ${what} gets close ${code}`, async () => {
+      it(`${kind === 'net' ? 'WebSocketDuplex' : 'handleUpgrade'} server: ${what} gets close ${code}`, async () => {
         const server = kind === 'net' ? await netServer() : await httpServer();
         try {
           const attacker = await Attacker.connect(server.port);

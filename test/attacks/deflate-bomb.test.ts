@@ -41,7 +41,7 @@ describe('attack: deflate bomb', function () {
     : (['node:zlib'] as const);
   for (const backend of backends) {
     for (const kind of ['net', 'http'] as const) {
-      it(`${kind === 'net' ? 'WebSocketStream' : 'handleUpgrade'} server (${backend}): ~1 MiB -> 1 GiB is refused with 1009, memory bounded`, async () => {
+      it(`${kind === 'net' ? 'WebSocketDuplex' : 'handleUpgrade'} server (${backend}): ~1 MiB -> 1 GiB is refused with 1009, memory bounded`, async () => {
         const options = { maxMessageSize: MiB, perMessageDeflate: { inflateBackend: backend } };
         const server = kind === 'net' ? await netServer(options) : await httpServer(options);
         try {

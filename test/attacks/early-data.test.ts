@@ -7,7 +7,7 @@
  *
  * The asynchronous cases pin a bug: `WSConnection.receiveData()` on a server that has
  * delivered its `Request` and not yet answered throws LocalProtocolError "the request
- * head was already received", and `WebSocketStream` (which does not hold the wire while
+ * head was already received", and `WebSocketDuplex` (which does not hold the wire while
  * an async `accept` runs) fails the connection with it.
  */
 import { expect } from 'chai';
@@ -55,7 +55,7 @@ describe('attack: data before the handshake decision', function () {
     });
   }
 
-  it('WebSocketStream, async accept: a frame in a later packet, before the decision, is delivered after the 101', async () => {
+  it('WebSocketDuplex, async accept: a frame in a later packet, before the decision, is delivered after the 101', async () => {
     const server = await netServer({ accept: async () => (await sleep(100), true) });
     try {
       const attacker = await Attacker.connect(server.port);

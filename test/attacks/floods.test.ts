@@ -1,17 +1,17 @@
 /**
- * Attacks: floods over real loopback sockets against a `WebSocketStream` server. The
+ * Attacks: floods over real loopback sockets against a `WebSocketDuplex` server. The
  * server may answer or not, but what it holds stays bounded; a message made of 100,000
  * one-byte fragments is accepted under `maxMessageSize` and refused with 1009 over it.
  */
 import { expect } from 'chai';
 import type * as net from 'node:net';
-import type { WebSocketStream } from '../../lib/index';
+import type { WebSocketDuplex } from '../../lib/index';
 import { masked } from '../helpers/bytes';
 import { until } from '../helpers/net';
 import { Attacker, KiB, MiB, memory, netServer } from './helpers';
 
 /** Server-side bytes waiting to go out to one peer: the stream's buffer and the socket's. */
-function outbound(ws: WebSocketStream, socket: net.Socket): number {
+function outbound(ws: WebSocketDuplex, socket: net.Socket): number {
   return ws.bufferedAmount + socket.writableLength;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Helpers for the attack tests: servers a public deployment would run (a bare
- * `net.Server` piping sockets through `WebSocketStream`, and an `http.Server` using
+ * `net.Server` piping sockets through `WebSocketDuplex`, and an `http.Server` using
  * `handleUpgrade`), an attacker that speaks raw bytes over 127.0.0.1 and parses what
  * the server answers on its own (not with the library under test), and memory probes.
  */
@@ -8,14 +8,14 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
-import { handleUpgrade, WebSocketStream, type UpgradeOptions, type WebSocketStreamOptions } from '../../lib/index';
+import { handleUpgrade, WebSocketDuplex, type UpgradeOptions, type WebSocketDuplexOptions } from '../../lib/index';
 import { masked } from '../helpers/bytes';
 import { listen, once, until } from '../helpers/net';
 
 /** A running server and the streams it made. */
 export interface TestServer {
   port: number;
-  streams: WebSocketStream[];
+  streams: WebSocketDuplex[];
   /** Server-side sockets, in accept order. */
   sockets: net.Socket[];
   /** Errors the streams emitted. */
@@ -25,7 +25,7 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-function track(server: TestServer, ws: WebSocketStream, socket: net.Socket, echo: boolean): void {
+function track(server: TestServer, ws: WebSocketDuplex, socket: net.Socket, echo: boolean): void {
   server.streams.push(ws);
   server.sockets.push(socket);
   ws.on('error', (error: Error) => server.errors.push(error));
@@ -38,13 +38,13 @@ function track(server: TestServer, ws: WebSocketStream, socket: net.Socket, echo
  * the handshake itself (so `handshakeTimeout`, `maxHeadSize` are the library's).
  */
 export async function netServer(
-  options: WebSocketStreamOptions = {},
-  onStream: (ws: WebSocketStream, socket: net.Socket) => void = () => undefined,
+  options: WebSocketDuplexOptions = {},
+  onStream: (ws: WebSocketDuplex, socket: net.Socket) => void = () => undefined,
   echo = true,
 ): Promise<TestServer> {
   const result: TestServer = { port: 0, streams: [], sockets: [], errors: [], closes: [], close: async () => {} };
   const server = net.createServer((socket) => {
-    const ws = new WebSocketStream('server', options);
+    const ws = new WebSocketDuplex('server', options);
     socket.on('error', () => undefined);
     socket.pipe(ws).pipe(socket);
     ws.on('close', () => socket.destroy());
@@ -62,7 +62,7 @@ export async function netServer(
 export async function httpServer(
   options: UpgradeOptions = {},
   serverOptions: http.ServerOptions = {},
-  onStream: (ws: WebSocketStream, socket: net.Socket) => void = () => undefined,
+  onStream: (ws: WebSocketDuplex, socket: net.Socket) => void = () => undefined,
 ): Promise<TestServer & { http: http.Server }> {
   const server = http.createServer(serverOptions, (_req, res) => res.end('plain http\n'));
   const result: TestServer & { http: http.Server } = {

@@ -111,7 +111,7 @@ describe('attack: header injection through user-supplied values', function () {
 
   it('connect(): a refused request leaves no socket open (regression: the TCP connection leaked)', async () => {
     // Pins a bug: connect() opens the socket before the request is validated; when the
-    // WebSocketStream constructor throws LocalProtocolError, the promise rejects but the
+    // WebSocketDuplex constructor throws LocalProtocolError, the promise rejects but the
     // socket is never destroyed and has no 'error' listener: it connects and stays open,
     // idle, with no timeout, and if the server is unreachable or goes away, its
     // ECONNREFUSED / ECONNRESET is an uncaught exception that kills the process.
@@ -161,7 +161,7 @@ describe('attack: header injection through user-supplied values', function () {
     }
   });
 
-  it('WebSocketStream reject(): headers with CR/LF throw LocalProtocolError, nothing is sent', async () => {
+  it('WebSocketDuplex reject(): headers with CR/LF throw LocalProtocolError, nothing is sent', async () => {
     let thrown: unknown = null;
     const server = await netServer({}, (ws) => {
       ws.on('request', () => {

@@ -36,7 +36,7 @@ describe('attack: oversized input', function () {
     { what: 'HTTP/2.0 in the request line', bytes: Buffer.from('GET / HTTP/2.0\r\n\r\n'), status: 505 },
   ];
   for (const { what, bytes, status } of heads) {
-    it(`WebSocketStream server: ${what} is answered ${status} and dropped`, async () => {
+    it(`WebSocketDuplex server: ${what} is answered ${status} and dropped`, async () => {
       const server = await netServer();
       try {
         const attacker = await Attacker.connect(server.port);
@@ -50,7 +50,7 @@ describe('attack: oversized input', function () {
     });
   }
 
-  it('WebSocketStream server: an endless head is answered 431 and not read on', async () => {
+  it('WebSocketDuplex server: an endless head is answered 431 and not read on', async () => {
     const server = await netServer();
     try {
       const endless = await Attacker.connect(server.port);
@@ -95,7 +95,7 @@ describe('attack: oversized input', function () {
   ];
   for (const { what, length, code, kinds } of cases) {
     for (const kind of kinds) {
-      it(`${kind === 'net' ? 'WebSocketStream' : 'handleUpgrade'} server: ${what} gets close ${code}, nothing allocated`, async () => {
+      it(`${kind === 'net' ? 'WebSocketDuplex' : 'handleUpgrade'} server: ${what} gets close ${code}, nothing allocated`, async () => {
         const server = kind === 'net' ? await netServer() : await httpServer();
         try {
           const attacker = await Attacker.connect(server.port);

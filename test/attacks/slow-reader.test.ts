@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { connect, type WebSocketStream } from '../../lib/index';
+import { connect, type WebSocketDuplex } from '../../lib/index';
 import { masked } from '../helpers/bytes';
 import { once, until } from '../helpers/net';
 import { Attacker, KiB, netServer } from './helpers';
@@ -20,8 +20,8 @@ describe('attack: a peer that never reads', function () {
       let sent = 0;
       let pending = false;
       let stopped = false;
-      let sender: WebSocketStream | null = null;
-      const pump = (ws: WebSocketStream): void => {
+      let sender: WebSocketDuplex | null = null;
+      const pump = (ws: WebSocketDuplex): void => {
         if (stopped || pending) return;
         pending = true;
         ws.send(chunk, { binary: true }, (error) => {

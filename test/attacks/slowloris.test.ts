@@ -26,7 +26,7 @@ async function dribble(attacker: Attacker, bytes: Buffer, everyMs: number): Prom
 describe('attack: slowloris', function () {
   this.timeout(20_000);
 
-  it('WebSocketStream server: a byte-per-20-ms handshake and an unfinished head are cut; a normal client is served', async () => {
+  it('WebSocketDuplex server: a byte-per-20-ms handshake and an unfinished head are cut; a normal client is served', async () => {
     const server = await netServer({ handshakeTimeout: HANDSHAKE_TIMEOUT });
     try {
       const head = requestHead();

@@ -375,7 +375,7 @@ describe('fuzz: opening handshake and HTTP head parser', () => {
   it('server: the eventHint of every handshake error can be sent back, as the README says', () => {
     // Pins a bug: for errors of the HTTP head parser (400 syntax, 414, 431, 505) the
     // WSConnection keeps its parser, so send(eventHint) throws LocalProtocolError
-    // "cannot send 'reject' in state CONNECTING" (and WebSocketStream answers nothing).
+    // "cannot send 'reject' in state CONNECTING" (and WebSocketDuplex answers nothing).
     fc.assert(
       fc.property(hostileRequest, chunking, (data, c) => {
         runServer(chunksOf(Buffer.from(data), c), false, { maxHeadSize: 400 }, true);

@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import * as http from 'node:http';
-import { handleUpgrade, type WebSocketStream } from '../../lib/index';
+import { handleUpgrade, type WebSocketDuplex } from '../../lib/index';
 import { listen } from '../helpers/net';
 import { requirePeer } from '../helpers/peers';
 
@@ -169,7 +169,7 @@ type CloseArgs = [code: number, reason: string, wasClean: boolean];
 
 interface Upgrade {
   offered: string | undefined;
-  ws: WebSocketStream;
+  ws: WebSocketDuplex;
   closed: Promise<CloseArgs>;
   received: { binary: boolean; bytes: number }[];
 }

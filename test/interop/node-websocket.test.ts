@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
-import { handleUpgrade, type WebSocketStream } from '../../lib/index';
+import { handleUpgrade, type WebSocketDuplex } from '../../lib/index';
 import { listen, once } from '../helpers/net';
 import { requirePeer } from '../helpers/peers';
 
@@ -52,7 +52,7 @@ describe("interop: Node's built-in WebSocket client (undici)", function () {
   for (const deflate of [false, true]) {
     it(`against our server, compression ${deflate ? 'on' : 'off'}: messages 0 B - 1 MiB, close 4000`, async function () {
       requirePeer(this, flags !== null, "Node's WebSocket global", 'Node >= 20 (with --experimental-websocket on 20)');
-      const streams: WebSocketStream[] = [];
+      const streams: WebSocketDuplex[] = [];
       const server = http.createServer();
       server.on('upgrade', (req, socket, head) => {
         const ws = handleUpgrade(req, socket, head, {

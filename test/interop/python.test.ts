@@ -13,7 +13,7 @@
  */
 import { expect } from 'chai';
 import * as http from 'node:http';
-import { BytesMessage, connect, handleUpgrade, TextMessage, type WebSocketStream } from '../../lib/index';
+import { BytesMessage, connect, handleUpgrade, TextMessage, type WebSocketDuplex } from '../../lib/index';
 import { rng } from '../helpers/bytes';
 import { listen, once, until } from '../helpers/net';
 import { requirePeer } from '../helpers/peers';
@@ -128,7 +128,7 @@ async function ourServer(deflate: boolean) {
 // ---- our client (connect) ----
 
 /** The echoes our client receives, in order. */
-function inbox(ws: WebSocketStream): (what: string) => Promise<[string | Buffer, boolean]> {
+function inbox(ws: WebSocketDuplex): (what: string) => Promise<[string | Buffer, boolean]> {
   const queue: Array<[string | Buffer, boolean]> = [];
   ws.on('message', (data: string | Buffer, isBinary: boolean) => queue.push([data, isBinary]));
   return async (what) => {

@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket, { WebSocketServer } from 'ws';
-import { connect, handleUpgrade, type WebSocketStream } from '../../lib/index';
+import { connect, handleUpgrade, type WebSocketDuplex } from '../../lib/index';
 import { ensureLimits, parseArgs, pool, settledMemory, size } from './common';
 
 const USAGE =
@@ -121,8 +121,8 @@ function exchange(send: (text: string) => void, on: (f: (m: string) => void) => 
   });
 }
 
-function wsprotoServer(deflate: boolean): { server: http.Server; streams: Set<WebSocketStream> } {
-  const streams = new Set<WebSocketStream>();
+function wsprotoServer(deflate: boolean): { server: http.Server; streams: Set<WebSocketDuplex> } {
+  const streams = new Set<WebSocketDuplex>();
   const server = http.createServer();
   server.on('upgrade', (req, socket, head) => {
     const ws = handleUpgrade(req, socket, head, { perMessageDeflate: deflate });

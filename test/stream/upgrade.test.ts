@@ -8,14 +8,14 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import WebSocket from 'ws';
-import { connect, handleUpgrade, HandshakeRejectedError, type WebSocketStream } from '../../lib/index';
+import { connect, handleUpgrade, HandshakeRejectedError, type WebSocketDuplex } from '../../lib/index';
 import { acceptKey } from '../../lib/handshake/handshake';
 import { listen, once, until } from '../helpers/net';
 
 type CloseArgs = [number, string, boolean];
 
 function echoServer(options: Parameters<typeof handleUpgrade>[3] = {}) {
-  const streams: WebSocketStream[] = [];
+  const streams: WebSocketDuplex[] = [];
   const server = http.createServer((_req, res) => res.end('plain http\n'));
   server.on('upgrade', (req, socket, head) => {
     const ws = handleUpgrade(req, socket, head, options);

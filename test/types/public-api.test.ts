@@ -28,7 +28,7 @@ import {
   Request,
   TextMessage,
   WSConnection,
-  WebSocketStream,
+  WebSocketDuplex,
   connect,
   handleUpgrade,
   type AcceptDecision,
@@ -44,7 +44,7 @@ import {
   type UpgradeOptions,
   type WSConnectionOptions,
   type WSEvent,
-  type WebSocketStreamOptions,
+  type WebSocketDuplexOptions,
 } from '../../lib/index';
 
 // ---- events: the `type` discriminant and the fields ----
@@ -297,9 +297,9 @@ export function optionsRejectUnknownKeys(): void {
   // @ts-expect-error: the backends are 'node:zlib' and 'zlib-sync'
   new PerMessageDeflate({ inflateBackend: 'pako' });
   // @ts-expect-error: unknown option
-  new WebSocketStream('server', { autoPing: true });
+  new WebSocketDuplex('server', { autoPing: true });
   // @ts-expect-error: a client stream's request needs a target
-  new WebSocketStream('client', { request: { host: 'example.com' } });
+  new WebSocketDuplex('client', { request: { host: 'example.com' } });
 
   expectTypeOf<ConnectionOptions>().toHaveProperty('maxMessageSize');
   expectTypeOf<WSConnectionOptions>().toHaveProperty('maxRejectBodySize');
@@ -309,12 +309,12 @@ export function optionsRejectUnknownKeys(): void {
 export async function streamHelpers(upgrade: Parameters<typeof handleUpgrade>): Promise<void> {
   const options: ConnectOptions = { subprotocols: ['chat'], perMessageDeflate: true, timeout: 1000 };
   const ws = await connect('ws://127.0.0.1:1/', options);
-  expectTypeOf(ws).toEqualTypeOf<WebSocketStream>();
+  expectTypeOf(ws).toEqualTypeOf<WebSocketDuplex>();
   expectTypeOf(ws.app).toEqualTypeOf<AppFace>();
   expectTypeOf(ws.protocol).toEqualTypeOf<string | null>();
   expectTypeOf(ws.send).parameter(0).toEqualTypeOf<string | Uint8Array>();
-  expectTypeOf(connect).returns.toEqualTypeOf<Promise<WebSocketStream>>();
-  expectTypeOf(handleUpgrade).returns.toEqualTypeOf<WebSocketStream>();
+  expectTypeOf(connect).returns.toEqualTypeOf<Promise<WebSocketDuplex>>();
+  expectTypeOf(handleUpgrade).returns.toEqualTypeOf<WebSocketDuplex>();
   // @ts-expect-error: a client does not decide on requests
   await connect('ws://127.0.0.1:1/', { accept: () => true });
   // @ts-expect-error: unknown option
@@ -326,7 +326,7 @@ export async function streamHelpers(upgrade: Parameters<typeof handleUpgrade>): 
   handleUpgrade(req, socket, head, { request: { host: 'x', target: '/' } });
   // @ts-expect-error: unknown option
   handleUpgrade(req, socket, head, { origin: 'https://app.example' });
-  expectTypeOf<WebSocketStreamOptions['accept']>().toEqualTypeOf<
+  expectTypeOf<WebSocketDuplexOptions['accept']>().toEqualTypeOf<
     ((request: Request) => AcceptDecision | Promise<AcceptDecision>) | undefined
   >();
 }

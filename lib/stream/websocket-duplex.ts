@@ -1,10 +1,10 @@
 /**
- * `WebSocketStream`: the sans-I/O core under a Node Duplex (`readable-stream`).
+ * `WebSocketDuplex`: the sans-I/O core under a Node Duplex (`readable-stream`).
  *
  *              transport (net.Socket, tls.TLSSocket, an http2 stream ...)
  *                  │ bytes                                  ▲ bytes
  *                  ▼                                        │
- *     ┌────────────────────────── WebSocketStream (the wire face) ─────────────┐
+ *     ┌────────────────────────── WebSocketDuplex (the wire face) ─────────────┐
  *     │  _write(bytes) ──▶ WSConnection.receiveData ──▶ events ──┬──▶ 'message', 'ping' ...
  *     │       ▲ (callback held while ws.app's reader is full)    └──▶ ws.app readable (objects)
  *     │  push(bytes) ◀── WSConnection.send ◀── ws.app writable (events, strings, Buffers)
@@ -66,8 +66,8 @@ export type AcceptDecision =
       headers?: Headers;
     };
 
-/** Options of a `WebSocketStream`. */
-export interface WebSocketStreamOptions extends WSConnectionOptions {
+/** Options of a `WebSocketDuplex`. */
+export interface WebSocketDuplexOptions extends WSConnectionOptions {
   /** Client: the request to send (host and target are required). */
   request?: {
     /** The `Host` header value. */
@@ -124,10 +124,10 @@ type Callback = (error?: Error | null) => void;
 const COALESCE_MAX = 16 * 1024;
 
 /** The Duplex WebSocket: wire bytes on the stream itself, events on `ws.app`. */
-export class WebSocketStream extends Duplex {
+export class WebSocketDuplex extends Duplex {
   /** The sans-I/O connection underneath (read its `state`; do not feed it). */
   readonly connection: WSConnection;
-  readonly #options: WebSocketStreamOptions;
+  readonly #options: WebSocketDuplexOptions;
   readonly #client: boolean;
   #app: AppFace | null = null;
   // Wire writable callback held while ws.app's reader is behind.
@@ -163,7 +163,7 @@ export class WebSocketStream extends Duplex {
    * @param role `'client'` or `'server'`.
    * @param options handshake, limits, timeouts and conveniences.
    */
-  constructor(role: ConnectionRole, options: WebSocketStreamOptions = {}) {
+  constructor(role: ConnectionRole, options: WebSocketDuplexOptions = {}) {
     super({
       emitClose: false,
       allowHalfOpen: true,

@@ -11,7 +11,7 @@ import {
   LocalProtocolError,
   Ping,
   TextMessage,
-  WebSocketStream,
+  WebSocketDuplex,
   type WSEvent,
 } from '../../lib/index';
 import { acceptKey } from '../../lib/handshake/handshake';
@@ -20,12 +20,12 @@ import { listen, once, sleep, until } from '../helpers/net';
 type CloseArgs = [number, string, boolean];
 
 /** A bare net.Server whose sockets are wired with socket.pipe(ws).pipe(socket). */
-async function pipeServer(setup: (ws: WebSocketStream, socket: net.Socket) => void, options = {}) {
-  const streams: WebSocketStream[] = [];
+async function pipeServer(setup: (ws: WebSocketDuplex, socket: net.Socket) => void, options = {}) {
+  const streams: WebSocketDuplex[] = [];
   const closes: CloseArgs[] = [];
   const srv = await listen(
     net.createServer((socket) => {
-      const ws = new WebSocketStream('server', options);
+      const ws = new WebSocketDuplex('server', options);
       streams.push(ws);
       ws.on('error', () => undefined);
       ws.on('close', (...args: CloseArgs) => {
@@ -39,7 +39,7 @@ async function pipeServer(setup: (ws: WebSocketStream, socket: net.Socket) => vo
   return { ...srv, streams, closes };
 }
 
-describe('WebSocketStream (the Duplex wrapper)', () => {
+describe('WebSocketDuplex (the Duplex wrapper)', () => {
   it('socket.pipe(ws).pipe(socket): a ws client talks to an echo server', async () => {
     const srv = await pipeServer((ws) =>
       ws.on('message', (data: string | Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })),
@@ -70,7 +70,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
   it('stream.pipeline(socket, ws, socket) with an object-mode transform on ws.app (uppercase echo)', async () => {
     const srv = await listen(
       net.createServer((socket) => {
-        const ws = new WebSocketStream('server');
+        const ws = new WebSocketDuplex('server');
         const upper = new Transform({
           objectMode: true,
           transform(event: WSEvent, _enc, cb) {
@@ -314,7 +314,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
       const srv = await listen(
         net.createServer((socket) => {
           sockets.push(socket);
-          const ws = new WebSocketStream('server');
+          const ws = new WebSocketDuplex('server');
           ws.on('message', (d: string) => ws.send(d));
           ws.on('close', () => socket.destroy());
           socket.pipe(ws).pipe(socket);
@@ -396,7 +396,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
 
   describe('backpressure', () => {
     it('nobody reads ws.app: the server stops reading the socket; buffered bytes stay bounded', async () => {
-      let server: WebSocketStream | null = null;
+      let server: WebSocketDuplex | null = null;
       let rawSocket: net.Socket | null = null;
       const srv = await pipeServer(
         (ws, socket) => {
@@ -417,7 +417,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
           if (client.bufferedAmount > 4 * 1024 * 1024) break;
         }
         await sleep(300);
-        const s = server as unknown as WebSocketStream;
+        const s = server as unknown as WebSocketDuplex;
         const held =
           s.writableLength + s.app.readableLength * chunk.length + (rawSocket as unknown as net.Socket).readableLength;
         // The server holds at most its high-water marks (plus one TCP read), far below what was sent.
@@ -437,7 +437,7 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
     });
 
     it('a slow socket holds the callbacks of ws.app writers', async () => {
-      let server: WebSocketStream | null = null;
+      let server: WebSocketDuplex | null = null;
       const srv = await pipeServer(
         (ws) => {
           server = ws;
@@ -453,9 +453,9 @@ describe('WebSocketStream (the Duplex wrapper)', () => {
           'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
             'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
         );
-        await until(() => server !== null && (server as WebSocketStream).state === 'OPEN');
+        await until(() => server !== null && (server as WebSocketDuplex).state === 'OPEN');
         socket.pause();
-        const s = server as unknown as WebSocketStream;
+        const s = server as unknown as WebSocketDuplex;
         let completed = 0;
         const payload = Buffer.alloc(64 * 1024);
         let writes = 0;
