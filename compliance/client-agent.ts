@@ -32,7 +32,7 @@ function session(url: string, onOpen: (ws: WebSocketDuplex) => void): Promise<vo
 async function main(): Promise<void> {
   let count = 0;
   await session(`${base}/getCaseCount`, (ws) => {
-    ws.on('message', (data: string) => {
+    ws.on('message', (data) => {
       count = Number(data);
     });
   });

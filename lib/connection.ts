@@ -4,9 +4,18 @@
  * Theory of operation. Bytes from the transport go into `receiveData()`; they are only
  * buffered there. `events()` (or `nextEvent()`) then parses what it can and yields one
  * event at a time: messages, pings, pongs, and a `CloseConnection` when the peer closes,
- * when it breaks the protocol (with the code to answer: 1002, 1007, 1009), or when the
- * transport ends without a close (1006). `send(event)` returns the bytes to write.
- * Nothing here touches a socket, a timer or a promise.
+ * when it breaks the protocol (with the code to answer: 1002, 1007, 1009, and an
+ * `errorCode` saying why), or when the transport ends without a close (1006).
+ * `send(event)` returns the bytes to write. Nothing here touches a socket, a timer or a
+ * promise.
+ *
+ * The connection owns closing (as python-websockets' sans-I/O protocol does): it records
+ * the close frames sent and received, the code and reason to report, why it failed, and
+ * whether the close was clean. It says what may be sent (`canSend`), when the transport
+ * is expected to end (`closeExpected`) and when this side should end it
+ * (`shouldEndTransport`). With `autoPong` / `autoCloseReply` it answers pings and closes
+ * itself; the answers wait in `dataToSend()`. Layers above read this state and keep no
+ * copy of it.
  *
  * Every state change happens in the tables below (h11's rule: everything that affects
  * the state machine lives here):
@@ -21,7 +30,7 @@
  * be sent on a connection that has failed (RFC 6455 7.1.7).
  */
 import { CloseReason } from './close-codes';
-import { LocalProtocolError } from './errors';
+import { LocalProtocolError, RemoteProtocolError } from './errors';
 import { CloseConnectionEvent, type ConnectionEvent } from './events';
 import type { Extension } from './extensions/extension';
 import { randomMaskKey, type MaskKeyGenerator } from './frame/mask';
@@ -65,13 +74,25 @@ export interface ConnectionOptions extends FrameLimits {
   trailingData?: Uint8Array;
   /** Client only: the masking key source, for tests. Default: a CSPRNG pool. */
   maskKey?: MaskKeyGenerator;
+  /**
+   * Answer each ping with a pong by itself (the bytes wait in `dataToSend()`). Default
+   * false, as in wsproto, where you send `event.response()`.
+   */
+  autoPong?: boolean;
+  /**
+   * Answer the peer's close (echoing its code), and a failure of the peer's (with the
+   * failure's code and reason), by itself; the bytes wait in `dataToSend()`. Default
+   * false, as in wsproto, where you send `event.response()`.
+   */
+  autoCloseReply?: boolean;
 }
 
-type Sendable = ConnectionEvent['type'];
+/** The types of event `send()` takes after the handshake. */
+export type SendableType = ConnectionEvent['type'];
 type OpenState = Exclude<ConnectionStateValue, 'CONNECTING' | 'REJECTING'>;
 
 // What `send()` may send in each state, and the state it leads to.
-const SEND: Record<OpenState, Partial<Record<Sendable, OpenState>>> = {
+const SEND: Record<OpenState, Partial<Record<SendableType, OpenState>>> = {
   OPEN: { text: 'OPEN', bytes: 'OPEN', ping: 'OPEN', pong: 'OPEN', close: 'LOCAL_CLOSING' },
   REMOTE_CLOSING: { close: 'CLOSED' },
   LOCAL_CLOSING: {},
@@ -86,19 +107,28 @@ const RECEIVE_CLOSE: Record<OpenState, OpenState> = {
   CLOSED: 'CLOSED',
 };
 
+const NONE: readonly Buffer[] = Object.freeze([]);
+
 /** A WebSocket connection after the opening handshake. */
 export class Connection {
   readonly #client: boolean;
   readonly #proto: FrameProtocol;
+  readonly #autoPong: boolean;
+  readonly #autoCloseReply: boolean;
   #state: OpenState = 'OPEN';
   #pending: CloseConnectionEvent | null = null;
+  #outgoing: Buffer[] = [];
+  #closeSent: CloseConnectionEvent | null = null;
+  #closeReceived: CloseConnectionEvent | null = null;
+  #failure: RemoteProtocolError | null = null;
+  #eof = false;
 
   /**
    * Start a connection in state OPEN, for a handshake done elsewhere. Throws
    * `LocalProtocolError` (`ERR_INVALID_OPTION`) for an unknown `type`.
    *
    * @param type `ConnectionType.CLIENT` or `ConnectionType.SERVER`.
-   * @param options extensions, limits, trailing data.
+   * @param options extensions, limits, trailing data, automatic replies.
    */
   constructor(type: ConnectionRole, options: ConnectionOptions = {}) {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
@@ -106,6 +136,8 @@ export class Connection {
     }
     this.#client = type === ConnectionType.CLIENT;
     this.#proto = new FrameProtocol(this.#client, options, randomMaskKey);
+    this.#autoPong = options.autoPong === true;
+    this.#autoCloseReply = options.autoCloseReply === true;
     if (options.trailingData !== undefined && options.trailingData.length > 0) {
       this.receiveData(options.trailingData);
     }
@@ -132,12 +164,88 @@ export class Connection {
    * not a close frame the peer sent.
    */
   get failed(): boolean {
-    return this.#proto.failed;
+    return this.#proto.failure !== null;
+  }
+
+  /**
+   * Why the connection failed, or null: the peer broke the protocol (`code`
+   * `ERR_INVALID_UTF8`, `ERR_MESSAGE_TOO_BIG` ..., `closeCode` the code we answer), or
+   * the transport ended without the peer's close frame (`ERR_ABNORMAL_CLOSURE`, 1006).
+   */
+  get failure(): RemoteProtocolError | null {
+    return this.#failure;
+  }
+
+  /** The close frame we sent, or null. */
+  get closeSent(): CloseConnectionEvent | null {
+    return this.#closeSent;
+  }
+
+  /** The close frame the peer sent, or null (a failure the core reported is not one). */
+  get closeReceived(): CloseConnectionEvent | null {
+    return this.#closeReceived;
+  }
+
+  /**
+   * The close code to report (RFC 6455 7.1.5), once known: the peer's (1005 when its
+   * close had no code), the code we failed the connection with (1002, 1007, 1009), or
+   * 1006 when the transport ended without the peer's close. Null before that.
+   */
+  get closeCode(): number | null {
+    if (this.#failure !== null) return this.#failure.closeCode;
+    return this.#closeReceived?.code ?? null;
+  }
+
+  /** The close reason that goes with `closeCode` ('' when none). */
+  get closeReason(): string {
+    if (this.#failure !== null) return this.#failure.message;
+    return this.#closeReceived?.reason ?? '';
+  }
+
+  /** True when both close frames passed and nothing failed: the closing handshake completed. */
+  get wasClean(): boolean {
+    return this.#closeSent !== null && this.#closeReceived !== null && this.#failure === null;
   }
 
   /** Bytes received but not yet parsed into events (bounded by one header plus a frame piece). */
   get bufferedAmount(): number {
     return this.#proto.bufferedAmount;
+  }
+
+  /** True when an event of this type may be sent in the current state. */
+  canSend(type: SendableType): boolean {
+    return SEND[this.#state][type] !== undefined;
+  }
+
+  /**
+   * True when the transport is expected to end soon: we sent a close frame (the peer
+   * should answer, then the transport ends) or the connection is CLOSED. Arm a timeout
+   * then, and drop the transport when it passes.
+   */
+  closeExpected(): boolean {
+    return this.#closeSent !== null || this.#state === 'CLOSED';
+  }
+
+  /**
+   * True when this side should end the transport now: the connection is CLOSED and we
+   * are the server (RFC 6455 7.1.1: the server closes the TCP connection first), or the
+   * closure was not clean, or the peer already ended its side. A client after a clean
+   * close waits for the server's EOF (bounded by the timeout of `closeExpected`).
+   */
+  shouldEndTransport(): boolean {
+    return this.#state === 'CLOSED' && (!this.#client || this.#eof || !this.wasClean);
+  }
+
+  /**
+   * The bytes of the automatic replies (`autoPong`, `autoCloseReply`) made since the
+   * last call, in order. Write them before anything you send in answer to the same
+   * events.
+   */
+  dataToSend(): readonly Buffer[] {
+    if (this.#outgoing.length === 0) return NONE;
+    const out = this.#outgoing;
+    this.#outgoing = [];
+    return out;
   }
 
   /**
@@ -166,6 +274,7 @@ export class Connection {
         break;
       case 'close':
         bytes = this.#proto.close(event.code, event.reason);
+        this.#closeSent = event;
         break;
       default:
         return unreachable(event);
@@ -187,9 +296,21 @@ export class Connection {
    */
   receiveData(data: Uint8Array | null): void {
     if (data === null) {
+      this.#eof = true;
       if (this.#state !== 'CLOSED') {
         // RFC 6455 7.1.5: a connection closed without a close frame has code 1006.
-        this.#pending = new CloseConnectionEvent({ code: CloseReason.ABNORMAL_CLOSURE });
+        const failure = new RemoteProtocolError(
+          this.#closeSent === null
+            ? 'the transport ended without a close frame'
+            : 'the transport ended before the peer answered our close',
+          { code: 'ERR_ABNORMAL_CLOSURE', closeCode: CloseReason.ABNORMAL_CLOSURE },
+        );
+        this.#failure ??= failure;
+        this.#pending = new CloseConnectionEvent({
+          code: failure.closeCode,
+          reason: failure.message,
+          errorCode: failure.code,
+        });
         this.#enter('CLOSED');
       }
       return;
@@ -205,7 +326,10 @@ export class Connection {
   nextEvent(): ConnectionEvent | null {
     const event = this.#proto.next();
     if (event !== null) {
-      if (event.type === 'close') this.#enter(RECEIVE_CLOSE[this.#state]);
+      if (event.type === 'close') this.#onClose(event);
+      else if (event.type === 'ping' && this.#autoPong && this.#state === 'OPEN') {
+        this.#outgoing.push(this.send(event.response()));
+      }
       return event;
     }
     if (this.#pending !== null) {
@@ -219,6 +343,22 @@ export class Connection {
   /** Yield every event the received bytes make. Drain it after each `receiveData()`. */
   *events(): Generator<ConnectionEvent, void, void> {
     for (let event = this.nextEvent(); event !== null; event = this.nextEvent()) yield event;
+  }
+
+  #onClose(event: CloseConnectionEvent): void {
+    const failure = this.#proto.failure;
+    if (failure !== null) this.#failure ??= failure;
+    else this.#closeReceived = event;
+    this.#enter(RECEIVE_CLOSE[this.#state]);
+    if (!this.#autoCloseReply || this.#state !== 'REMOTE_CLOSING') return;
+    // RFC 6455 5.5.1: answer a close, echoing its code (and, as wsproto, ws and
+    // python-websockets do, its reason). A failure is answered
+    // with its own code and reason (7.1.7), a close without a code with an empty close.
+    let reply: CloseConnectionEvent;
+    if (failure !== null) reply = new CloseConnectionEvent({ code: failure.closeCode, reason: failure.message });
+    else if (event.code === CloseReason.NO_STATUS_RCVD) reply = new CloseConnectionEvent({ code: event.code });
+    else reply = event.response();
+    this.#outgoing.push(this.send(reply));
   }
 
   #enter(state: OpenState): void {

@@ -32,7 +32,31 @@ export type RemoteErrorCode =
   | 'ERR_BAD_HANDSHAKE'
   | 'ERR_UNSUPPORTED_VERSION'
   | 'ERR_BAD_EXTENSION'
-  | 'ERR_BODY_TOO_LARGE';
+  | 'ERR_BODY_TOO_LARGE'
+  // After the handshake: framing violations (RFC 6455 5 and 7, RFC 7692 6), on the
+  // failure's `CloseConnection` as `errorCode` and on `Connection.failure`.
+  | 'ERR_RESERVED_OPCODE'
+  | 'ERR_RESERVED_BITS'
+  | 'ERR_MASK_EXPECTED'
+  | 'ERR_UNEXPECTED_MASK'
+  | 'ERR_NON_MINIMAL_LENGTH'
+  | 'ERR_LENGTH_TOP_BIT'
+  | 'ERR_CONTROL_FRAGMENTED'
+  | 'ERR_CONTROL_TOO_LONG'
+  | 'ERR_UNEXPECTED_CONTINUATION'
+  | 'ERR_EXPECTED_CONTINUATION'
+  | 'ERR_BAD_CLOSE_FRAME'
+  | 'ERR_BAD_CLOSE_CODE'
+  | 'ERR_INVALID_UTF8'
+  | 'ERR_BAD_COMPRESSED_DATA'
+  | 'ERR_FRAME_TOO_BIG'
+  | 'ERR_MESSAGE_TOO_BIG'
+  // The transport, as the core and the stream see it.
+  | 'ERR_ABNORMAL_CLOSURE'
+  | 'ERR_CLOSE_TIMEOUT'
+  | 'ERR_PONG_TIMEOUT'
+  | 'ERR_HANDSHAKE_TIMEOUT'
+  | 'ERR_TRANSPORT';
 
 /** The caller used the API in a way the protocol or the current state does not allow. */
 export class LocalProtocolError extends Error {

@@ -8,6 +8,7 @@
  * globals `Request` and `Event`; the package root exports them under wsproto's names.
  */
 import type { Extension, ExtensionParams } from './extensions/extension';
+import type { RemoteErrorCode } from './errors';
 
 /** HTTP header list: `[name, value]` pairs in order, names in their original case. */
 export type Headers = ReadonlyArray<readonly [string, string]>;
@@ -158,6 +159,8 @@ export interface CloseConnectionInit {
   code: number;
   /** Close reason text; truncated to fit a control frame when sent. */
   reason?: string;
+  /** Set by the core only: why it failed the connection (see `CloseConnection.errorCode`). */
+  errorCode?: RemoteErrorCode | null;
 }
 
 /**
@@ -171,6 +174,13 @@ export class CloseConnectionEvent {
   readonly code: number;
   /** Close reason text ('' when none). */
   readonly reason: string;
+  /**
+   * Null for a close frame the peer sent. When the core made this close because the
+   * peer broke the protocol (the code is then the one to answer with: 1002, 1007,
+   * 1009) or the transport ended without a close frame (1006), the stable `ERR_*`
+   * code saying why (the README's error table lists them).
+   */
+  readonly errorCode: RemoteErrorCode | null;
 
   /**
    * Make the event.
@@ -181,11 +191,15 @@ export class CloseConnectionEvent {
   constructor(init: CloseConnectionInit) {
     this.code = init.code;
     this.reason = init.reason ?? '';
+    this.errorCode = init.errorCode ?? null;
   }
 
-  /** The close to send back in answer to this one (same code, no reason). */
+  /**
+   * The close to send back in answer to this one: the same code and reason, as in
+   * wsproto (RFC 6455 5.5.1: the endpoint typically echoes the status code).
+   */
   response(): CloseConnectionEvent {
-    return new CloseConnectionEvent({ code: this.code });
+    return new CloseConnectionEvent({ code: this.code, reason: this.reason });
   }
 }
 

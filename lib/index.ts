@@ -13,6 +13,7 @@ export {
   type ConnectionOptions,
   type ConnectionRole,
   type ConnectionStateValue,
+  type SendableType,
 } from './connection';
 export {
   LocalProtocolError,
@@ -48,13 +49,9 @@ export type { MaskKeyGenerator } from './frame/mask';
 export { DEFAULT_MAX_MESSAGE_SIZE, type FrameLimits } from './frame/protocol';
 export { Opcode, type OpcodeValue } from './frame/opcode';
 export { WSConnection, type WSConnectionOptions } from './ws-connection';
-export {
-  WebSocketDuplex,
-  type AcceptDecision,
-  type SendOptions,
-  type WebSocketDuplexOptions,
-} from './stream/websocket-duplex';
-export { AppFace, type AppFaceOwner } from './stream/app-face';
+export { WebSocketDuplex } from './stream/websocket-duplex';
+export type { WebSocketDuplexEvents, WebSocketDuplexListener } from './stream/duplex-events';
+export type { AcceptDecision, SendOptions, WebSocketDuplexOptions } from './stream/options';
 export { handleUpgrade, type UpgradeOptions } from './stream/upgrade';
 export { connect, HandshakeRejectedError, type ConnectOptions } from './stream/connect';
 export {

@@ -17,6 +17,7 @@ import {
   Connection,
   ConnectionState,
   ConnectionType,
+  type ConnectionOptions,
   type ConnectionRole,
   type ConnectionStateValue,
 } from './connection';
@@ -55,7 +56,8 @@ import {
 } from './handshake/http';
 
 /** Options of a `WSConnection`: handshake limits plus the `Connection` limits. */
-export interface WSConnectionOptions extends FrameLimits, HeadLimits {
+export interface WSConnectionOptions
+  extends FrameLimits, HeadLimits, Pick<ConnectionOptions, 'autoPong' | 'autoCloseReply'> {
   /** Client: largest rejection body delivered as `RejectData`, in bytes. Default 1 MiB. */
   maxRejectBodySize?: number;
   /** Client only: the masking key source, for tests. */
@@ -221,6 +223,11 @@ export class WSConnection {
     return this.#connection?.nextEvent() ?? null;
   }
 
+  /** The bytes of the `Connection`'s automatic replies (see `Connection.dataToSend`). */
+  dataToSend(): readonly Buffer[] {
+    return this.#connection?.dataToSend() ?? [];
+  }
+
   /** Yield every pending event. Drain it after each `receiveData()`. */
   *events(): Generator<WSEvent, void, void> {
     for (let event = this.nextEvent(); event !== null; event = this.nextEvent()) yield event;
@@ -368,12 +375,14 @@ export class WSConnection {
   // ---- both ----
 
   #open(extensions: readonly Extension[], trailing: Buffer): void {
-    const { maxMessageSize, maxFrameSize, maskKey } = this.#options;
+    const { maxMessageSize, maxFrameSize, maskKey, autoPong, autoCloseReply } = this.#options;
     this.#connection = new Connection(this.#client ? ConnectionType.CLIENT : ConnectionType.SERVER, {
       extensions,
       ...(maxMessageSize === undefined ? {} : { maxMessageSize }),
       ...(maxFrameSize === undefined ? {} : { maxFrameSize }),
       ...(maskKey === undefined ? {} : { maskKey }),
+      ...(autoPong === undefined ? {} : { autoPong }),
+      ...(autoCloseReply === undefined ? {} : { autoCloseReply }),
       ...(trailing.length > 0 ? { trailingData: trailing } : {}),
     });
     this.#state = ConnectionState.OPEN;

@@ -54,7 +54,7 @@ describe('Connection state machine', () => {
     const answer = toClient(close.response());
     expect(server.state).to.equal(CLOSED);
     expect(client.state).to.equal(CLOSED);
-    expect(merge(answer)).to.deep.equal([{ type: 'close', code: 1000, reason: '' }]);
+    expect(merge(answer)).to.deep.equal([{ type: 'close', code: 1000, reason: 'done' }]);
   });
 
   it('remote close first: OPEN -> REMOTE_CLOSING -> CLOSED when we answer', () => {

@@ -82,7 +82,7 @@ describe('examples/', function () {
     const server = http.createServer();
     server.on('upgrade', (req, socket, head) => {
       const ws = handleUpgrade(req, socket, head, { perMessageDeflate: true });
-      ws.on('message', (d: string) => ws.send(`echo:${d}`));
+      ws.on('message', (d) => ws.send(`echo:${String(d)}`));
     });
     const srv = await listen(server);
     const ex = await start('client', [`ws://127.0.0.1:${srv.port}/`]);

@@ -6,7 +6,6 @@ import * as api from '../lib/index';
 
 const EXPECTED = [
   'AcceptConnection',
-  'AppFace',
   'DEFAULT_THRESHOLD',
   'PerMessageDeflate',
   'HandshakeRejectedError',

@@ -266,7 +266,10 @@ export class PerMessageDeflate implements Extension {
       // control frames and non-first fragments of a data message."
       if (rsv1 !== 0) {
         const what = opcode === CONTINUATION ? 'a continuation frame' : 'a control frame';
-        throw new RemoteProtocolError(`RSV1 set on ${what} (RFC 7692 6)`, { closeCode: 1002 });
+        throw new RemoteProtocolError(`RSV1 set on ${what} (RFC 7692 6)`, {
+          code: 'ERR_RESERVED_BITS',
+          closeCode: 1002,
+        });
       }
       return 0;
     }
@@ -329,11 +332,14 @@ export class PerMessageDeflate implements Extension {
       if (error instanceof InflateLimitError) {
         throw new RemoteProtocolError(
           `message exceeds the size limit after decompression (${error.produced} bytes inflated, ${budget} allowed)`,
-          { closeCode: 1009 },
+          { code: 'ERR_MESSAGE_TOO_BIG', closeCode: 1009 },
         );
       }
       if (error instanceof InflateDataError) {
-        throw new RemoteProtocolError(`invalid compressed data: ${error.message}`, { closeCode: 1007 });
+        throw new RemoteProtocolError(`invalid compressed data: ${error.message}`, {
+          code: 'ERR_BAD_COMPRESSED_DATA',
+          closeCode: 1007,
+        });
       }
       throw error;
     }

@@ -113,7 +113,7 @@ export class FrameProtocol {
   /**
    * The next event the buffered bytes make, or null when more bytes are needed. A
    * protocol violation comes back as a `CloseConnectionEvent` with the code to answer;
-   * the `failed` flag on the protocol then says it was ours, not the peer's.
+   * `failure` then holds the error, and says it was ours, not the peer's.
    */
   next(): ConnectionEvent | null {
     if (this.#stopped) return null;
@@ -122,13 +122,13 @@ export class FrameProtocol {
     } catch (error) {
       if (!(error instanceof RemoteProtocolError)) throw error;
       this.#stop();
-      this.failed = true;
-      return new CloseConnectionEvent({ code: error.closeCode, reason: error.message });
+      this.failure = error;
+      return new CloseConnectionEvent({ code: error.closeCode, reason: error.message, errorCode: error.code });
     }
   }
 
-  /** True when reading stopped because the peer broke the protocol. */
-  failed = false;
+  /** Why reading stopped, when the peer broke the protocol (null otherwise). */
+  failure: RemoteProtocolError | null = null;
 
   #stop(): void {
     this.#stopped = true;
@@ -169,14 +169,16 @@ export class FrameProtocol {
     }
     // RFC 6455 5.2: RSV bits "MUST be 0 unless an extension is negotiated that defines
     // meanings for non-zero values".
-    if ((reader.rsv & ~claimed) !== 0) protocolError('reserved bits set without an extension');
+    if ((reader.rsv & ~claimed) !== 0) protocolError('ERR_RESERVED_BITS', 'reserved bits set without an extension');
     if (isControl(opcode)) return;
     // RFC 6455 5.4: fragments of one message arrive in order, control frames may be
     // interleaved, but data frames of another message may not.
     if (opcode === Opcode.CONTINUATION) {
-      if (this.#messageOpcode === 0) protocolError('continuation frame without a message to continue');
+      if (this.#messageOpcode === 0)
+        protocolError('ERR_UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
     } else {
-      if (this.#messageOpcode !== 0) protocolError('new data frame inside a fragmented message');
+      if (this.#messageOpcode !== 0)
+        protocolError('ERR_EXPECTED_CONTINUATION', 'new data frame inside a fragmented message');
       this.#messageOpcode = opcode;
       this.#messageBytes = 0;
       this.#utf8.reset();
@@ -186,10 +188,10 @@ export class FrameProtocol {
     // delivered size; the budget passed to its hooks bounds that instead.
     if (opcode !== Opcode.CONTINUATION) this.#extensionsOwnMessage = claimed !== 0;
     if (reader.payloadLength > this.#maxFrameSize) {
-      protocolError(`frame payload of ${reader.payloadLength} bytes exceeds the limit`, 1009);
+      protocolError('ERR_FRAME_TOO_BIG', `frame payload of ${reader.payloadLength} bytes exceeds the limit`, 1009);
     }
     if (!this.#extensionsOwnMessage && this.#messageBytes + reader.payloadLength > this.#maxMessageSize) {
-      protocolError('message exceeds the size limit', 1009);
+      protocolError('ERR_MESSAGE_TOO_BIG', 'message exceeds the size limit', 1009);
     }
   }
 
@@ -242,14 +244,15 @@ export class FrameProtocol {
   }
 
   #textEvent(text: string | null, frameFinished: boolean, messageFinished: boolean): TextMessageEvent | null {
-    if (text === null) protocolError('invalid UTF-8 in a text message', 1007);
+    if (text === null) protocolError('ERR_INVALID_UTF8', 'invalid UTF-8 in a text message', 1007);
     if (text === '' && !frameFinished) return null;
     return new TextMessageEvent({ data: text, frameFinished, messageFinished });
   }
 
   #count(n: number): void {
     this.#messageBytes += n;
-    if (this.#messageBytes > this.#maxMessageSize) protocolError('message exceeds the size limit', 1009);
+    if (this.#messageBytes > this.#maxMessageSize)
+      protocolError('ERR_MESSAGE_TOO_BIG', 'message exceeds the size limit', 1009);
   }
 
   #inbound(data: Buffer, frameFinished: boolean, fin: boolean): Buffer {
@@ -366,12 +369,12 @@ function parseClose(payload: Buffer): CloseConnectionEvent {
     // WebSocket Connection Close Code_ is considered to be 1005."
     return new CloseConnectionEvent({ code: CloseReason.NO_STATUS_RCVD });
   }
-  if (payload.length === 1) protocolError('close frame with a 1-byte body');
+  if (payload.length === 1) protocolError('ERR_BAD_CLOSE_FRAME', 'close frame with a 1-byte body');
   const code = payload.readUInt16BE(0);
-  if (!isValidWireCode(code)) protocolError(`close frame with invalid code ${code}`);
+  if (!isValidWireCode(code)) protocolError('ERR_BAD_CLOSE_CODE', `close frame with invalid code ${code}`);
   const reasonBytes = payload.subarray(2);
   const reason = new Utf8Decoder().decode(reasonBytes, true);
-  if (reason === null) protocolError('close reason is not valid UTF-8', 1007);
+  if (reason === null) protocolError('ERR_INVALID_UTF8', 'close reason is not valid UTF-8', 1007);
   return new CloseConnectionEvent({ code, reason });
 }
 

@@ -6,7 +6,7 @@
  * chunks is gathered into a 14-byte scratch area. A payload piece that lies within one
  * chunk of an unmasked stream is handed out as a view of that chunk, with no copy.
  */
-import { RemoteProtocolError } from '../errors';
+import { RemoteProtocolError, type RemoteErrorCode } from '../errors';
 import { unmaskInPlace, unmaskViewNative, usesNativeMask } from './mask';
 import {
   FIN,
@@ -23,9 +23,9 @@ import {
 
 const EMPTY = Buffer.alloc(0);
 
-/** Throws the 1002 failure for a framing violation. */
-export function protocolError(message: string, closeCode = 1002): never {
-  throw new RemoteProtocolError(message, { closeCode });
+/** Throws the failure for a framing violation: its stable code, a message, the close code to answer. */
+export function protocolError(code: RemoteErrorCode, message: string, closeCode = 1002): never {
+  throw new RemoteProtocolError(message, { code, closeCode });
 }
 
 /** Parses frames from bytes. One instance per connection direction. */
@@ -110,17 +110,17 @@ export class FrameReader {
       length = (buf[pos]! << 8) | buf[pos + 1]!;
       pos += 2;
       // RFC 6455 5.2: "the minimal number of bytes MUST be used to encode the length"
-      if (length <= 125) protocolError('payload length used 2 bytes where 1 suffices');
+      if (length <= 125) protocolError('ERR_NON_MINIMAL_LENGTH', 'payload length used 2 bytes where 1 suffices');
     } else if (short === LENGTH_64) {
       const high = buf.readUInt32BE(pos);
       const low = buf.readUInt32BE(pos + 4);
       pos += 8;
       // RFC 6455 5.2: "the most significant bit MUST be 0"
-      if (high >= 0x80000000) protocolError('64-bit payload length has its top bit set');
+      if (high >= 0x80000000) protocolError('ERR_LENGTH_TOP_BIT', '64-bit payload length has its top bit set');
       // Lengths beyond 2^53 - 1 cannot be counted exactly; no real peer sends them.
-      if (high > 0x1fffff) protocolError('payload length exceeds 2^53 - 1', 1009);
+      if (high > 0x1fffff) protocolError('ERR_FRAME_TOO_BIG', 'payload length exceeds 2^53 - 1', 1009);
       length = high * 0x100000000 + low;
-      if (length <= 0xffff) protocolError('payload length used 8 bytes where 2 suffice');
+      if (length <= 0xffff) protocolError('ERR_NON_MINIMAL_LENGTH', 'payload length used 8 bytes where 2 suffice');
     }
     if (masked) {
       this.#key[0] = buf[pos]!;
@@ -145,19 +145,20 @@ export class FrameReader {
     const opcode = b0 & OPCODE_MASK;
     // RFC 6455 5.2: "If an unknown opcode is received, the receiving endpoint MUST
     // _Fail the WebSocket Connection_."
-    if (!isKnownOpcode(opcode)) protocolError(`reserved opcode 0x${opcode.toString(16)}`);
+    if (!isKnownOpcode(opcode)) protocolError('ERR_RESERVED_OPCODE', `reserved opcode 0x${opcode.toString(16)}`);
     if (isControl(opcode)) {
       // RFC 6455 5.5: "Control frames themselves MUST NOT be fragmented."
-      if ((b0 & FIN) === 0) protocolError('fragmented control frame');
+      if ((b0 & FIN) === 0) protocolError('ERR_CONTROL_FRAGMENTED', 'fragmented control frame');
       // RFC 6455 5.5: "All control frames MUST have a payload length of 125 bytes or less"
       if ((b1 & LENGTH_MASK) > MAX_CONTROL_PAYLOAD) {
-        protocolError('control frame payload longer than 125 bytes');
+        protocolError('ERR_CONTROL_TOO_LONG', 'control frame payload longer than 125 bytes');
       }
     }
     // RFC 6455 5.1: a server MUST close on an unmasked frame; a client on a masked one.
     const masked = (b1 & MASK_BIT) !== 0;
     if (masked !== this.#expectMasked) {
-      protocolError(this.#expectMasked ? 'server received an unmasked frame' : 'client received a masked frame');
+      if (this.#expectMasked) protocolError('ERR_MASK_EXPECTED', 'server received an unmasked frame');
+      protocolError('ERR_UNEXPECTED_MASK', 'client received a masked frame');
     }
   }
 

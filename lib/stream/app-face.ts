@@ -1,12 +1,14 @@
 /**
  * `ws.app`, the object-mode face of a `WebSocketDuplex` (see websocket-duplex.ts for the
  * data-flow picture). It only relays: events in, events out; the owner does the work.
+ * Internal: the public type of `ws.app` is a plain Duplex.
  */
 import { Duplex, type DuplexOptions } from 'readable-stream';
 import { LocalProtocolError } from '../errors';
 import { BytesMessageEvent, TextMessageEvent, type WSEvent } from '../events';
 
-type Callback = (error?: Error | null) => void;
+/** A write callback. */
+export type Callback = (error?: Error | null) => void;
 
 /** What the face needs of its `WebSocketDuplex`. */
 export interface AppFaceOwner {

@@ -6,7 +6,9 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { LocalProtocolError } from '../errors';
 import type { Headers, RejectConnectionEvent, RejectDataEvent } from '../events';
-import { WebSocketDuplex, type WebSocketDuplexOptions } from './websocket-duplex';
+import type { WebSocketDuplexOptions } from './options';
+import { wireSocket } from './socket-wiring';
+import { WebSocketDuplex } from './websocket-duplex';
 
 /** Options of `connect`. */
 export interface ConnectOptions extends Omit<WebSocketDuplexOptions, 'request' | 'accept'> {
@@ -45,7 +47,13 @@ export class HandshakeRejectedError extends Error {
   }
 }
 
-/** Connect to a ws:// or wss:// URL; resolves with the open stream. */
+/**
+ * Connect to a ws:// or wss:// URL; resolves with the open stream. Rejects with
+ * `HandshakeRejectedError` when the server answers with another status than 101, and
+ * with the cause (ECONNREFUSED, a bad handshake, `ERR_HANDSHAKE_TIMEOUT` ...) when the
+ * connection ends before it opens. After it opened, whatever the server or the network
+ * does ends in the stream's 'close' event, never in 'error'.
+ */
 export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex> {
   const target = typeof url === 'string' ? new URL(url) : url;
   if (target.protocol !== 'ws:' && target.protocol !== 'wss:') {
@@ -78,43 +86,34 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
           ...tlsOptions,
         } as tls.ConnectionOptions)
       : net.connect({ host: hostname, port });
-    socket.setNoDelay(true);
-    let settled = false;
     let rejection: RejectConnectionEvent | null = null;
     const body: Buffer[] = [];
-    const fail = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      ws.destroy();
-      reject(error);
-    };
-    socket.once('error', fail);
-    ws.once('error', fail);
-    ws.on('rejected', (event: RejectConnectionEvent) => {
+    const onRejected = (event: RejectConnectionEvent) => {
       rejection = event;
-    });
-    ws.on('rejected-data', (event: RejectDataEvent) => {
+    };
+    const onRejectedData = (event: RejectDataEvent) => {
       body.push(event.data);
-      if (event.bodyFinished && rejection !== null)
-        fail(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
-    });
-    ws.once('close', () => {
-      if (rejection !== null)
-        fail(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
-      else fail(new Error('the connection closed before the WebSocket handshake completed'));
-    });
-    ws.once('open', () => {
-      if (settled) return;
-      settled = true;
-      socket.removeListener('error', fail);
-      ws.removeListener('error', fail);
+    };
+    const onClose = (_code: number, reason: string, _wasClean: boolean, cause: Error | null) => {
+      cleanup();
+      if (rejection !== null) {
+        reject(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
+      } else reject(cause ?? new Error(`the WebSocket handshake did not complete: ${reason}`));
+    };
+    const onOpen = () => {
+      cleanup();
       resolve(ws);
-    });
-    socket.on('error', (error) => ws.destroy(error));
-    socket.on('close', () => ws.destroy());
-    ws.on('close', () => socket.destroy());
-    socket.pipe(ws as unknown as NodeJS.WritableStream);
-    ws.pipe(socket);
+    };
+    const cleanup = () => {
+      ws.off('rejected', onRejected);
+      ws.off('rejected-data', onRejectedData);
+      ws.off('close', onClose);
+      ws.off('open', onOpen);
+    };
+    ws.on('rejected', onRejected);
+    ws.on('rejected-data', onRejectedData);
+    ws.once('close', onClose);
+    ws.once('open', onOpen);
+    wireSocket(ws, socket);
   });
 }

@@ -7,7 +7,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex as NodeDuplex } from 'node:stream';
 import type { RequestEvent } from '../events';
-import { WebSocketDuplex, type AcceptDecision, type WebSocketDuplexOptions } from './websocket-duplex';
+import type { AcceptDecision, WebSocketDuplexOptions } from './options';
+import { wireSocket } from './socket-wiring';
+import { WebSocketDuplex } from './websocket-duplex';
 
 /** Options of `handleUpgrade`. */
 export interface UpgradeOptions extends Omit<WebSocketDuplexOptions, 'request'> {
@@ -20,7 +22,8 @@ export interface UpgradeOptions extends Omit<WebSocketDuplexOptions, 'request'> 
 /**
  * Turn an HTTP upgrade request into a server `WebSocketDuplex` wired to `socket`. The
  * socket is destroyed when the stream closes. Invalid requests are answered with the
- * right HTTP status (400, 426 ...) and the stream emits 'error' then 'close'.
+ * right HTTP status (400, 426 ...), and the stream's 'close' carries the error as its
+ * cause; it never emits 'error' for what a client sends.
  */
 export function handleUpgrade(
   req: IncomingMessage,
@@ -38,22 +41,14 @@ export function handleUpgrade(
     return { subprotocol };
   };
   const ws = new WebSocketDuplex('server', { ...rest, accept: decide });
-  (socket as { setTimeout?: (ms: number) => void }).setTimeout?.(0);
-  (socket as { setNoDelay?: (b: boolean) => void }).setNoDelay?.(true);
-  socket.on('error', (error: Error) => ws.destroy(error));
-  socket.on('close', () => ws.destroy());
-  ws.on('close', () => socket.destroy());
-  // An 'error' is reported to the stream's listeners; without any, it must not crash
-  // the process because a peer sent a bad request.
-  ws.on('error', () => undefined);
-  ws.pipe(socket as unknown as NodeJS.WritableStream);
+  const startReading = wireSocket(ws, socket, true);
   // Start on the next tick, so that the caller attaches its listeners ('open',
   // 'message', ws.app) before the first event.
   process.nextTick(() => {
     if (ws.destroyed) return;
     ws.initiateUpgrade(req.rawHeaders, req.url ?? '/', req.method ?? 'GET', req.httpVersion);
     if (head.length > 0 && !ws.destroyed) ws.write(head);
-    if (!ws.destroyed) (socket as NodeJS.ReadableStream).pipe(ws as unknown as NodeJS.WritableStream);
+    startReading();
   });
   return ws;
 }

@@ -84,7 +84,7 @@ describe('attack: floods', function () {
         }
         const before = memory();
         const messages: Buffer[] = [];
-        server.streams[0]!.on('message', (data: Buffer) => messages.push(data));
+        server.streams[0]!.on('message', (data) => messages.push(Buffer.from(data)));
         const flood = Buffer.concat(parts);
         parts.length = 0;
         void attacker.write(flood);

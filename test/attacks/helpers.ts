@@ -22,6 +22,8 @@ export interface TestServer {
   errors: Error[];
   /** Close events: [code, reason, wasClean] per stream. */
   closes: Array<[number, string, boolean]>;
+  /** The cause of each close event (null for a clean close). */
+  causes: Array<Error | null>;
   close(): Promise<void>;
 }
 
@@ -29,7 +31,10 @@ function track(server: TestServer, ws: WebSocketDuplex, socket: net.Socket, echo
   server.streams.push(ws);
   server.sockets.push(socket);
   ws.on('error', (error: Error) => server.errors.push(error));
-  ws.on('close', (code: number, reason: string, wasClean: boolean) => server.closes.push([code, reason, wasClean]));
+  ws.on('close', (code, reason, wasClean, cause) => {
+    server.closes.push([code, reason, wasClean]);
+    server.causes.push(cause);
+  });
   if (echo) ws.on('message', (data: string | Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
 }
 
@@ -42,7 +47,15 @@ export async function netServer(
   onStream: (ws: WebSocketDuplex, socket: net.Socket) => void = () => undefined,
   echo = true,
 ): Promise<TestServer> {
-  const result: TestServer = { port: 0, streams: [], sockets: [], errors: [], closes: [], close: async () => {} };
+  const result: TestServer = {
+    port: 0,
+    streams: [],
+    sockets: [],
+    errors: [],
+    closes: [],
+    causes: [],
+    close: async () => {},
+  };
   const server = net.createServer((socket) => {
     const ws = new WebSocketDuplex('server', options);
     socket.on('error', () => undefined);
@@ -71,6 +84,7 @@ export async function httpServer(
     sockets: [],
     errors: [],
     closes: [],
+    causes: [],
     close: async () => {},
     http: server,
   };

@@ -5,6 +5,7 @@
  * a 64-bit length with the top bit set is close 1002.
  */
 import { expect } from 'chai';
+import type { RemoteProtocolError } from '../../lib/index';
 import { until } from '../helpers/net';
 import { Attacker, MiB, httpServer, memory, netServer, requestHead } from './helpers';
 
@@ -111,8 +112,13 @@ describe('attack: oversized input', function () {
           console.log(`      arrayBuffers ${grown >= 0 ? '+' : ''}${(grown / MiB).toFixed(2)} MiB`);
           expect(grown, 'arrayBuffers growth').to.be.below(8 * MiB);
           await until(() => server.closes.length === 1, 5000, 'the server-side close');
-          // The attacker never answered the close: not clean, 1006 (as ws reports it).
-          expect(server.closes[0]!.slice(0, 1).concat(server.closes[0]![2])).to.deep.equal([1006, false]);
+          // The application sees the code the core failed the connection with, not clean,
+          // and the cause with its stable code (defect: it used to see 1006 and no cause).
+          expect(server.closes[0]!.slice(0, 1).concat(server.closes[0]![2])).to.deep.equal([code, false]);
+          expect((server.causes[0] as RemoteProtocolError).code).to.match(
+            /^ERR_(FRAME_TOO_BIG|LENGTH_TOP_BIT|NON_MINIMAL_LENGTH)$/,
+          );
+          expect(server.errors).to.deep.equal([]);
         } finally {
           await server.close();
         }

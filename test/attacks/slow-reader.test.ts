@@ -73,7 +73,7 @@ describe('attack: a peer that never reads', function () {
         // Meanwhile another client is served.
         const other = await connect(`ws://127.0.0.1:${server.port}/`);
         const echoes: string[] = [];
-        other.on('message', (m: string) => echoes.push(m));
+        other.on('message', (m) => echoes.push(String(m)));
         for (let i = 0; i < 20; i++) other.send(`echo ${i}`);
         await until(() => echoes.length === 20, 5000, 'echoes for the other client');
         expect(echoes[19]).to.equal('echo 19');

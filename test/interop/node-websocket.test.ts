@@ -79,8 +79,8 @@ describe("interop: Node's built-in WebSocket client (undici)", function () {
         expect(report.extensions.startsWith('permessage-deflate')).to.equal(deflate);
         expect(report.echoes).to.have.length(14);
         expect(report.echoes.every(Boolean)).to.equal(true);
-        // The client reports our reply frame: the same code, no reason (CloseConnection.response()).
-        expect(report.close).to.deep.equal([4000, '', true]);
+        // The client reports our reply frame: the same code and reason (CloseConnection.response()).
+        expect(report.close).to.deep.equal([4000, 'finished', true]);
         expect(streams).to.have.length(1);
       } finally {
         await srv.close();

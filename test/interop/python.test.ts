@@ -244,8 +244,8 @@ describe('interop: Python peers (websockets 10, wsproto 1.2) over loopback TCP',
           if (deflate) expect(report.extensions).to.match(/^permessage-deflate/);
           else expect(report.extensions).to.equal(null);
           expect(report.pong).to.equal(true);
-          // Our reply to a close repeats the code, without the reason (CloseConnection.response()).
-          expect(report.close).to.deep.equal([4000, '']);
+          // Our reply to a close echoes its code and reason (CloseConnection.response(), as wsproto).
+          expect(report.close).to.deep.equal([4000, 'client done']);
           await until(() => srv.records[0]?.close != null, 5000, 'our server to report the close');
           const record = srv.records[0]!;
           expect(srv.records).to.have.length(1);

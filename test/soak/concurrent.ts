@@ -64,7 +64,7 @@ async function wsprotoPeers(port: number, n: number, deflate: boolean): Promise<
     const ws = await connect(`ws://127.0.0.1:${port}/`, { perMessageDeflate: deflate });
     await exchange(
       (text) => ws.send(text),
-      (onMessage) => ws.on('message', onMessage),
+      (onMessage) => ws.on('message', (data) => onMessage(String(data))),
       i,
     );
     return {

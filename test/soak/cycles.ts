@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       ws.on('error', (error: Error) => errors.add(`client ${error.name}: ${error.message}`));
       const text = `cycle ${i} ${'x'.repeat(Math.abs(i) % 200)}`;
       const echo = await new Promise<string>((resolve) => {
-        ws!.once('message', (data: string) => resolve(data));
+        ws!.once('message', (data) => resolve(String(data)));
         ws!.send(text, args.deflate ? { compress: true } : {});
       });
       if (echo !== text) errors.add('wrong echo');

@@ -176,7 +176,7 @@ describe('connect()', () => {
           return request.target === '/ok' ? { subprotocol: null } : false;
         },
       });
-      ws.on('message', (d: string) => ws.send(d));
+      ws.on('message', (d) => ws.send(d));
     });
     const srv = await listen(server);
     try {
@@ -220,7 +220,7 @@ describe('connect()', () => {
     try {
       const ws = await connect(`ws://127.0.0.1:${srv.port}/`);
       const got: string[] = [];
-      ws.on('message', (d: string) => got.push(d));
+      ws.on('message', (d) => got.push(String(d)));
       await until(() => got.length === 2);
       expect(got).to.deep.equal(['first', 'second']);
       ws.destroy();
@@ -281,7 +281,7 @@ describe('connect()', () => {
     const server = https.createServer({ key, cert });
     server.on('upgrade', (req, socket, head) => {
       const ws = handleUpgrade(req, socket, head);
-      ws.on('message', (d: string) => ws.send(`tls:${d}`));
+      ws.on('message', (d) => ws.send(`tls:${String(d)}`));
     });
     const srv = await listen(server);
     try {

@@ -10,7 +10,6 @@ import { expect } from 'chai';
 import { expectTypeOf } from 'expect-type';
 import {
   AcceptConnection,
-  AppFace,
   BytesMessage,
   CloseConnection,
   CloseReason,
@@ -44,8 +43,10 @@ import {
   type UpgradeOptions,
   type WSConnectionOptions,
   type WSEvent,
+  type WebSocketDuplexEvents,
   type WebSocketDuplexOptions,
 } from '../../lib/index';
+import type { Duplex } from 'readable-stream';
 
 // ---- events: the `type` discriminant and the fields ----
 
@@ -286,8 +287,9 @@ export function optionsRejectUnknownKeys(): void {
 
   // @ts-expect-error: unknown option (a typo of maxMessageSize)
   new WSConnection('server', { maxMesageSize: 1 });
+  new Connection('client', { autoPong: true, autoCloseReply: true });
   // @ts-expect-error: unknown option
-  new Connection('client', { autoPong: false });
+  new Connection('client', { autoPing: false });
   // @ts-expect-error: a size is a number
   new Connection('client', { maxFrameSize: '1mb' });
   // @ts-expect-error: unknown option
@@ -310,7 +312,24 @@ export async function streamHelpers(upgrade: Parameters<typeof handleUpgrade>): 
   const options: ConnectOptions = { subprotocols: ['chat'], perMessageDeflate: true, timeout: 1000 };
   const ws = await connect('ws://127.0.0.1:1/', options);
   expectTypeOf(ws).toEqualTypeOf<WebSocketDuplex>();
-  expectTypeOf(ws.app).toEqualTypeOf<AppFace>();
+  expectTypeOf(ws.app).toEqualTypeOf<Duplex>();
+  // The events are typed: listener arguments are checked, a misspelt name does not compile.
+  ws.on('message', (data, isBinary) => {
+    expectTypeOf(data).toEqualTypeOf<string | Buffer>();
+    expectTypeOf(isBinary).toEqualTypeOf<boolean>();
+  });
+  ws.once('close', (code, reason, wasClean, cause) => {
+    expectTypeOf(code).toEqualTypeOf<number>();
+    expectTypeOf(reason).toEqualTypeOf<string>();
+    expectTypeOf(wasClean).toEqualTypeOf<boolean>();
+    expectTypeOf(cause).toEqualTypeOf<Error | null>();
+  });
+  ws.on('ping', (payload) => expectTypeOf(payload).toEqualTypeOf<Buffer>());
+  // @ts-expect-error: no such event (a typo of 'message')
+  ws.on('mesage', () => undefined);
+  // @ts-expect-error: 'message' data is not only a string
+  ws.on('message', (data: string) => data);
+  expectTypeOf<WebSocketDuplexEvents['open']>().toEqualTypeOf<[]>();
   expectTypeOf(ws.protocol).toEqualTypeOf<string | null>();
   expectTypeOf(ws.send).parameter(0).toEqualTypeOf<string | Uint8Array>();
   expectTypeOf(connect).returns.toEqualTypeOf<Promise<WebSocketDuplex>>();

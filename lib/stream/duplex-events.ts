@@ -1,0 +1,57 @@
+/**
+ * The events of a `WebSocketDuplex`, as a map from name to listener arguments, so that
+ * `ws.on('message', (data, isBinary) => ...)` is type-checked and a misspelt event name
+ * does not compile.
+ */
+import type { Readable } from 'readable-stream';
+import type { RejectConnectionEvent, RejectDataEvent, RequestEvent } from '../events';
+
+/** Event name -> listener arguments, for `on`, `once`, `off` and the rest. */
+export interface WebSocketDuplexEvents {
+  /** Server: a valid upgrade request arrived; call `accept()` or `reject()` (unless the `accept` option decides). */
+  request: [request: RequestEvent];
+  /** The opening handshake completed; messages may be sent. */
+  open: [];
+  /** A whole message: a string for text, a Buffer for binary. */
+  message: [data: string | Buffer, isBinary: boolean];
+  /** A ping arrived (answered automatically unless `autoPong: false`). */
+  ping: [payload: Buffer];
+  /** A pong arrived. */
+  pong: [payload: Buffer];
+  /**
+   * Emitted once, when the stream is done: the close code (the peer's, the one we failed
+   * the connection with, or 1006), its reason, whether the closing handshake completed,
+   * and the cause when it did not end cleanly (an error with a stable `code`:
+   * `ERR_INVALID_UTF8`, `ERR_CLOSE_TIMEOUT`, `ECONNRESET` ...), else null.
+   */
+  close: [code: number, reason: string, wasClean: boolean, cause: Error | null];
+  /** Client: the server answered the upgrade with another status than 101. */
+  rejected: [response: RejectConnectionEvent];
+  /** Client: a piece of the rejection's body. */
+  'rejected-data': [data: RejectDataEvent];
+  /** Wire face (Duplex): bytes for the transport. */
+  data: [chunk: Buffer];
+  /** Wire face (Duplex): no more bytes for the transport. */
+  end: [];
+  /** Wire face (Duplex): the transport's input has all been processed. */
+  finish: [];
+  /** Wire face (Duplex): writing may resume. */
+  drain: [];
+  /** Only for the application's own errors: `destroy(error)`. Nothing a peer does emits it. */
+  error: [error: Error];
+  /** Wire face (Duplex): a transport was piped in. */
+  pipe: [source: Readable];
+  /** Wire face (Duplex): a transport was unpiped. */
+  unpipe: [source: Readable];
+  /** Wire face (Duplex): bytes can be read. */
+  readable: [];
+  /** Wire face (Duplex): flowing stopped. */
+  pause: [];
+  /** Wire face (Duplex): flowing resumed. */
+  resume: [];
+}
+
+/** A listener for event `K`. */
+export type WebSocketDuplexListener<K extends keyof WebSocketDuplexEvents> = (
+  ...args: WebSocketDuplexEvents[K]
+) => void;

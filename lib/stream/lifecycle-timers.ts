@@ -1,0 +1,106 @@
+/**
+ * The timers of a `WebSocketDuplex`: the opening handshake deadline, the close deadline
+ * (the peer's answer and its end of the transport), and keepalive. All are unref'd, so
+ * they never keep a process alive, and all go at once when the stream is destroyed.
+ *
+ * Keepalive judges liveness by what is received, never by what is sent: a server that
+ * sends more often than `pingInterval` still notices a peer that went silent. Receiving
+ * only records the time (no timer churn per chunk); the timer looks at it when it fires.
+ */
+import type { ResolvedTimings } from './options';
+
+/** What the timers call back into. */
+export interface TimerHooks {
+  /** The opening handshake took too long. */
+  handshakeTimedOut(): void;
+  /** The close deadline passed. */
+  closeTimedOut(): void;
+  /** Nothing arrived for `pingInterval`: send a keepalive ping. */
+  sendKeepalivePing(): void;
+  /** Nothing arrived within `pongTimeout` of the keepalive ping. */
+  pongTimedOut(): void;
+}
+
+/** One stream's timers. */
+export class LifecycleTimers {
+  readonly #timings: ResolvedTimings;
+  readonly #hooks: TimerHooks;
+  readonly #live = new Set<NodeJS.Timeout>();
+  #handshake: NodeJS.Timeout | null = null;
+  #close: NodeJS.Timeout | null = null;
+  #keepalive: NodeJS.Timeout | null = null;
+  #lastReceived = 0;
+
+  constructor(timings: ResolvedTimings, hooks: TimerHooks) {
+    this.#timings = timings;
+    this.#hooks = hooks;
+  }
+
+  /** Start the opening handshake deadline (0 disables it). */
+  startHandshake(): void {
+    const ms = this.#timings.handshakeTimeout;
+    if (ms > 0) this.#handshake = this.#set(ms, () => this.#hooks.handshakeTimedOut());
+  }
+
+  /** The handshake completed: stop its deadline and start keepalive. */
+  opened(): void {
+    this.#cancel(this.#handshake);
+    this.#handshake = null;
+    this.#lastReceived = performance.now();
+    if (this.#timings.pingInterval > 0) this.#idle(this.#timings.pingInterval);
+  }
+
+  /** Bytes arrived from the peer. */
+  received(): void {
+    this.#lastReceived = performance.now();
+  }
+
+  /** Arm the close deadline once (later calls keep the first deadline); keepalive stops. */
+  armClose(): void {
+    if (this.#close !== null) return;
+    this.#cancel(this.#keepalive);
+    this.#keepalive = null;
+    this.#close = this.#set(this.#timings.closeTimeout, () => this.#hooks.closeTimedOut());
+  }
+
+  /** Cancel every timer. */
+  clear(): void {
+    for (const t of this.#live) clearTimeout(t);
+    this.#live.clear();
+    this.#handshake = this.#close = this.#keepalive = null;
+  }
+
+  // Wait until nothing has arrived for pingInterval, then ping.
+  #idle(ms: number): void {
+    this.#keepalive = this.#set(ms, () => {
+      const quiet = performance.now() - this.#lastReceived;
+      const interval = this.#timings.pingInterval;
+      if (quiet < interval) {
+        this.#idle(Math.max(1, interval - quiet));
+        return;
+      }
+      const pingedAt = performance.now();
+      this.#hooks.sendKeepalivePing();
+      this.#keepalive = this.#set(this.#timings.pongTimeout, () => {
+        if (this.#lastReceived >= pingedAt) this.#idle(interval);
+        else this.#hooks.pongTimedOut();
+      });
+    });
+  }
+
+  #set(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.#live.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    this.#live.add(t);
+    return t;
+  }
+
+  #cancel(t: NodeJS.Timeout | null): void {
+    if (t === null) return;
+    clearTimeout(t);
+    this.#live.delete(t);
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * Options of a `WebSocketDuplex`, the server's accept decision, and the defaults,
+ * resolved once per stream.
+ */
+import type { AcceptConnectionInit, Headers, RequestEvent } from '../events';
+import type { Extension } from '../extensions/extension';
+import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate';
+import type { WSConnectionOptions } from '../ws-connection';
+
+/**
+ * What the server's `accept` option decides: `true` accepts without a subprotocol,
+ * `false` rejects with 403, an `AcceptConnectionInit` (optionally with `accept: true`)
+ * accepts with those fields, and `{ accept: false, statusCode, body, headers }` rejects
+ * with that response.
+ */
+export type AcceptDecision =
+  | boolean
+  | (AcceptConnectionInit & {
+      /** Optional marker of an acceptance. */
+      accept?: true;
+    })
+  | {
+      /** Reject the request. */
+      accept: false;
+      /** The HTTP status of the rejection. Default 403. */
+      statusCode?: number;
+      /** The response body (sent as `text/plain; charset=utf-8` unless `headers` say otherwise). Default empty. */
+      body?: string | Buffer;
+      /** Extra response headers. */
+      headers?: Headers;
+    };
+
+/** Options of a `WebSocketDuplex`. */
+export interface WebSocketDuplexOptions extends WSConnectionOptions {
+  /** Client: the request to send (host and target are required). */
+  request?: {
+    /** The `Host` header value. */
+    host: string;
+    /** The request target (path and query). */
+    target: string;
+    /** Subprotocols to offer, in order of preference. */
+    subprotocols?: string[];
+    /** Extra request headers (e.g. Origin, Authorization). */
+    extraHeaders?: Headers;
+  };
+  /**
+   * permessage-deflate (RFC 7692): `true` for the defaults, or its options. Client: offered.
+   * Server: accepted when the client offers it. Default false.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Client: extensions to offer. Server: extensions to negotiate. A function makes fresh ones per connection. */
+  extensions?: Extension[] | (() => Extension[]);
+  /**
+   * Server: decides on each request (sync or async). Without it, a 'request' listener
+   * decides by calling `accept()` / `reject()`; with neither, every valid request is
+   * accepted without a subprotocol.
+   */
+  accept?: (request: RequestEvent) => AcceptDecision | Promise<AcceptDecision>;
+  /** Answer pings with pongs automatically. Default true. */
+  autoPong?: boolean;
+  /** Answer a peer's close with a close automatically. Default true. */
+  autoCloseReply?: boolean;
+  /** Milliseconds for the opening handshake before the transport is dropped. Default 30000; 0 disables. */
+  handshakeTimeout?: number;
+  /**
+   * Milliseconds to wait, once a close was sent or the connection failed, for the peer
+   * to answer and end the transport; then it is dropped. Default 5000.
+   */
+  closeTimeout?: number;
+  /**
+   * Keepalive: send a ping when nothing has been received from the peer for this many
+   * milliseconds. Liveness is judged by what arrives, so sending never postpones it.
+   * Default 0 (off).
+   */
+  pingInterval?: number;
+  /**
+   * Keepalive: drop the connection (close 1006, cause `ERR_PONG_TIMEOUT`) when nothing
+   * arrives within this many milliseconds after a keepalive ping. Default: pingInterval.
+   */
+  pongTimeout?: number;
+  /** High-water mark of the wire face, in bytes. Default 64 KiB. */
+  highWaterMark?: number;
+  /** High-water mark of `ws.app`, in objects. Default 16. */
+  appHighWaterMark?: number;
+}
+
+/** Options of `send()`. */
+export interface SendOptions {
+  /** Send as binary (default: true for Buffers, false for strings). */
+  binary?: boolean;
+  /** false: send this message uncompressed even when compression is negotiated. */
+  compress?: boolean;
+}
+
+/** The timing and flow options with their defaults applied. */
+export interface ResolvedTimings {
+  readonly handshakeTimeout: number;
+  readonly closeTimeout: number;
+  readonly pingInterval: number;
+  readonly pongTimeout: number;
+  readonly highWaterMark: number;
+  readonly appHighWaterMark: number;
+}
+
+/** Apply the documented defaults. */
+export function resolveTimings(options: WebSocketDuplexOptions): ResolvedTimings {
+  const pingInterval = options.pingInterval ?? 0;
+  return {
+    handshakeTimeout: options.handshakeTimeout ?? 30000,
+    closeTimeout: options.closeTimeout ?? 5000,
+    pingInterval,
+    pongTimeout: options.pongTimeout ?? pingInterval,
+    highWaterMark: options.highWaterMark ?? 64 * 1024,
+    appHighWaterMark: options.appHighWaterMark ?? 16,
+  };
+}
+
+/** The extensions to offer (client) or negotiate (server): fresh ones per connection. */
+export function makeExtensions(options: WebSocketDuplexOptions): Extension[] {
+  const e = options.extensions;
+  const list = typeof e === 'function' ? e() : [...(e ?? [])];
+  const deflate = options.perMessageDeflate;
+  if (deflate !== undefined && deflate !== false) list.push(new PerMessageDeflate(deflate === true ? {} : deflate));
+  return list;
+}

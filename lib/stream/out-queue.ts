@@ -1,0 +1,99 @@
+/**
+ * The wire output of a `WebSocketDuplex`: frames on their way to the transport.
+ *
+ * Small frames produced in one tick are coalesced into one chunk, so a burst of small
+ * sends costs one transport write instead of one per frame. Pongs the core makes while
+ * the transport is behind wait in a single slot, where a newer one replaces an older one
+ * (RFC 6455 5.5.3: an endpoint MAY answer only the most recent ping), so a peer that
+ * floods pings and never reads cannot grow our memory.
+ */
+
+// Frames smaller than this are coalesced within a tick.
+const COALESCE_MAX = 16 * 1024;
+
+/** What the queue needs of its Duplex. */
+export interface OutQueueSink {
+  /** Push a chunk onto the readable side; false when it is at its high-water mark. */
+  push(chunk: Buffer): boolean;
+  /** Bytes in the readable side's buffer. */
+  readonly readableLength: number;
+  /** The readable side's high-water mark. */
+  readonly readableHighWaterMark: number;
+}
+
+/** Coalescing output queue with a one-pong slot. */
+export class OutQueue {
+  readonly #sink: OutQueueSink;
+  #small: Buffer[] = [];
+  #smallBytes = 0;
+  #flushScheduled = false;
+  #pong: Buffer | null = null;
+  #closed = false;
+
+  constructor(sink: OutQueueSink) {
+    this.#sink = sink;
+  }
+
+  /** Bytes produced and not yet pushed to the readable side. */
+  get pending(): number {
+    return this.#smallBytes + (this.#pong?.length ?? 0);
+  }
+
+  /** True when the transport is behind: the readable side holds a high-water mark or more. */
+  get full(): boolean {
+    return this.#sink.readableLength + this.#smallBytes >= this.#sink.readableHighWaterMark;
+  }
+
+  /** Queue a frame; false when the transport is behind. */
+  write(bytes: Buffer): boolean {
+    if (this.#closed) return false;
+    if (bytes.length >= COALESCE_MAX) {
+      this.flush();
+      return this.#sink.push(bytes);
+    }
+    this.#small.push(bytes);
+    this.#smallBytes += bytes.length;
+    if (this.#smallBytes >= COALESCE_MAX) return this.flush();
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(() => {
+        this.#flushScheduled = false;
+        this.flush();
+      });
+    }
+    return !this.full;
+  }
+
+  /** Queue an automatic pong: at once when the transport keeps up, else in the one slot. */
+  writePong(bytes: Buffer): void {
+    if (this.#closed) return;
+    if (this.full) this.#pong = bytes;
+    else this.write(bytes);
+  }
+
+  /** Push what is queued (the waiting pong first: it answers a ping that came earlier). */
+  flush(): boolean {
+    if (this.#closed) return false;
+    if (this.#pong !== null) {
+      const pong = this.#pong;
+      this.#pong = null;
+      this.#small.unshift(pong);
+      this.#smallBytes += pong.length;
+    }
+    const small = this.#small;
+    if (small.length === 0) return !this.full;
+    const chunk = small.length === 1 ? small[0]! : Buffer.concat(small, this.#smallBytes);
+    this.#small = [];
+    this.#smallBytes = 0;
+    return this.#sink.push(chunk);
+  }
+
+  /** Flush, then refuse anything more (the wire output is ending or gone). */
+  close(flush: boolean): void {
+    if (flush) this.flush();
+    this.#closed = true;
+    this.#small = [];
+    this.#smallBytes = 0;
+    this.#pong = null;
+  }
+}
