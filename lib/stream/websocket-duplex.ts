@@ -59,6 +59,8 @@ import { decide } from './server-decision';
 export const kAbort = Symbol('wsproto.abort');
 
 /** The event methods of `WebSocketDuplex`, typed by `WebSocketDuplexEvents`. */
+// The merge only narrows the types of methods the Duplex base implements (EventEmitter's).
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WebSocketDuplex {
   /** Add a listener (see `WebSocketDuplexEvents` for the events and their arguments). */
   on<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
@@ -81,6 +83,7 @@ export interface WebSocketDuplex {
 }
 
 /** The Duplex WebSocket: wire bytes on the stream itself, events on `ws.app`. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WebSocketDuplex extends Duplex {
   /** The sans-I/O connection underneath (read its state; do not feed it). */
   readonly connection: WSConnection;
