@@ -39,7 +39,7 @@ export const RFC_RESPONSE = crlf([
   'HTTP/1.1 101 Switching Protocols',
   'Upgrade: websocket',
   'Connection: Upgrade',
-  'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYCQ3x0Vm6bN3g=',
+  'Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=',
   'Sec-WebSocket-Protocol: chat',
   '',
 ]);
@@ -47,7 +47,7 @@ export const RFC_RESPONSE = crlf([
 export const RFC_RESPONSE_HEADERS: HeaderList = [
   ['Upgrade', 'websocket'],
   ['Connection', 'Upgrade'],
-  ['Sec-WebSocket-Accept', 's3pPLMBiTxaQ9kYCQ3x0Vm6bN3g='],
+  ['Sec-WebSocket-Accept', 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='],
   ['Sec-WebSocket-Protocol', 'chat'],
 ];
 

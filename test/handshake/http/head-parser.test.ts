@@ -74,7 +74,7 @@ describe('handshake/http/head-parser', () => {
         reason: 'Switching Protocols',
         headers: RFC_RESPONSE_HEADERS,
       });
-      expect(getHeader(head!.headers, 'sec-websocket-accept')).to.equal('s3pPLMBiTxaQ9kYCQ3x0Vm6bN3g=');
+      expect(getHeader(head!.headers, 'sec-websocket-accept')).to.equal('s3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
     });
 
     it('RFC 6455 1.2: replays the request whole, byte by byte and at every split point', () => {
