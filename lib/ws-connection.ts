@@ -34,7 +34,6 @@ import {
 import type { Extension } from './extensions/extension';
 import type { MaskKeyGenerator } from './frame/mask';
 import type { FrameLimits } from './frame/protocol';
-import { BodyReader } from './handshake/body';
 import {
   acceptHeaders,
   generateKey,
@@ -44,16 +43,10 @@ import {
   validateResponse,
   type ValidRequest,
 } from './handshake/handshake';
-import {
-  HeadParser,
-  reasonPhrase,
-  serializeRequest,
-  serializeResponse,
-  type HeadLimits,
-  type HeaderList,
-  type RequestHead,
-  type ResponseHead,
-} from './handshake/http';
+import { BodyReader } from './handshake/http/body-reader';
+import { HeadParser, type HeadLimits, type RequestHead, type ResponseHead } from './handshake/http/head-parser';
+import type { HeaderList } from './handshake/http/headers';
+import { reasonPhrase, serializeRequest, serializeResponse } from './handshake/http/serialize';
 
 /** Options of a `WSConnection`: handshake limits plus the `Connection` limits. */
 export interface WSConnectionOptions

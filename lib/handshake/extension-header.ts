@@ -22,7 +22,7 @@
 import { LocalProtocolError, RemoteProtocolError } from '../errors';
 import { RejectConnectionEvent } from '../events';
 import type { ExtensionParams } from '../extensions/extension';
-import { isToken, scanQuotedString, scanToken, skipOws } from './http';
+import { isToken, scanQuotedString, scanToken, skipOws } from './http/abnf';
 
 function malformed(value: string, what: string): RemoteProtocolError {
   const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}...` : value);

@@ -1,6 +1,6 @@
 /**
  * The opening handshake rules (RFC 6455 section 4), for both roles, as pure functions
- * over parsed HTTP heads. `WSConnection` drives them; `lib/handshake/http.ts` parses and
+ * over parsed HTTP heads. `WSConnection` drives them; `lib/handshake/http/` parses and
  * serializes the heads.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -8,7 +8,8 @@ import { LocalProtocolError, RemoteProtocolError, type RemoteErrorCode } from '.
 import { RejectConnectionEvent, type Headers } from '../events';
 import type { Extension, ExtensionParams } from '../extensions/extension';
 import { formatExtensionParams, parseExtensionHeader } from './extension-header';
-import { getHeaderList, hasToken, type HeaderList, type RequestHead, type ResponseHead } from './http';
+import type { RequestHead, ResponseHead } from './http/head-parser';
+import { getHeaderList, hasToken, type HeaderList } from './http/headers';
 
 // RFC 6455 1.3: the GUID concatenated with the key before hashing.
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';

@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { RejectConnection, RemoteProtocolError, type ExtensionParams } from '../../lib/index';
 import { formatExtensionHeader, parseExtensionHeader } from '../../lib/handshake/extension-header';
-import { isToken } from '../../lib/handshake/http';
+import { isToken } from '../../lib/handshake/http/abnf';
 import { fuzzParams } from './config';
 
 const tokenChars = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";

@@ -18,7 +18,7 @@ import {
   type WSEvent,
 } from '../../lib/index';
 import { acceptKey } from '../../lib/handshake/handshake';
-import { HeadParser } from '../../lib/handshake/http';
+import { HeadParser } from '../../lib/handshake/http/head-parser';
 import { chunking } from './arbitraries';
 import { fuzzParams } from './config';
 import { cut } from './invariants';

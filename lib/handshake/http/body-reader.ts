@@ -11,20 +11,12 @@
  * - `ERR_BODY_TOO_LARGE`: a bound was hit (`maxBodySize`, the chunk-size line length,
  *   the trailer section size or field count).
  */
-import { LocalProtocolError, RemoteProtocolError } from '../errors';
-import type { Headers } from '../events';
-import {
-  DEFAULT_MAX_HEAD_SIZE,
-  DEFAULT_MAX_HEADERS,
-  LineReader,
-  asciiLowerCase,
-  getHeaderList,
-  parseFieldLine,
-  scanQuotedString,
-  scanToken,
-  skipOws,
-  type HeaderList,
-} from './http';
+import { LocalProtocolError, RemoteProtocolError } from '../../errors';
+import type { Headers } from '../../events';
+import { asciiLowerCase, parseFieldLine, scanQuotedString, scanToken, skipOws } from './abnf';
+import { DEFAULT_MAX_HEAD_SIZE, DEFAULT_MAX_HEADERS } from './head-parser';
+import { getHeaderList, type HeaderList } from './headers';
+import { LineReader } from './line-reader';
 
 /** Default bound of the decoded body: 1 MiB. */
 export const DEFAULT_MAX_BODY_SIZE = 1024 * 1024;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { LocalProtocolError, RemoteProtocolError } from '../../lib/errors';
+import { LocalProtocolError, RemoteProtocolError } from '../../../lib/errors';
 import {
   BodyReader,
   DEFAULT_MAX_BODY_SIZE,
@@ -7,9 +7,9 @@ import {
   MAX_TRAILER_SIZE,
   type BodyFraming,
   type BodyReaderOptions,
-} from '../../lib/handshake/body';
-import type { HeaderList } from '../../lib/handshake/http';
-import { chunkings, rng } from '../helpers/bytes';
+} from '../../../lib/handshake/http/body-reader';
+import type { HeaderList } from '../../../lib/handshake/http/headers';
+import { chunkings, rng } from '../../helpers/bytes';
 
 type Head = { statusCode: number; headers: HeaderList };
 
@@ -61,7 +61,7 @@ function expectRemote(fn: () => unknown, code: string, message?: RegExp): Remote
   return err;
 }
 
-describe('handshake/body', () => {
+describe('handshake/http/body-reader', () => {
   describe('framing (RFC 9112 6.3)', () => {
     const framings: Array<[string, Head, BodyFraming, boolean]> = [
       ['RFC 9112 6.3 (1): 1xx has no body', { statusCode: 100, headers: length(5) }, 'none', true],
