@@ -1,6 +1,7 @@
 /** The public surface: exactly these names, from both `require` and `import`. */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as api from '../lib/index';
 
@@ -74,5 +75,14 @@ describe('public surface (lib/index.ts)', () => {
       "console.log(typeof Connection, new TextMessage({ data: 'x' }) instanceof cjs.TextMessage);";
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: root, encoding: 'utf8' });
     expect(out.trim()).to.equal('function true');
+  });
+
+  it("every stable error code in lib/errors.ts is listed in the README's error handling", () => {
+    const source = fs.readFileSync(path.join(root, 'lib', 'errors.ts'), 'utf8');
+    const codes = [...new Set(source.match(/'ERR_[A-Z0-9_]+'/g) ?? [])].map((c) => c.slice(1, -1));
+    expect(codes.length).to.be.greaterThan(30);
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Error handling'), readme.indexOf('## Conformance'));
+    expect(codes.filter((code) => !section.includes(`\`${code}\``))).to.deep.equal([]);
   });
 });
