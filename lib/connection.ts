@@ -192,13 +192,19 @@ export class Connection {
    * 1006 when the transport ended without the peer's close. Null before that.
    */
   get closeCode(): number | null {
-    if (this.#failure !== null) return this.#failure.closeCode;
+    const failure = this.#failure;
+    if (failure !== null && (failure.code !== 'ERR_ABNORMAL_CLOSURE' || this.#closeReceived === null)) {
+      return failure.closeCode;
+    }
     return this.#closeReceived?.code ?? null;
   }
 
   /** The close reason that goes with `closeCode` ('' when none). */
   get closeReason(): string {
-    if (this.#failure !== null) return this.#failure.message;
+    const failure = this.#failure;
+    if (failure !== null && (failure.code !== 'ERR_ABNORMAL_CLOSURE' || this.#closeReceived === null)) {
+      return failure.message;
+    }
     return this.#closeReceived?.reason ?? '';
   }
 
@@ -300,9 +306,11 @@ export class Connection {
       if (this.#state !== 'CLOSED') {
         // RFC 6455 7.1.5: a connection closed without a close frame has code 1006.
         const failure = new RemoteProtocolError(
-          this.#closeSent === null
-            ? 'the transport ended without a close frame'
-            : 'the transport ended before the peer answered our close',
+          this.#closeReceived !== null
+            ? "the transport ended before we answered the peer's close"
+            : this.#closeSent === null
+              ? 'the transport ended without a close frame'
+              : 'the transport ended before the peer answered our close',
           { code: 'ERR_ABNORMAL_CLOSURE', closeCode: CloseReason.ABNORMAL_CLOSURE },
         );
         this.#failure ??= failure;

@@ -7,13 +7,15 @@ import { Duplex, type DuplexOptions } from 'readable-stream';
 import { LocalProtocolError } from '../errors';
 import { BytesMessageEvent, TextMessageEvent, type WSEvent } from '../events';
 
-/** A write callback. */
-export type Callback = (error?: Error | null) => void;
+import type { Callback } from './flow';
 
 /** What the face needs of its `WebSocketDuplex`. */
 export interface AppFaceOwner {
-  /** Send an event written to the face; call back when the transport took it. */
-  writeFromApp(event: WSEvent, callback: Callback): void;
+  /**
+   * Send an event written to the face; call back when the transport took it. Returns
+   * false (without calling back) before the handshake completed: the face holds it.
+   */
+  writeFromApp(event: WSEvent, callback: Callback): boolean;
   /** The face's reader wants more: release held input. */
   resumeFromApp(): void;
   /** Start the close handshake (the face's writable side ended). */
@@ -28,6 +30,7 @@ export interface AppFaceOwner {
 export class AppFace extends Duplex {
   readonly #owner: AppFaceOwner;
   #ended = false;
+  #early: Array<[WSEvent, Callback]> = []; // written before the handshake completed
 
   /** @internal Made by `WebSocketDuplex.app`. */
   constructor(owner: AppFaceOwner, highWaterMark: number) {
@@ -60,6 +63,9 @@ export class AppFace extends Duplex {
   /** @internal */
   finish(error: Error | null): void {
     this.endReadable();
+    const early = this.#early;
+    this.#early = [];
+    for (const [, callback] of early) callback(); // never sent: the handshake did not complete
     if (error !== null) this.destroy(error);
   }
 
@@ -80,7 +86,16 @@ export class AppFace extends Duplex {
       callback(new LocalProtocolError('ws.app takes events, strings or Buffers', 'ERR_INVALID_EVENT'));
       return;
     }
-    this.#owner.writeFromApp(event, callback);
+    if (this.#early.length > 0 || !this.#owner.writeFromApp(event, callback)) this.#early.push([event, callback]);
+  }
+
+  /** @internal The handshake completed: send what was written before. */
+  opened(): void {
+    const early = this.#early;
+    this.#early = [];
+    for (const [event, callback] of early) {
+      if (!this.#owner.writeFromApp(event, callback)) this.#early.push([event, callback]);
+    }
   }
 
   /** @internal Duplex implementation: the writer ended; close with 1000. */

@@ -5,6 +5,7 @@
  */
 import type { Readable } from 'readable-stream';
 import type { RejectConnectionEvent, RejectDataEvent, RequestEvent } from '../events';
+import type {} from './websocket-duplex';
 
 /** Event name -> listener arguments, for `on`, `once`, `off` and the rest. */
 export interface WebSocketDuplexEvents {
@@ -55,3 +56,29 @@ export interface WebSocketDuplexEvents {
 export type WebSocketDuplexListener<K extends keyof WebSocketDuplexEvents> = (
   ...args: WebSocketDuplexEvents[K]
 ) => void;
+
+// The event methods of the class, typed by the map above: a module augmentation that
+// only narrows the types of methods the Duplex base (EventEmitter) implements.
+declare module './websocket-duplex' {
+  /** The event methods of `WebSocketDuplex`, typed by `WebSocketDuplexEvents`. */
+  interface WebSocketDuplex {
+    /** Add a listener (see `WebSocketDuplexEvents` for the events and their arguments). */
+    on<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
+    /** Add a one-time listener. */
+    once<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
+    /** Remove a listener. */
+    off<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
+    /** Add a listener. */
+    addListener<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
+    /** Remove a listener. */
+    removeListener<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
+    /** Add a listener in front of the others. */
+    prependListener<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
+    /** Add a one-time listener in front of the others. */
+    prependOnceListener<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
+    /** Emit an event. */
+    emit<K extends keyof WebSocketDuplexEvents>(event: K, ...args: WebSocketDuplexEvents[K]): boolean;
+    /** The number of listeners of an event. */
+    listenerCount(event: keyof WebSocketDuplexEvents): number;
+  }
+}

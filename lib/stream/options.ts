@@ -2,7 +2,13 @@
  * Options of a `WebSocketDuplex`, the server's accept decision, and the defaults,
  * resolved once per stream.
  */
-import type { AcceptConnectionInit, Headers, RequestEvent } from '../events';
+import {
+  BytesMessageEvent,
+  TextMessageEvent,
+  type AcceptConnectionInit,
+  type Headers,
+  type RequestEvent,
+} from '../events';
 import type { Extension } from '../extensions/extension';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../extensions/permessage-deflate';
 import type { WSConnectionOptions } from '../ws-connection';
@@ -122,4 +128,12 @@ export function makeExtensions(options: WebSocketDuplexOptions): Extension[] {
   const deflate = options.perMessageDeflate;
   if (deflate !== undefined && deflate !== false) list.push(new PerMessageDeflate(deflate === true ? {} : deflate));
   return list;
+}
+
+/** The message event `send(data, options)` sends: text for strings unless `binary`, binary for bytes. */
+export function messageEvent(data: string | Uint8Array, options: SendOptions): TextMessageEvent | BytesMessageEvent {
+  const binary = options.binary ?? typeof data !== 'string';
+  const compress = options.compress === undefined ? {} : { compress: options.compress };
+  if (binary) return new BytesMessageEvent({ data: typeof data === 'string' ? Buffer.from(data) : data, ...compress });
+  return new TextMessageEvent({ data: typeof data === 'string' ? data : Buffer.from(data).toString(), ...compress });
 }

@@ -29,17 +29,11 @@
  */
 import { Duplex, type DuplexOptions } from 'readable-stream';
 import { CloseReason } from '../close-codes';
-import { ConnectionState, ConnectionType, type ConnectionRole } from '../connection';
+import { ConnectionState, ConnectionType, type ConnectionRole, type SendableType } from '../connection';
 import { LocalProtocolError, RemoteProtocolError } from '../errors';
 import {
-  AcceptConnectionEvent,
-  BytesMessageEvent,
   CloseConnectionEvent,
   PingEvent,
-  RejectConnectionEvent,
-  RejectDataEvent,
-  RequestEvent,
-  TextMessageEvent,
   type AcceptConnectionInit,
   type ConnectionEvent,
   type Headers,
@@ -47,43 +41,23 @@ import {
 } from '../events';
 import type { Extension } from '../extensions/extension';
 import { WSConnection } from '../ws-connection';
-import { AppFace, type Callback } from './app-face';
-import type { WebSocketDuplexEvents, WebSocketDuplexListener } from './duplex-events';
+import { AppFace } from './app-face';
+import { Flow, type Callback } from './flow';
+import './duplex-events';
 import { LifecycleTimers } from './lifecycle-timers';
 import { MessageAssembler } from './message-assembler';
-import { makeExtensions, resolveTimings, type SendOptions, type WebSocketDuplexOptions } from './options';
+import { makeExtensions, messageEvent, resolveTimings, type SendOptions, type WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
-import { decide } from './server-decision';
+import { closeReport } from './close-report';
+import { Opening, clientRequest } from './opening';
 
 /** @internal Ends the stream because its transport failed or went away (never emits 'error'). */
 export const kAbort = Symbol('wsproto.abort');
 
-/** The event methods of `WebSocketDuplex`, typed by `WebSocketDuplexEvents`. */
-// The merge only narrows the types of methods the Duplex base implements (EventEmitter's).
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export interface WebSocketDuplex {
-  /** Add a listener (see `WebSocketDuplexEvents` for the events and their arguments). */
-  on<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
-  /** Add a one-time listener. */
-  once<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
-  /** Remove a listener. */
-  off<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
-  /** Add a listener. */
-  addListener<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
-  /** Remove a listener. */
-  removeListener<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
-  /** Add a listener in front of the others. */
-  prependListener<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
-  /** Add a one-time listener in front of the others. */
-  prependOnceListener<K extends keyof WebSocketDuplexEvents>(event: K, listener: WebSocketDuplexListener<K>): this;
-  /** Emit an event. */
-  emit<K extends keyof WebSocketDuplexEvents>(event: K, ...args: WebSocketDuplexEvents[K]): boolean;
-  /** The number of listeners of an event. */
-  listenerCount(event: keyof WebSocketDuplexEvents): number;
-}
-
-/** The Duplex WebSocket: wire bytes on the stream itself, events on `ws.app`. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+/**
+ * The Duplex WebSocket: wire bytes on the stream itself, events on `ws.app`. Its event
+ * methods are typed by `WebSocketDuplexEvents` (see duplex-events.ts).
+ */
 export class WebSocketDuplex extends Duplex {
   /** The sans-I/O connection underneath (read its state; do not feed it). */
   readonly connection: WSConnection;
@@ -93,14 +67,11 @@ export class WebSocketDuplex extends Duplex {
   readonly #timers: LifecycleTimers;
   readonly #assembler = new MessageAssembler();
   #app: AppFace | null = null;
-  #heldInput: Callback | null = null; // the wire write callback, while ws.app's reader is behind
-  #heldWriters: Callback[] = []; // send() / ws.app callbacks, while the transport is behind
-  #preOpen: Array<[WSEvent, Callback]> = []; // ws.app writes made before the handshake completed
-  #pendingRequest: RequestEvent | null = null;
+  readonly #flow = new Flow(() => this.#paused || (this.#app !== null && this.#app.full));
   #protocol: string | null = null;
   #extensions: readonly Extension[] = [];
   #cause: Error | null = null; // what ended the stream outside the protocol: timeouts, the transport
-  #handshakeEnd = ''; // why the handshake did not complete (rejections)
+  readonly #opening: Opening;
   #paused = false; // client: events wait a turn after 'open' (see #opened)
   #peerEnded = false; // the transport's input ended
   #wireEnded = false; // our output ended
@@ -130,27 +101,26 @@ export class WebSocketDuplex extends Duplex {
       autoCloseReply: options.autoCloseReply !== false,
     });
     this.#out = new OutQueue(this as unknown as Duplex);
+    this.#opening = new Opening(
+      {
+        send: (event) => void this.#out.write(this.connection.send(event)),
+        opened: () => {
+          this.#opened();
+          this.#process();
+        },
+        endWire: () => this.#endWire(),
+        noteCause: (error) => void (this.#cause ??= error),
+        isDestroyed: () => this.destroyed,
+      },
+      () => makeExtensions(options),
+    );
     this.#timers = new LifecycleTimers(timings, {
       handshakeTimedOut: () => this.#fail('ERR_HANDSHAKE_TIMEOUT', 'the opening handshake timed out'),
       closeTimedOut: () => this.#closeTimedOut(),
       sendKeepalivePing: () => this.#sendEvent(new PingEvent({ payload: Buffer.from('keepalive') })),
       pongTimedOut: () => this.#fail('ERR_PONG_TIMEOUT', 'nothing arrived within pongTimeout of a keepalive ping'),
     });
-    if (this.#client) {
-      const request = options.request;
-      if (request === undefined)
-        throw new LocalProtocolError('a client stream needs options.request', 'ERR_INVALID_OPTION');
-      const bytes = this.connection.send(
-        new RequestEvent({
-          host: request.host,
-          target: request.target,
-          subprotocols: request.subprotocols ?? [],
-          extraHeaders: request.extraHeaders ?? [],
-          extensions: makeExtensions(options),
-        }),
-      );
-      this.#out.write(bytes);
-    }
+    if (this.#client) this.#out.write(this.connection.send(clientRequest(options)));
     // Armed after the request was validated and written (a refused request throws above).
     this.#timers.startHandshake();
   }
@@ -160,7 +130,7 @@ export class WebSocketDuplex extends Duplex {
     this.#app ??= new AppFace(
       {
         writeFromApp: (event, callback) => this.#writeFromApp(event, callback),
-        resumeFromApp: () => this.#releaseInput(),
+        resumeFromApp: () => this.#flow.releaseInput(),
         close: () => this.close(),
       },
       resolveTimings(this.#options).appHighWaterMark,
@@ -194,8 +164,8 @@ export class WebSocketDuplex extends Duplex {
   override _write(chunk: Buffer, _encoding: string, callback: Callback): void {
     if (this.#wireEnded && this.connection.connection === null) {
       // A refused handshake: read no more of what the client sends (an endless head ...);
-      // the stream is dropped at the peer's EOF or at closeTimeout.
-      this.#heldInput = callback;
+      // the stream is dropped once the response is out, or at closeTimeout.
+      this.#flow.holdInput(callback);
       return;
     }
     if (this.destroyed || this.#wireEnded || this.connection.state === ConnectionState.CLOSED) {
@@ -211,8 +181,7 @@ export class WebSocketDuplex extends Duplex {
       return;
     }
     this.#process();
-    if (this.#mustHoldInput()) this.#heldInput = callback;
-    else callback();
+    this.#flow.input(callback);
   }
 
   /** @internal Duplex implementation: the transport's input ended. */
@@ -233,30 +202,21 @@ export class WebSocketDuplex extends Duplex {
   /** @internal Duplex implementation: the transport wants more bytes. */
   override _read(): void {
     this.#out.flush();
-    const held = this.#heldWriters;
-    if (held.length > 0) {
-      this.#heldWriters = [];
-      for (const cb of held) cb();
-    }
+    this.#flow.releaseWriters();
   }
 
   /** @internal Duplex implementation: release timers and held callbacks, then emit 'close'. */
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     this.#timers.clear();
     this.#out.close(false);
-    const [code, reason, wasClean, cause] = this.#closeInfo(error);
-    const held = this.#heldInput;
-    this.#heldInput = null;
-    const writers = this.#heldWriters;
-    this.#heldWriters = [];
-    const preOpen = this.#preOpen;
-    this.#preOpen = [];
+    const [code, reason, wasClean, cause] = closeReport(
+      this.connection.connection,
+      error ?? this.#cause,
+      this.#opening.ended,
+    );
     this.#app?.finish(null);
     callback(error);
-    held?.();
-    const dropped = new LocalProtocolError('the WebSocket closed before this was sent', 'ERR_INVALID_STATE');
-    for (const cb of writers) cb(dropped);
-    for (const [, cb] of preOpen) cb();
+    this.#flow.end(new LocalProtocolError('the WebSocket closed before this was sent', 'ERR_INVALID_STATE'));
     process.nextTick(() => this.emit('close', code, reason, wasClean, cause));
   }
 
@@ -290,11 +250,7 @@ export class WebSocketDuplex extends Duplex {
    * `ERR_INVALID_STATE` error. Throws `LocalProtocolError` before the handshake completed.
    */
   send(data: string | Uint8Array, options: SendOptions = {}, callback?: Callback): boolean {
-    const binary = options.binary ?? typeof data !== 'string';
-    const compress = options.compress === undefined ? {} : { compress: options.compress };
-    const event = binary
-      ? new BytesMessageEvent({ data: typeof data === 'string' ? Buffer.from(data) : data, ...compress })
-      : new TextMessageEvent({ data: typeof data === 'string' ? data : Buffer.from(data).toString(), ...compress });
+    const event = messageEvent(data, options);
     return this.#sendEvent(event, callback);
   }
 
@@ -315,7 +271,7 @@ export class WebSocketDuplex extends Duplex {
     if (this.destroyed) return;
     if (this.connection.connection === null) {
       if (this.#wireEnded) return; // a rejection is on its way
-      this.#handshakeEnd = 'closed before the opening handshake completed';
+      this.#opening.ended = 'closed before the opening handshake completed';
       this.destroy();
       return;
     }
@@ -329,22 +285,12 @@ export class WebSocketDuplex extends Duplex {
 
   /** Server: accept the pending request (from a 'request' listener). */
   accept(init: AcceptConnectionInit = {}): void {
-    if (this.#pendingRequest === null)
-      throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
-    const extensions = init.extensions ?? makeExtensions(this.#options);
-    this.#out.write(this.connection.send(new AcceptConnectionEvent({ ...init, extensions })));
-    this.#pendingRequest = null;
-    this.#opened();
-    this.#process();
+    this.#opening.accept(init);
   }
 
   /** Server: reject the pending request with an HTTP status and an optional body. */
   reject(statusCode = 403, body: string | Buffer = '', headers: Headers = []): void {
-    if (this.#pendingRequest === null)
-      throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
-    this.#rejectWith(statusCode, body, headers);
-    this.#pendingRequest = null;
-    this.#handshakeEnd = `rejected with ${statusCode}`;
+    this.#opening.reject(statusCode, body, headers);
   }
 
   // ---- events in ----
@@ -367,10 +313,7 @@ export class WebSocketDuplex extends Duplex {
     this.#app?.deliver(event);
     switch (event.type) {
       case 'request':
-        this.#pendingRequest = event;
-        this.emit('request', event);
-        if (this.#options.accept !== undefined) decide(event, this.#options.accept, this.#decisionTarget());
-        else if (this.listenerCount('request') === 0 && this.#pendingRequest === event) this.accept();
+        this.#opening.request(event, () => this.emit('request', event), this.#options.accept);
         break;
       case 'accept':
         this.#protocol = event.subprotocol;
@@ -378,7 +321,7 @@ export class WebSocketDuplex extends Duplex {
         this.#opened();
         break;
       case 'reject':
-        this.#handshakeEnd = `the server rejected the handshake with ${event.statusCode}`;
+        this.#opening.ended = `the server rejected the handshake with ${event.statusCode}`;
         this.emit('rejected', event);
         if (!event.hasBody) this.#endWire();
         break;
@@ -403,6 +346,10 @@ export class WebSocketDuplex extends Duplex {
     }
   }
 
+  #handshakeFailed(error: unknown): void {
+    this.#opening.failed(error, !this.#client, this.connection.state === ConnectionState.CONNECTING);
+  }
+
   /** Apply what the core says about closing. */
   #followCore(): void {
     const core = this.connection.connection;
@@ -415,9 +362,7 @@ export class WebSocketDuplex extends Duplex {
     this.#timers.opened();
     if (!this.#client) this.#extensions = this.connection.connection?.extensions ?? [];
     this.emit('open');
-    const early = this.#preOpen;
-    this.#preOpen = [];
-    for (const [event, cb] of early) this.#writeFromApp(event, cb);
+    this.#app?.opened();
     if (this.#client) {
       // Frames that came in the same read as the 101 wait a turn, until the code that
       // awaited the open stream (connect()'s promise) has attached its listeners.
@@ -425,73 +370,52 @@ export class WebSocketDuplex extends Duplex {
       setImmediate(() => {
         this.#paused = false;
         this.#process();
-        this.#releaseInput();
+        this.#flow.releaseInput();
       });
     }
   }
 
-  #mustHoldInput(): boolean {
-    return this.#paused || (this.#app !== null && this.#app.full);
-  }
-
-  #releaseInput(): void {
-    if (this.#heldInput === null) return;
-    // Readable calls _read before it removes the chunk it hands out: look once it has.
-    process.nextTick(() => {
-      const held = this.#heldInput;
-      if (held === null || this.#mustHoldInput()) return;
-      this.#heldInput = null;
-      held();
-    });
-  }
-
   // ---- events out ----
 
-  #sendEvent(event: ConnectionEvent, callback?: Callback): boolean {
+  /** Serialize and queue an event; null when it is dropped (the close handshake started, or the stream ended). */
+  #transmit(event: WSEvent): boolean | null {
     const core = this.connection.connection;
-    if (core === null && !this.destroyed && !this.#wireEnded) {
-      throw new LocalProtocolError(`cannot send '${event.type}' before the handshake completes`, 'ERR_INVALID_STATE');
-    }
-    if (core === null || this.destroyed || this.#wireEnded || !core.canSend(event.type)) {
-      const error = new LocalProtocolError(
-        `cannot send '${event.type}' in state ${this.connection.state}`,
-        'ERR_INVALID_STATE',
-      );
-      if (callback) process.nextTick(callback, error);
-      return false;
-    }
+    if (core === null || this.destroyed || this.#wireEnded || !core.canSend(event.type as SendableType)) return null;
     const ok = this.#out.write(this.connection.send(event));
     if (event.type === 'close') this.#followCore();
-    if (callback) {
-      if (ok) process.nextTick(callback);
-      else this.#heldWriters.push(callback);
-    }
     return ok;
   }
 
-  #writeFromApp(event: WSEvent, callback: Callback): void {
-    const core = this.connection.connection;
-    if (core === null) {
-      // Held until the handshake completes; dropped if it never does.
-      if (this.destroyed || this.#wireEnded) callback();
-      else this.#preOpen.push([event, callback]);
-      return;
+  #sendEvent(event: ConnectionEvent, callback?: Callback): boolean {
+    if (this.connection.connection === null && !this.destroyed && !this.#wireEnded) {
+      throw new LocalProtocolError(`cannot send '${event.type}' before the handshake completes`, 'ERR_INVALID_STATE');
     }
-    // After the close handshake started, messages are dropped (as a browser does).
-    if (this.destroyed || this.#wireEnded || !core.canSend(event.type as ConnectionEvent['type'])) {
-      callback();
-      return;
-    }
-    let ok: boolean;
+    const ok = this.#transmit(event);
+    if (callback === undefined) return ok === true;
+    if (ok === null) {
+      const state = this.connection.state;
+      process.nextTick(
+        callback,
+        new LocalProtocolError(`cannot send '${event.type}' in state ${state}`, 'ERR_INVALID_STATE'),
+      );
+    } else if (ok) process.nextTick(callback);
+    else this.#flow.holdWriter(callback);
+    return ok === true;
+  }
+
+  #writeFromApp(event: WSEvent, callback: Callback): boolean {
+    if (this.connection.connection === null && !this.destroyed && !this.#wireEnded) return false;
+    let ok: boolean | null;
     try {
-      ok = this.#out.write(this.connection.send(event));
+      ok = this.#transmit(event);
     } catch (error) {
       callback(error as Error);
-      return;
+      return true;
     }
-    if (event.type === 'close') this.#followCore();
-    if (ok) callback();
-    else this.#heldWriters.push(callback);
+    // Dropped after the close handshake started, as a browser does.
+    if (ok !== false) callback();
+    else this.#flow.holdWriter(callback);
+    return true;
   }
 
   // ---- closing ----
@@ -528,71 +452,5 @@ export class WebSocketDuplex extends Duplex {
   #fail(code: 'ERR_HANDSHAKE_TIMEOUT' | 'ERR_CLOSE_TIMEOUT' | 'ERR_PONG_TIMEOUT', message: string): void {
     this.#cause ??= new RemoteProtocolError(message, { code, closeCode: CloseReason.ABNORMAL_CLOSURE });
     this.destroy();
-  }
-
-  #handshakeFailed(error: unknown): void {
-    if (!(error instanceof RemoteProtocolError)) throw error;
-    this.#cause ??= error;
-    const hint = error.eventHint;
-    if (
-      !this.#client &&
-      hint instanceof RejectConnectionEvent &&
-      this.connection.state === ConnectionState.CONNECTING
-    ) {
-      // Tell the client what was wrong.
-      this.#rejectWith(hint.statusCode, `${error.message}\n`, hint.headers);
-    } else this.#endWire();
-  }
-
-  #rejectWith(statusCode: number, body: string | Buffer, headers: Headers): void {
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
-    const all: Array<readonly [string, string]> = [...headers, ['Content-Length', String(bytes.length)]];
-    if (bytes.length > 0 && !headers.some(([n]) => n.toLowerCase() === 'content-type')) {
-      all.push(['Content-Type', 'text/plain; charset=utf-8']);
-    }
-    this.#out.write(
-      this.connection.send(new RejectConnectionEvent({ statusCode, headers: all, hasBody: bytes.length > 0 })),
-    );
-    if (bytes.length > 0)
-      this.#out.write(this.connection.send(new RejectDataEvent({ data: bytes, bodyFinished: true })));
-    this.#endWire();
-  }
-
-  #decisionTarget() {
-    return {
-      awaits: (request: RequestEvent) => !this.destroyed && this.#pendingRequest === request,
-      accept: (init: AcceptConnectionInit) => this.accept(init),
-      reject: (statusCode: number, body: string | Buffer, headers: Headers) => this.reject(statusCode, body, headers),
-      hookFailed: (error: Error) => {
-        this.#cause ??= error;
-        this.#pendingRequest = null;
-        this.#handshakeEnd = 'the accept hook failed';
-        this.#rejectWith(500, '', []);
-      },
-    };
-  }
-
-  /** The close code, reason, cleanness and cause, from the core and the transport. */
-  #closeInfo(error: Error | null): [number, string, boolean, Error | null] {
-    const core = this.connection.connection;
-    const cause = error ?? this.#cause;
-    if (core === null) {
-      const reason = this.#handshakeEnd || cause?.message || 'the transport closed before the handshake completed';
-      return [CloseReason.ABNORMAL_CLOSURE, reason, false, cause];
-    }
-    const failure = core.failure;
-    if (failure !== null && failure.code !== 'ERR_ABNORMAL_CLOSURE') {
-      return [failure.closeCode, failure.message, false, failure]; // the peer broke the protocol
-    }
-    const received = core.closeReceived;
-    if (received !== null) return [received.code, received.reason, core.wasClean, core.wasClean ? null : cause];
-    const lost =
-      cause ??
-      failure ??
-      new RemoteProtocolError('the transport ended without a close frame', {
-        code: 'ERR_ABNORMAL_CLOSURE',
-        closeCode: CloseReason.ABNORMAL_CLOSURE,
-      });
-    return [CloseReason.ABNORMAL_CLOSURE, lost.message, false, lost];
   }
 }

@@ -1,0 +1,67 @@
+/**
+ * The flow state of a `WebSocketDuplex`: the callbacks it holds to make backpressure
+ * work. The transport's write callback is held while the object face's reader is behind
+ * (so `pipe` stops reading the socket); the callbacks of `send()` and of `ws.app` writers
+ * are held while the transport is behind. Nothing here is protocol state.
+ */
+
+/** A write callback. */
+export type Callback = (error?: Error | null) => void;
+
+/** Held callbacks, released when the reason to hold them is gone. */
+export class Flow {
+  readonly #mustHoldInput: () => boolean;
+  #input: Callback | null = null;
+  #writers: Callback[] = [];
+
+  /** `mustHoldInput` says whether the reader of incoming events is behind. */
+  constructor(mustHoldInput: () => boolean) {
+    this.#mustHoldInput = mustHoldInput;
+  }
+
+  /** The transport's write was processed: call back now, or hold it while the reader is behind. */
+  input(callback: Callback): void {
+    if (this.#mustHoldInput()) this.#input = callback;
+    else callback();
+  }
+
+  /** Hold the transport's write callback unconditionally (stop reading the transport). */
+  holdInput(callback: Callback): void {
+    this.#input = callback;
+  }
+
+  /** The reader wants more: release the held input once it is no longer behind. */
+  releaseInput(): void {
+    if (this.#input === null) return;
+    // Readable calls _read before it removes the chunk it hands out: look once it has.
+    process.nextTick(() => {
+      const held = this.#input;
+      if (held === null || this.#mustHoldInput()) return;
+      this.#input = null;
+      held();
+    });
+  }
+
+  /** A writer's data was queued while the transport is behind: call back when it drains. */
+  holdWriter(callback: Callback): void {
+    this.#writers.push(callback);
+  }
+
+  /** The transport drained: release the writers. */
+  releaseWriters(): void {
+    const held = this.#writers;
+    if (held.length === 0) return;
+    this.#writers = [];
+    for (const cb of held) cb();
+  }
+
+  /** The stream is gone: release the input, fail the writers with `error`. */
+  end(error: Error): void {
+    const input = this.#input;
+    this.#input = null;
+    const writers = this.#writers;
+    this.#writers = [];
+    input?.();
+    for (const cb of writers) cb(error);
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * The opening handshake as a `WebSocketDuplex` sees it: the server's decision on the
+ * request (the `accept` option, a 'request' listener, or acceptance by default), the
+ * rejections it sends (the application's, a bad request's, a failed hook's), and, for
+ * the 'close' event, why a handshake did not complete. The core (`WSConnection`) keeps
+ * the handshake's protocol state; this keeps only the pending request.
+ */
+import { LocalProtocolError, RemoteProtocolError } from '../errors';
+import {
+  AcceptConnectionEvent,
+  RejectConnectionEvent,
+  RejectDataEvent,
+  RequestEvent,
+  type AcceptConnectionInit,
+  type Headers,
+  type WSEvent,
+} from '../events';
+import type { Extension } from '../extensions/extension';
+import { decide, type DecisionTarget } from './server-decision';
+import { makeExtensions, type AcceptDecision, type WebSocketDuplexOptions } from './options';
+
+/** What the opening needs of its stream. */
+export interface OpeningOwner {
+  /** Serialize a handshake event and queue its bytes for the transport. */
+  send(event: WSEvent): void;
+  /** The handshake completed. */
+  opened(): void;
+  /** End the output (after a rejection). */
+  endWire(): void;
+  /** Record what ended the stream (the first cause wins). */
+  noteCause(error: Error): void;
+  /** True once the stream is destroyed. */
+  isDestroyed(): boolean;
+}
+
+/** The stream's side of the opening handshake. */
+export class Opening {
+  readonly #owner: OpeningOwner;
+  readonly #makeExtensions: () => Extension[];
+  #pending: RequestEvent | null = null;
+  /** Why the handshake did not complete ('' while it may). */
+  ended = '';
+
+  constructor(owner: OpeningOwner, makeExtensions: () => Extension[]) {
+    this.#owner = owner;
+    this.#makeExtensions = makeExtensions;
+  }
+
+  /**
+   * Server: a request arrived. `announce` emits 'request' and says whether anyone
+   * listens; the `hook` (the accept option), else a listener, else acceptance decides.
+   */
+  request(
+    request: RequestEvent,
+    announce: () => boolean,
+    hook: ((request: RequestEvent) => AcceptDecision | Promise<AcceptDecision>) | undefined,
+  ): void {
+    this.#pending = request;
+    const listened = announce();
+    if (hook !== undefined) decide(request, hook, this.#target());
+    else if (!listened && this.#pending === request) this.accept();
+  }
+
+  /** Server: accept the pending request. */
+  accept(init: AcceptConnectionInit = {}): void {
+    if (this.#pending === null)
+      throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
+    const extensions = init.extensions ?? this.#makeExtensions();
+    this.#owner.send(new AcceptConnectionEvent({ ...init, extensions }));
+    this.#pending = null;
+    this.#owner.opened();
+  }
+
+  /** Server: reject the pending request. */
+  reject(statusCode: number, body: string | Buffer, headers: Headers): void {
+    if (this.#pending === null)
+      throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
+    this.#respond(statusCode, body, headers);
+    this.#pending = null;
+    this.ended = `rejected with ${statusCode}`;
+  }
+
+  /**
+   * The peer broke the handshake (`receiveData` threw). A server still in CONNECTING
+   * answers with the error's rejection; otherwise the output just ends.
+   */
+  failed(error: unknown, server: boolean, connecting: boolean): void {
+    if (!(error instanceof RemoteProtocolError)) throw error;
+    this.#owner.noteCause(error);
+    const hint = error.eventHint;
+    if (server && connecting && hint instanceof RejectConnectionEvent) {
+      this.#respond(hint.statusCode, `${error.message}\n`, hint.headers);
+    } else this.#owner.endWire();
+  }
+
+  #respond(statusCode: number, body: string | Buffer, headers: Headers): void {
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const all: Array<readonly [string, string]> = [...headers, ['Content-Length', String(bytes.length)]];
+    if (bytes.length > 0 && !headers.some(([n]) => n.toLowerCase() === 'content-type')) {
+      all.push(['Content-Type', 'text/plain; charset=utf-8']);
+    }
+    this.#owner.send(new RejectConnectionEvent({ statusCode, headers: all, hasBody: bytes.length > 0 }));
+    if (bytes.length > 0) this.#owner.send(new RejectDataEvent({ data: bytes, bodyFinished: true }));
+    this.#owner.endWire();
+  }
+
+  #target(): DecisionTarget {
+    return {
+      awaits: (request) => !this.#owner.isDestroyed() && this.#pending === request,
+      accept: (init) => this.accept(init),
+      reject: (statusCode, body, headers) => this.reject(statusCode, body, headers),
+      hookFailed: (error) => {
+        // The application's failure, not the peer's: 500, and the error as the cause.
+        this.#owner.noteCause(error);
+        this.#pending = null;
+        this.ended = 'the accept hook failed';
+        this.#respond(500, '', []);
+      },
+    };
+  }
+}
+
+/** The client's `Request`, from a stream's options (its headers are validated when it is sent). */
+export function clientRequest(options: WebSocketDuplexOptions): RequestEvent {
+  const request = options.request;
+  if (request === undefined)
+    throw new LocalProtocolError('a client stream needs options.request', 'ERR_INVALID_OPTION');
+  return new RequestEvent({
+    host: request.host,
+    target: request.target,
+    subprotocols: request.subprotocols ?? [],
+    extraHeaders: request.extraHeaders ?? [],
+    extensions: makeExtensions(options),
+  });
+}
