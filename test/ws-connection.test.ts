@@ -542,3 +542,58 @@ describe('WSConnection: regressions', () => {
       .with.nested.property('eventHint.statusCode', 400);
   });
 });
+
+describe('WSConnection: the handshake, then the Connection', () => {
+  const accept101 = (key: string) =>
+    Buffer.from(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+    );
+
+  it('the role picks the handshake: initiateUpgradeConnection is for servers', () => {
+    const ws = new WSConnection(ConnectionType.CLIENT);
+    expect(ws.type).to.equal(ConnectionType.CLIENT);
+    expect(new WSConnection(ConnectionType.SERVER).type).to.equal(ConnectionType.SERVER);
+    expect(() => ws.initiateUpgradeConnection([['Host', 'h']], '/'))
+      .to.throw(LocalProtocolError, 'initiateUpgradeConnection is for servers')
+      .with.property('code', 'ERR_INVALID_STATE');
+    expect(() => new WSConnection('browser' as typeof ConnectionType.CLIENT)).to.throw(
+      LocalProtocolError,
+      /unknown connection type/,
+    );
+  });
+
+  it('once OPEN, handshake calls are refused with the state of the Connection', () => {
+    const { ws } = serverReceiving(request());
+    expect(ws.dataToSend()).to.deep.equal([]);
+    ws.send(new AcceptConnection());
+    expect(() => ws.send(new AcceptConnection())).to.throw(LocalProtocolError, "cannot send 'accept' in state OPEN");
+    ws.send(new CloseConnection({ code: 1000 }));
+    expect(() => ws.initiateUpgradeConnection([['Host', 'h']], '/')).to.throw(
+      LocalProtocolError,
+      'cannot initiate an upgrade in state LOCAL_CLOSING',
+    );
+  });
+
+  it('a Uint8Array view that is not a Buffer is read at its offset during the handshake', () => {
+    const bytes = request();
+    const backing = new Uint8Array(bytes.length + 7);
+    backing.set(bytes, 3);
+    const ws = new WSConnection(ConnectionType.SERVER);
+    ws.receiveData(new Uint8Array(backing.buffer, 3, bytes.length));
+    expect([...ws.events()].map((e) => e.type)).to.deep.equal(['request']);
+  });
+
+  it('the Connection gets the options: maskKey, autoPong, maxMessageSize (frames after the 101 included)', () => {
+    const maskKey = () => Uint8Array.of(0x37, 0xfa, 0x21, 0x3d);
+    const ws = new WSConnection(ConnectionType.CLIENT, { maskKey, autoPong: true, maxMessageSize: 3 });
+    const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(ws.send(new Request({ host: 'h', target: '/' })).toString())![1]!;
+    // RFC 6455 5.7: an unmasked ping "Hello" after the 101, in the same chunk.
+    ws.receiveData(Buffer.concat([accept101(key), Buffer.from('890548656c6c6f', 'hex')]));
+    expect([...ws.events()].map((e) => e.type)).to.deep.equal(['accept', 'ping']);
+    // RFC 6455 5.7: the masked pong "Hello" with the example key 37 fa 21 3d.
+    expect(Buffer.concat(ws.dataToSend()).toString('hex')).to.equal('8a8537fa213d7f9f4d5158');
+    ws.receiveData(Buffer.from('81046869686f', 'hex'));
+    const [close] = [...ws.events()] as CloseConnection[];
+    expect(close!.code).to.equal(1009);
+  });
+});
