@@ -1,0 +1,152 @@
+/**
+ * Mirror test for lib/stream/socket-wiring: `wireSocket(ws, socket)` over real TCP on
+ * 127.0.0.1. Transport failures end the stream in 'close' (1006, with the cause), never
+ * in 'error'; after a clean close the socket is destroyed only once it flushed.
+ */
+import { expect } from 'chai';
+import * as net from 'node:net';
+import { RemoteProtocolError, WebSocketDuplex, type WebSocketDuplexOptions } from '../../lib/index';
+import { wireSocket } from '../../lib/stream/socket-wiring';
+import { masked } from '../helpers/bytes';
+import { listen, once, until } from '../helpers/net';
+
+type CloseArgs = [number, string, boolean, Error | null];
+
+/** A TCP server whose sockets are wired to server streams; `onOpen` gets each open stream and its socket. */
+async function wiredServer(
+  onOpen: (ws: WebSocketDuplex, socket: net.Socket) => void,
+  options: WebSocketDuplexOptions = {},
+) {
+  const streams: Array<{ ws: WebSocketDuplex; socket: net.Socket; closed: Promise<CloseArgs>; errors: Error[] }> = [];
+  const srv = await listen(
+    net.createServer({ allowHalfOpen: true }, (socket) => {
+      const ws = new WebSocketDuplex('server', options);
+      const errors: Error[] = [];
+      ws.on('error', (e) => errors.push(e)); // recorded, so that a wrong 'error' fails an assertion
+      const closed = once<CloseArgs>(ws, 'close');
+      streams.push({ ws, socket, closed, errors });
+      ws.on('open', () => onOpen(ws, socket));
+      wireSocket(ws, socket);
+    }),
+  );
+  return { ...srv, streams };
+}
+
+/** A client stream wired to a fresh TCP connection to `port`. */
+function wiredClient(port: number) {
+  const socket = net.connect({ host: '127.0.0.1', port });
+  const ws = new WebSocketDuplex('client', { request: { host: `127.0.0.1:${port}`, target: '/' } });
+  const errors: Error[] = [];
+  ws.on('error', (e) => errors.push(e));
+  const closed = once<CloseArgs>(ws, 'close');
+  wireSocket(ws, socket);
+  return { ws, socket, closed, errors };
+}
+
+const CLOSE_1000 = Buffer.from([0x88, 0x02, 0x03, 0xe8]);
+
+describe('stream/socket-wiring', () => {
+  it("the peer resets the connection: 'close' 1006 with the ECONNRESET as its cause, no 'error'", async () => {
+    // After the handshake: the server resets when the client's first message arrives.
+    const srv = await wiredServer((ws, socket) => ws.on('message', () => socket.resetAndDestroy()));
+    try {
+      const client = wiredClient(srv.port);
+      await once(client.ws, 'open');
+      client.ws.send('reset me');
+      const [code, , wasClean, cause] = await client.closed;
+      expect(code).to.equal(1006);
+      expect(wasClean).to.equal(false);
+      expect(cause).to.be.instanceOf(Error);
+      expect((cause as NodeJS.ErrnoException).code).to.equal('ECONNRESET');
+      expect(client.errors).to.deep.equal([]);
+      expect(client.socket.destroyed).to.equal(true);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("a socket that closes without ending its input: 'close' 1006 with cause ERR_TRANSPORT", async () => {
+    // The server destroys its own socket (no error, no EOF from the peer).
+    const srv = await wiredServer((_ws, socket) => socket.destroy());
+    try {
+      const client = wiredClient(srv.port);
+      await client.closed;
+      await until(() => srv.streams.length === 1);
+      const { closed, errors } = srv.streams[0]!;
+      const [code, , wasClean, cause] = await closed;
+      expect(code).to.equal(1006);
+      expect(wasClean).to.equal(false);
+      expect(cause).to.be.instanceOf(RemoteProtocolError);
+      expect((cause as RemoteProtocolError).code).to.equal('ERR_TRANSPORT');
+      expect(errors).to.deep.equal([]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('the peer ends its input after the close handshake: clean, no cause, both sockets destroyed', async () => {
+    const srv = await wiredServer(() => undefined);
+    try {
+      const client = wiredClient(srv.port);
+      await once(client.ws, 'open');
+      client.ws.close(1000, 'bye');
+      const [code, reason, wasClean, cause] = await client.closed;
+      expect([code, reason, wasClean, cause]).to.deep.equal([1000, 'bye', true, null]);
+      const server = srv.streams[0]!;
+      expect(await server.closed).to.deep.equal([1000, 'bye', true, null]);
+      await until(() => client.socket.destroyed && server.socket.destroyed, 5000, 'both sockets destroyed');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('after a clean close the socket is destroyed only once it flushed: a slow peer still gets all of it and the close frame', async () => {
+    // The server sends 8 MiB and answers the peer's close; the peer reads nothing for a
+    // while, so at the stream's 'close' the socket still has bytes to flush.
+    const big = Buffer.alloc(8 * 1024 * 1024, 0x5a);
+    const srv = await wiredServer((ws) => ws.send(big));
+    try {
+      const peer = net.connect({ host: '127.0.0.1', port: srv.port, allowHalfOpen: true });
+      await once(peer, 'connect');
+      peer.write(
+        'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      const received: Buffer[] = [];
+      const paused = new Promise<void>((resolve) =>
+        peer.on('data', (d: Buffer) => {
+          received.push(d);
+          if (received.length > 1) return;
+          // At the first bytes (the 101): stop reading, send close 1000, then EOF.
+          peer.pause();
+          peer.end(masked({ opcode: 0x8, payload: Buffer.from([0x03, 0xe8]) }));
+          resolve();
+        }),
+      );
+      await paused;
+      await until(() => srv.streams.length === 1);
+      const server = srv.streams[0]!;
+      let flushedAtClose: boolean | null = null;
+      server.ws.on('close', () => {
+        flushedAtClose = server.socket.writableFinished;
+      });
+      await new Promise((r) => setTimeout(r, 150));
+      peer.resume();
+      const peerEnded = once(peer, 'end', 10000);
+      const [code, , wasClean, cause] = await server.closed;
+      expect([code, wasClean, cause]).to.deep.equal([1000, true, null]);
+      await peerEnded;
+      const all = Buffer.concat(received);
+      expect(all.subarray(all.length - CLOSE_1000.length)).to.deep.equal(CLOSE_1000);
+      const head = all.indexOf('\r\n\r\n') + 4;
+      // 101 head, then the 8 MiB message (127-length frame header of 10 bytes), then the close.
+      expect(all.length - head).to.equal(10 + big.length + CLOSE_1000.length);
+      await until(() => server.socket.destroyed, 6000, 'the server socket destroyed');
+      // The case this test is about: the socket had not flushed yet when the stream closed.
+      expect(flushedAtClose).to.equal(false);
+      peer.destroy();
+    } finally {
+      await srv.close();
+    }
+  });
+});
