@@ -80,11 +80,12 @@ export class LifecycleTimers {
         return;
       }
       const pingedAt = performance.now();
-      this.#hooks.sendKeepalivePing();
+      // The deadline first, so that a hook which ends the stream (clear()) cancels it too.
       this.#keepalive = this.#set(this.#timings.pongTimeout, () => {
         if (this.#lastReceived >= pingedAt) this.#idle(interval);
         else this.#hooks.pongTimedOut();
       });
+      this.#hooks.sendKeepalivePing();
     });
   }
 

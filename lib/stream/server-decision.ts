@@ -32,7 +32,8 @@ export function decide(
     target.hookFailed(asError(error));
     return;
   }
-  if (decision instanceof Promise) {
+  if (isPromiseLike(decision)) {
+    // Any thenable (a Promise from another realm too), never taken for an acceptance object.
     decision.then(
       (d) => apply(request, d, target),
       (error: unknown) => {
@@ -65,4 +66,8 @@ function applyDecision(decision: AcceptDecision, target: DecisionTarget): void {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<AcceptDecision> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

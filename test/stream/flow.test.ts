@@ -1,0 +1,49 @@
+/** `Flow`: the callbacks a stream holds for backpressure, and when it lets them go. */
+import { expect } from 'chai';
+import { Flow } from '../../lib/stream/flow';
+
+const tick = () => new Promise((r) => process.nextTick(r));
+
+describe('Flow (held callbacks)', () => {
+  it('calls the input back at once while the reader keeps up, holds it while the reader is behind', async () => {
+    let behind = false;
+    const flow = new Flow(() => behind);
+    const calls: string[] = [];
+    flow.input(() => calls.push('a'));
+    behind = true;
+    flow.input(() => calls.push('b'));
+    expect(calls).to.deep.equal(['a']);
+    flow.releaseInput();
+    await tick();
+    expect(calls, 'still behind: held').to.deep.equal(['a']);
+    behind = false;
+    flow.releaseInput();
+    expect(calls, 'released only after the reader took its chunk (next tick)').to.deep.equal(['a']);
+    await tick();
+    expect(calls).to.deep.equal(['a', 'b']);
+  });
+
+  it('holdInput holds whatever the reader does, until end()', async () => {
+    const flow = new Flow(() => false);
+    let called = 0;
+    flow.holdInput(() => called++);
+    flow.releaseInput();
+    await tick();
+    expect(called).to.equal(1); // released: the reader is not behind
+    flow.holdInput(() => called++);
+    flow.end(new Error('gone'));
+    expect(called).to.equal(2);
+  });
+
+  it('releases writers in order when the transport drains; end() fails those still held', () => {
+    const flow = new Flow(() => false);
+    const got: Array<string | undefined> = [];
+    flow.holdWriter((e) => got.push(e?.message ?? 'ok1'));
+    flow.holdWriter((e) => got.push(e?.message ?? 'ok2'));
+    flow.releaseWriters();
+    flow.holdWriter((e) => got.push(e?.message ?? 'ok3'));
+    flow.end(new Error('closed'));
+    flow.releaseWriters();
+    expect(got).to.deep.equal(['ok1', 'ok2', 'closed']);
+  });
+});

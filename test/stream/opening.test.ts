@@ -1,0 +1,100 @@
+/** `Opening`: the server's decision on a request, the rejections it sends, and the client's request. */
+import { expect } from 'chai';
+import { LocalProtocolError, RemoteProtocolError, WSConnection, type WSEvent } from '../../lib/index';
+import { Opening, clientRequest, type OpeningOwner } from '../../lib/stream/opening';
+import { requestHead } from '../attacks/helpers';
+
+/** A server `WSConnection` that received a valid request, and an owner that records what the opening does. */
+function setup() {
+  const conn = new WSConnection('server');
+  conn.receiveData(requestHead());
+  const request = conn.nextEvent();
+  if (request?.type !== 'request') throw new Error('no request');
+  const log: string[] = [];
+  const sent: Buffer[] = [];
+  const causes: Error[] = [];
+  const owner: OpeningOwner = {
+    send: (event: WSEvent) => {
+      log.push(`send ${event.type}`);
+      sent.push(conn.send(event));
+    },
+    opened: () => log.push('opened'),
+    endWire: () => log.push('endWire'),
+    noteCause: (error) => causes.push(error),
+    isDestroyed: () => false,
+  };
+  const opening = new Opening(owner, () => []);
+  return { conn, request, opening, log, sent, causes };
+}
+
+const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('latin1');
+
+describe('Opening (the stream side of the opening handshake)', () => {
+  it('accepts by default when nobody listens to the request (RFC 6455 4.2.2: 101)', () => {
+    const { request, opening, log, sent } = setup();
+    opening.request(request, () => false, undefined);
+    expect(log).to.deep.equal(['send accept', 'opened']);
+    expect(text(sent)).to.match(/^HTTP\/1\.1 101 /);
+  });
+
+  it("waits for a 'request' listener's decision, then rejects with its status and body", () => {
+    const { request, opening, log, sent } = setup();
+    opening.request(request, () => true, undefined);
+    expect(log).to.deep.equal([]);
+    opening.reject(403, 'no thanks', []);
+    expect(log).to.deep.equal(['send reject', 'send reject-data', 'endWire']);
+    expect(text(sent)).to.match(/^HTTP\/1\.1 403 [^\r]*\r\n[^]*Content-Length: 9\r\n[^]*\r\n\r\nno thanks$/);
+    expect(opening.ended).to.equal('rejected with 403');
+    expect(() => opening.accept()).to.throw(LocalProtocolError, /no request is waiting/);
+  });
+
+  it('a hook that throws is the application failing: 500, the error noted as the cause', () => {
+    const { request, opening, sent, causes } = setup();
+    const boom = new Error('database down');
+    opening.request(
+      request,
+      () => false,
+      () => {
+        throw boom;
+      },
+    );
+    expect(text(sent)).to.match(/^HTTP\/1\.1 500 /);
+    expect(causes).to.deep.equal([boom]);
+    expect(opening.ended).to.equal('the accept hook failed');
+  });
+
+  it("a peer's bad request is answered with the error's rejection (the hint), and the error noted", () => {
+    const conn = new WSConnection('server');
+    let error: unknown = null;
+    try {
+      conn.receiveData(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).to.be.instanceOf(RemoteProtocolError);
+    const log: string[] = [];
+    const sent: Buffer[] = [];
+    const causes: Error[] = [];
+    const opening = new Opening(
+      {
+        send: (event) => sent.push(conn.send(event)),
+        opened: () => log.push('opened'),
+        endWire: () => log.push('endWire'),
+        noteCause: (e) => causes.push(e),
+        isDestroyed: () => false,
+      },
+      () => [],
+    );
+    opening.failed(error, true, true);
+    expect(text(sent)).to.match(/^HTTP\/1\.1 4\d\d /);
+    expect(log).to.deep.equal(['endWire']);
+    expect(causes).to.deep.equal([error]);
+    expect(() => opening.failed(new TypeError('a bug'), true, true)).to.throw(TypeError);
+  });
+
+  it("clientRequest: the Request from a client's options; refuses a client without one", () => {
+    const request = clientRequest({ request: { host: 'example.com', target: '/chat', subprotocols: ['v1'] } });
+    expect([request.host, request.target, request.subprotocols]).to.deep.equal(['example.com', '/chat', ['v1']]);
+    expect(() => clientRequest({})).to.throw(LocalProtocolError, /needs options.request/);
+  });
+});
