@@ -69,6 +69,26 @@ export class AppFace extends Duplex {
     if (error !== null) this.destroy(error);
   }
 
+  /**
+   * @internal Call `done` once the reader has taken every event (at once when nobody
+   * reads), or after `ms`: the stream's 'close' comes after the events before it.
+   */
+  afterDrained(done: () => void, ms: number): void {
+    const reading = this.readableFlowing !== null || this.listenerCount('readable') > 0;
+    if (this.readableEnded || this.readableLength === 0 || !reading) {
+      process.nextTick(done);
+      return;
+    }
+    const once = () => {
+      clearTimeout(timer);
+      this.off('end', once).off('close', once);
+      done();
+    };
+    const timer = setTimeout(once, ms);
+    timer.unref();
+    this.once('end', once).once('close', once);
+  }
+
   /** @internal Duplex implementation: the reader wants more events. */
   override _read(): void {
     this.#wanting = true;

@@ -13,6 +13,7 @@ export class Flow {
   readonly #mustHoldInput: () => boolean;
   #input: Callback | null = null;
   #writers: Callback[] = [];
+  #moved = false; // input was taken since the last look (see behindButMoving)
 
   /** `mustHoldInput` says whether the reader of incoming events is behind. */
   constructor(mustHoldInput: () => boolean) {
@@ -21,8 +22,19 @@ export class Flow {
 
   /** The transport's write was processed: call back now, or hold it while the reader is behind. */
   input(callback: Callback): void {
+    this.#moved = true;
     if (this.#mustHoldInput()) this.#input = callback;
     else callback();
+  }
+
+  /**
+   * True when input is held now (the reader is behind) and yet moved since the last
+   * call: the reader is slow, not stuck, so a deadline on the peer should wait for it.
+   */
+  behindButMoving(): boolean {
+    const moved = this.#moved;
+    this.#moved = false;
+    return this.#input !== null && moved;
   }
 
   /** Hold the transport's write callback unconditionally (stop reading the transport). */

@@ -63,6 +63,12 @@ export class LifecycleTimers {
     this.#close = this.#set(this.#timings.closeTimeout, () => this.#hooks.closeTimedOut());
   }
 
+  /** Give the close deadline another `closeTimeout` (the wait is on our side, not the peer's). */
+  postponeClose(): void {
+    this.#cancel(this.#close);
+    this.#close = this.#set(this.#timings.closeTimeout, () => this.#hooks.closeTimedOut());
+  }
+
   /** Cancel every timer. */
   clear(): void {
     for (const t of this.#live) clearTimeout(t);

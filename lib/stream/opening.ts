@@ -40,6 +40,8 @@ export class Opening {
   #pending: RequestEvent | null = null;
   /** Why the handshake did not complete ('' while it may). */
   ended = '';
+  /** The negotiated subprotocol, once open. */
+  protocol: string | null = null;
 
   constructor(owner: OpeningOwner, makeExtensions: () => Extension[]) {
     this.#owner = owner;
@@ -68,7 +70,19 @@ export class Opening {
     const extensions = init.extensions ?? this.#makeExtensions();
     this.#owner.send(new AcceptConnectionEvent({ ...init, extensions }));
     this.#pending = null;
+    this.protocol = init.subprotocol ?? null;
     this.#owner.opened();
+  }
+
+  /** Client: the server's answer (101, or a rejection and its body). */
+  answered(event: AcceptConnectionEvent | RejectConnectionEvent | RejectDataEvent): void {
+    if (event.type === 'accept') {
+      this.protocol = event.subprotocol;
+      this.#owner.opened();
+    } else if (event.type === 'reject') {
+      this.ended = `the server rejected the handshake with ${event.statusCode}`;
+      if (!event.hasBody) this.#owner.endWire();
+    } else if (event.bodyFinished) this.#owner.endWire();
   }
 
   /** Server: reject the pending request. */
@@ -81,14 +95,14 @@ export class Opening {
   }
 
   /**
-   * The peer broke the handshake (`receiveData` threw). A server still in CONNECTING
-   * answers with the error's rejection; otherwise the output just ends.
+   * The peer broke the handshake (`receiveData` threw). When `mayReject` (a server still
+   * in CONNECTING) it answers with the error's rejection; otherwise the output just ends.
    */
-  failed(error: unknown, server: boolean, connecting: boolean): void {
+  failed(error: unknown, mayReject: boolean): void {
     if (!(error instanceof RemoteProtocolError)) throw error;
     this.#owner.noteCause(error);
     const hint = error.eventHint;
-    if (server && connecting && hint instanceof RejectConnectionEvent) {
+    if (mayReject && hint instanceof RejectConnectionEvent) {
       this.#respond(hint.statusCode, `${error.message}\n`, hint.headers);
     } else this.#owner.endWire();
   }

@@ -25,6 +25,8 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
   socket.on('close', () => {
     // After the socket's EOF, pipe ends the stream's input and the stream finishes by
     // itself (everything the peer sent is processed first). Without one, it was cut.
+    // Our output has nowhere to go now: let it drain into the void so the stream can end.
+    ws.resume();
     if (!inputEnded) {
       ws[kAbort](
         new RemoteProtocolError('the transport closed without ending its input', {

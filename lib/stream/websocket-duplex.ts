@@ -14,18 +14,13 @@
  * So `socket.pipe(ws).pipe(socket)` (or `pipeline(socket, ws, socket, cb)`) connects the
  * wire, and `ws.app` carries the conversation as objects.
  *
- * A thin adapter: the core (`Connection`) owns the protocol state, closing included, and
- * makes the automatic replies; this class moves bytes and events and applies what the
- * core says (arm the close deadline when `closeExpected()`, end the transport when
- * `shouldEndTransport()`). Its own state is flow only: held callbacks and the output
- * queue. Backpressure: a reader of `ws.app` that falls behind holds the wire write
- * callback, so `pipe` stops reading the socket; a transport that falls behind holds the
- * callbacks of `ws.app` writers and makes `send()` return false. Input is never held
- * because of our own output, so two endpoints that both send bursts cannot deadlock;
- * the automatic replies a peer can cause are bounded (one waiting pong, one close).
- *
- * Nothing a peer does emits 'error': it ends in one 'close' event with
- * `(code, reason, wasClean, cause)`. 'error' is only for `destroy(error)`.
+ * A thin adapter: the core owns the protocol state, closing included, and makes the
+ * automatic replies; this class moves bytes and events and applies what the core says
+ * (`closeExpected()`: arm the close deadline; `shouldEndTransport()`: end the output).
+ * Its own state is flow (flow.ts, out-queue.ts). Input is held only while the reader of
+ * `ws.app` is behind, never because of our own output, so two endpoints that both send
+ * bursts cannot deadlock. Nothing a peer does emits 'error': it ends in one 'close'
+ * event `(code, reason, wasClean, cause)`; 'error' is only for `destroy(error)`.
  */
 import { Duplex, type DuplexOptions } from 'readable-stream';
 import { CloseReason } from '../close-codes';
@@ -67,9 +62,8 @@ export class WebSocketDuplex extends Duplex {
   readonly #timers: LifecycleTimers;
   readonly #assembler = new MessageAssembler();
   #app: AppFace | null = null;
-  readonly #flow = new Flow(() => this.#paused || (this.#app !== null && this.#app.full));
-  #protocol: string | null = null;
-  #extensions: readonly Extension[] = [];
+  // Input waits while events wait for their reader (none come after our output ended).
+  readonly #flow = new Flow(() => !this.#wireEnded && (this.#paused || (this.#app?.full ?? false)));
   #cause: Error | null = null; // what ended the stream outside the protocol: timeouts, the transport
   readonly #opening: Opening;
   #paused = false; // client: events wait a turn after 'open' (see #opened)
@@ -104,10 +98,7 @@ export class WebSocketDuplex extends Duplex {
     this.#opening = new Opening(
       {
         send: (event) => void this.#out.write(this.connection.send(event)),
-        opened: () => {
-          this.#opened();
-          this.#process();
-        },
+        opened: () => this.#opened(),
         endWire: () => this.#endWire(),
         noteCause: (error) => void (this.#cause ??= error),
         isDestroyed: () => this.destroyed,
@@ -115,10 +106,10 @@ export class WebSocketDuplex extends Duplex {
       () => makeExtensions(options),
     );
     this.#timers = new LifecycleTimers(timings, {
-      handshakeTimedOut: () => this.#fail('ERR_HANDSHAKE_TIMEOUT', 'the opening handshake timed out'),
-      closeTimedOut: () => this.#closeTimedOut(),
+      handshakeTimedOut: () => this.#expire('ERR_HANDSHAKE_TIMEOUT', 'the opening handshake timed out'),
+      closeTimedOut: () => this.#expire('ERR_CLOSE_TIMEOUT', 'the peer did not answer the close within closeTimeout'),
       sendKeepalivePing: () => this.#sendEvent(new PingEvent({ payload: Buffer.from('keepalive') })),
-      pongTimedOut: () => this.#fail('ERR_PONG_TIMEOUT', 'nothing arrived within pongTimeout of a keepalive ping'),
+      pongTimedOut: () => this.#expire('ERR_PONG_TIMEOUT', 'nothing arrived within pongTimeout of a keepalive ping'),
     });
     if (this.#client) this.#out.write(this.connection.send(clientRequest(options)));
     // Armed after the request was validated and written (a refused request throws above).
@@ -140,12 +131,12 @@ export class WebSocketDuplex extends Duplex {
 
   /** The negotiated subprotocol (after 'open'). */
   get protocol(): string | null {
-    return this.#protocol;
+    return this.#opening.protocol;
   }
 
   /** The negotiated extensions (after 'open'). */
   get extensions(): readonly Extension[] {
-    return this.#extensions;
+    return this.connection.connection?.extensions ?? [];
   }
 
   /** The connection state (`ConnectionState`). */
@@ -176,7 +167,7 @@ export class WebSocketDuplex extends Duplex {
     try {
       this.connection.receiveData(chunk);
     } catch (error) {
-      this.#handshakeFailed(error);
+      this.#opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
       callback();
       return;
     }
@@ -191,7 +182,7 @@ export class WebSocketDuplex extends Duplex {
     try {
       this.connection.receiveData(null);
     } catch (error) {
-      this.#handshakeFailed(error);
+      this.#opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
     }
     this.#process();
     if (this.connection.connection === null) this.#endWire(); // EOF during the handshake
@@ -209,15 +200,13 @@ export class WebSocketDuplex extends Duplex {
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     this.#timers.clear();
     this.#out.close(false);
-    const [code, reason, wasClean, cause] = closeReport(
-      this.connection.connection,
-      error ?? this.#cause,
-      this.#opening.ended,
-    );
+    const report = closeReport(this.connection.connection, error ?? this.#cause, this.#opening.ended);
     this.#app?.finish(null);
     callback(error);
-    this.#flow.end(new LocalProtocolError('the WebSocket closed before this was sent', 'ERR_INVALID_STATE'));
-    process.nextTick(() => this.emit('close', code, reason, wasClean, cause));
+    this.#flow.end(dropped('the WebSocket closed before this was sent'));
+    const emitClose = () => this.emit('close', ...report);
+    if (this.#app === null) process.nextTick(emitClose);
+    else this.#app.afterDrained(emitClose, resolveTimings(this.#options).closeTimeout);
   }
 
   /** @internal The transport failed or closed under us (see socket-wiring). */
@@ -235,13 +224,11 @@ export class WebSocketDuplex extends Duplex {
     try {
       this.connection.initiateUpgradeConnection(rawHeaders, target, method, version);
     } catch (error) {
-      this.#handshakeFailed(error);
+      this.#opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
       return;
     }
     this.#process();
   }
-
-  // ---- the conveniences ----
 
   /**
    * Send a message (text for strings unless `binary`; binary for Buffers). Returns false
@@ -250,8 +237,7 @@ export class WebSocketDuplex extends Duplex {
    * `ERR_INVALID_STATE` error. Throws `LocalProtocolError` before the handshake completed.
    */
   send(data: string | Uint8Array, options: SendOptions = {}, callback?: Callback): boolean {
-    const event = messageEvent(data, options);
-    return this.#sendEvent(event, callback);
+    return this.#sendEvent(messageEvent(data, options), callback);
   }
 
   /** Send a ping (payload at most 125 bytes); dropped like `send()` after the close started. */
@@ -316,18 +302,11 @@ export class WebSocketDuplex extends Duplex {
         this.#opening.request(event, () => this.emit('request', event), this.#options.accept);
         break;
       case 'accept':
-        this.#protocol = event.subprotocol;
-        this.#extensions = event.extensions;
-        this.#opened();
-        break;
       case 'reject':
-        this.#opening.ended = `the server rejected the handshake with ${event.statusCode}`;
-        this.emit('rejected', event);
-        if (!event.hasBody) this.#endWire();
-        break;
       case 'reject-data':
-        this.emit('rejected-data', event);
-        if (event.bodyFinished) this.#endWire();
+        if (event.type === 'reject') this.emit('rejected', event);
+        else if (event.type === 'reject-data') this.emit('rejected-data', event);
+        this.#opening.answered(event);
         break;
       case 'text':
       case 'bytes': {
@@ -346,10 +325,6 @@ export class WebSocketDuplex extends Duplex {
     }
   }
 
-  #handshakeFailed(error: unknown): void {
-    this.#opening.failed(error, !this.#client, this.connection.state === ConnectionState.CONNECTING);
-  }
-
   /** Apply what the core says about closing. */
   #followCore(): void {
     const core = this.connection.connection;
@@ -360,7 +335,6 @@ export class WebSocketDuplex extends Duplex {
 
   #opened(): void {
     this.#timers.opened();
-    if (!this.#client) this.#extensions = this.connection.connection?.extensions ?? [];
     this.emit('open');
     this.#app?.opened();
     if (this.#client) {
@@ -372,7 +346,7 @@ export class WebSocketDuplex extends Duplex {
         this.#process();
         this.#flow.releaseInput();
       });
-    }
+    } else this.#process(); // frames the client sent early
   }
 
   // ---- events out ----
@@ -392,13 +366,9 @@ export class WebSocketDuplex extends Duplex {
     }
     const ok = this.#transmit(event);
     if (callback === undefined) return ok === true;
-    if (ok === null) {
-      const state = this.connection.state;
-      process.nextTick(
-        callback,
-        new LocalProtocolError(`cannot send '${event.type}' in state ${state}`, 'ERR_INVALID_STATE'),
-      );
-    } else if (ok) process.nextTick(callback);
+    if (ok === null)
+      process.nextTick(callback, dropped(`cannot send '${event.type}' in state ${this.connection.state}`));
+    else if (ok) process.nextTick(callback);
     else this.#flow.holdWriter(callback);
     return ok === true;
   }
@@ -418,8 +388,6 @@ export class WebSocketDuplex extends Duplex {
     return true;
   }
 
-  // ---- closing ----
-
   /** End our output (the transport gets EOF once it took every byte); destroy when both sides ended. */
   #endWire(): void {
     if (this.#wireEnded) return;
@@ -427,6 +395,7 @@ export class WebSocketDuplex extends Duplex {
     this.#out.close(true);
     this.push(null);
     this.#app?.endReadable();
+    this.#flow.releaseInput();
     this.#timers.armClose();
     // Destroying before the peer's EOF would make a socket with unread input send RST,
     // which can discard our close frame at the peer: linger until its EOF (bounded).
@@ -441,16 +410,16 @@ export class WebSocketDuplex extends Duplex {
     if (this.#wireEnded && peerDone && this.readableEnded) this.destroy();
   }
 
-  #closeTimedOut(): void {
+  /** A deadline passed: drop the transport (close 1006, the timeout as the cause). */
+  #expire(code: 'ERR_HANDSHAKE_TIMEOUT' | 'ERR_CLOSE_TIMEOUT' | 'ERR_PONG_TIMEOUT', message: string): void {
+    // Our own slow reader, still taking what the peer sent before its close, is not the peer's lateness.
+    if (code === 'ERR_CLOSE_TIMEOUT' && this.#flow.behindButMoving()) return this.#timers.postponeClose();
     const core = this.connection.connection;
-    if (core === null || (core.closeReceived === null && core.failure === null)) {
-      this.#fail('ERR_CLOSE_TIMEOUT', 'the peer did not answer the close within closeTimeout');
-    } else this.destroy(); // the close handshake is done; the peer was slow to end the transport
-  }
-
-  /** End the stream for a reason outside the protocol (a timeout): close code 1006. */
-  #fail(code: 'ERR_HANDSHAKE_TIMEOUT' | 'ERR_CLOSE_TIMEOUT' | 'ERR_PONG_TIMEOUT', message: string): void {
-    this.#cause ??= new RemoteProtocolError(message, { code, closeCode: CloseReason.ABNORMAL_CLOSURE });
+    // After a completed close handshake the peer was only slow to end the transport.
+    const settled = code === 'ERR_CLOSE_TIMEOUT' && core !== null && (core.closeReceived ?? core.failure) !== null;
+    if (!settled) this.#cause ??= new RemoteProtocolError(message, { code, closeCode: CloseReason.ABNORMAL_CLOSURE });
     this.destroy();
   }
 }
+
+const dropped = (message: string) => new LocalProtocolError(message, 'ERR_INVALID_STATE');

@@ -85,11 +85,11 @@ describe('Opening (the stream side of the opening handshake)', () => {
       },
       () => [],
     );
-    opening.failed(error, true, true);
+    opening.failed(error, true);
     expect(text(sent)).to.match(/^HTTP\/1\.1 4\d\d /);
     expect(log).to.deep.equal(['endWire']);
     expect(causes).to.deep.equal([error]);
-    expect(() => opening.failed(new TypeError('a bug'), true, true)).to.throw(TypeError);
+    expect(() => opening.failed(new TypeError('a bug'), true)).to.throw(TypeError);
   });
 
   it("clientRequest: the Request from a client's options; refuses a client without one", () => {
