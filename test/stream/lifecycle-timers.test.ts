@@ -113,7 +113,14 @@ describe('stream/lifecycle-timers', () => {
 
     it('sending is not an input: the timers have no method for it, and our own ping does not count as an answer', async () => {
       const methods = Object.getOwnPropertyNames(LifecycleTimers.prototype).filter((n) => n !== 'constructor');
-      expect(methods.sort()).to.deep.equal(['armClose', 'clear', 'opened', 'received', 'startHandshake']);
+      expect(methods.sort()).to.deep.equal([
+        'armClose',
+        'clear',
+        'opened',
+        'postponeClose',
+        'received',
+        'startHandshake',
+      ]);
       // The ping hook is where the stream sends; sending it does not postpone the pong deadline.
       const { timers, calls } = make({ pingInterval: 20, pongTimeout: 20 });
       timers.opened();
