@@ -61,6 +61,8 @@ function checkDirection(from: Endpoint, to: Endpoint, reset: boolean, failures: 
   // A late listener misses some first messages: the received list must line up with
   // the end of the sent list (or, after a reset, with some run of it).
   let offset = 0;
+  // A listener attached after every message had arrived saw none of them: an empty suffix.
+  if (to.lateListener && got.length === 0 && !reset) offset = sent.length;
   if (to.lateListener && got.length > 0) {
     if (!reset) offset = Math.max(0, sent.length - got.length);
     else {
