@@ -192,10 +192,11 @@ async function clientSweep(
   ws.ping('ping from wsproto-ts');
   expect((await pong)[0].toString()).to.equal('ping from wsproto-ts');
   checked++;
-  // Close: the peer answers, closes TCP, and we report a clean close with our code.
-  const closed = once<[number, string, boolean]>(ws, 'close', 15000);
+  // Close: the peer answers (echoing code and reason), closes TCP, and we report the
+  // close frame received, clean, with no cause.
+  const closed = once<[number, string, boolean, Error | null]>(ws, 'close', 15000);
   ws.close(4000, 'client done');
-  expect(await closed).to.deep.equal([4000, 'client done', true]);
+  expect(await closed).to.deep.equal([4000, 'client done', true, null]);
   checked++;
   return { checked, sent };
 }
@@ -293,7 +294,8 @@ describe('interop: Python peers (websockets 10, wsproto 1.2) over loopback TCP',
           expect(report.echoes.filter((e) => !e.ok)).to.deep.equal([]);
           expect(report.extensions).to.deep.equal(deflate ? ['permessage-deflate'] : []);
           expect(report.pong).to.equal(true);
-          expect(report.close).to.deep.equal([4000, '']);
+          // Our reply echoes the code and the reason (CloseConnection.response(), as wsproto).
+          expect(report.close).to.deep.equal([4000, 'client done']);
           expect(report.state).to.equal('CLOSED');
           expect(report.server_closed_tcp, 'RFC 6455 7.1.1: the server closes TCP first').to.equal(true);
           await until(() => srv.records[0]?.close != null, 5000, 'our server to report the close');
