@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import WebSocket from 'ws';
 import { handleUpgrade } from '../lib/index';
@@ -102,7 +103,22 @@ describe('examples/', function () {
   it('tcp-pipe: the socket.pipe(ws).pipe(socket) echo server', async () => {
     const ex = await start('tcp-pipe');
     try {
-      expect(await exchange(await ex.url(), ['a', 'b'])).to.deep.equal(['a', 'b']);
+      const url = new URL(await ex.url());
+      expect(await exchange(url.href, ['a', 'b'])).to.deep.equal(['a', 'b']);
+      // A plain HTTP request gets a 4xx, a reset is survived, and the server still serves.
+      const plain = net.connect(Number(url.port), '127.0.0.1');
+      const answer: Buffer[] = [];
+      plain.on('data', (d: Buffer) => answer.push(d));
+      plain.on('error', () => undefined);
+      plain.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      await new Promise((resolve) => plain.on('close', resolve));
+      expect(Buffer.concat(answer).toString('latin1')).to.match(/^HTTP\/1\.1 4\d\d /);
+      const reset = net.connect(Number(url.port), '127.0.0.1');
+      reset.on('error', () => undefined);
+      await new Promise((resolve) => reset.on('connect', resolve));
+      reset.resetAndDestroy();
+      expect(await exchange(url.href, ['still here'])).to.deep.equal(['still here']);
+      expect(ex.child.exitCode).to.equal(null);
     } finally {
       await stop(ex.child);
     }
