@@ -3,7 +3,7 @@
  * the parsing and validation of the parameters of an offer or a response.
  */
 import { LocalProtocolError } from '../errors';
-import type { InflateBackendName } from './zlib-backend';
+import { defaultInflateBackend, loadZlibSync, type InflateBackendName } from './zlib-backend';
 
 /** Options of `PerMessageDeflate`. */
 export interface PerMessageDeflateOptions {
@@ -182,4 +182,28 @@ export function parseParams(
 /** Serialize response or offer parameters (`true` when there are none). */
 export function formatParams(params: readonly string[]): string | true {
   return params.length === 0 ? true : params.join('; ');
+}
+
+/** The configuration both ends agreed on. */
+export interface NegotiatedDeflate {
+  /** The server resets its compressor after each message. */
+  readonly serverNoContextTakeover: boolean;
+  /** The client resets its compressor after each message. */
+  readonly clientNoContextTakeover: boolean;
+  /** The server's LZ77 window, 8 to 15 bits. */
+  readonly serverMaxWindowBits: number;
+  /** The client's LZ77 window, 8 to 15 bits. */
+  readonly clientMaxWindowBits: number;
+}
+
+/** The inflate backend to use: the one asked for (checked), else the default. */
+export function resolveInflateBackend(name: InflateBackendName | undefined): InflateBackendName {
+  const backend = name ?? defaultInflateBackend();
+  if (backend !== 'node:zlib' && backend !== 'zlib-sync') {
+    throw new LocalProtocolError(`permessage-deflate: unknown inflateBackend ${String(backend)}`, 'ERR_INVALID_OPTION');
+  }
+  if (backend === 'zlib-sync' && loadZlibSync() === null) {
+    throw new LocalProtocolError('permessage-deflate: zlib-sync is not installed', 'ERR_INVALID_OPTION');
+  }
+  return backend;
 }

@@ -24,12 +24,14 @@
  *
  * One instance serves one connection.
  */
-import { RemoteProtocolError, LocalProtocolError } from '../errors';
+import { RemoteProtocolError } from '../errors';
 import type { Extension, ExtensionParams } from './extension';
 import {
   formatParams,
   parseParams,
+  resolveInflateBackend,
   resolveOptions,
+  type NegotiatedDeflate,
   type PerMessageDeflateOptions,
   type ResolvedOptions,
 } from './deflate-params';
@@ -46,25 +48,13 @@ import {
   type Inflater,
 } from './zlib-backend';
 
-export { DEFAULT_THRESHOLD, type PerMessageDeflateOptions } from './deflate-params';
+export { DEFAULT_THRESHOLD, type NegotiatedDeflate, type PerMessageDeflateOptions } from './deflate-params';
 export type { InflateBackendName } from './zlib-backend';
 
 /** RFC 7692 6: the "Per-Message Compressed" bit is RSV1. */
 const RSV1 = 0x40;
 const CONTINUATION = 0x0;
 const FIRST_CONTROL = 0x8;
-
-/** The configuration both ends agreed on. */
-export interface NegotiatedDeflate {
-  /** The server resets its compressor after each message. */
-  readonly serverNoContextTakeover: boolean;
-  /** The client resets its compressor after each message. */
-  readonly clientNoContextTakeover: boolean;
-  /** The server's LZ77 window, 8 to 15 bits. */
-  readonly serverMaxWindowBits: number;
-  /** The client's LZ77 window, 8 to 15 bits. */
-  readonly clientMaxWindowBits: number;
-}
 
 /** The permessage-deflate extension (RFC 7692). */
 export class PerMessageDeflate implements Extension {
@@ -111,17 +101,7 @@ export class PerMessageDeflate implements Extension {
    */
   constructor(options: PerMessageDeflateOptions = {}) {
     this.#options = resolveOptions(options);
-    const backend = options.inflateBackend ?? defaultInflateBackend();
-    if (backend !== 'node:zlib' && backend !== 'zlib-sync') {
-      throw new LocalProtocolError(
-        `permessage-deflate: unknown inflateBackend ${String(backend)}`,
-        'ERR_INVALID_OPTION',
-      );
-    }
-    if (backend === 'zlib-sync' && loadZlibSync() === null) {
-      throw new LocalProtocolError('permessage-deflate: zlib-sync is not installed', 'ERR_INVALID_OPTION');
-    }
-    this.#backend = backend;
+    this.#backend = resolveInflateBackend(options.inflateBackend);
   }
 
   /** The inflate backend this instance uses. */

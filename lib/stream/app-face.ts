@@ -11,11 +11,16 @@ import type { Callback } from './flow';
 
 /** What the face needs of its `WebSocketDuplex`. */
 export interface AppFaceOwner {
+  /** False before the handshake completed: writes wait in the face until `opened()`. */
+  ready(): boolean;
   /**
-   * Send an event written to the face; call back when the transport took it. Returns
-   * false (without calling back) before the handshake completed: the face holds it.
+   * Serialize and queue an event: true, false when the transport is behind, null when it
+   * is dropped (the close handshake started, as a browser drops it). Throws for a
+   * malformed event.
    */
-  writeFromApp(event: WSEvent, callback: Callback): boolean;
+  transmit(event: WSEvent): boolean | null;
+  /** Call back once the transport drained. */
+  holdWriter(callback: Callback): void;
   /** The face's reader wants more: release held input. */
   resumeFromApp(): void;
   /** Start the close handshake (the face's writable side ended). */
@@ -106,16 +111,27 @@ export class AppFace extends Duplex {
       callback(new LocalProtocolError('ws.app takes events, strings or Buffers', 'ERR_INVALID_EVENT'));
       return;
     }
-    if (this.#early.length > 0 || !this.#owner.writeFromApp(event, callback)) this.#early.push([event, callback]);
+    if (this.#early.length > 0 || !this.#owner.ready()) this.#early.push([event, callback]);
+    else this.#send(event, callback);
   }
 
   /** @internal The handshake completed: send what was written before. */
   opened(): void {
     const early = this.#early;
     this.#early = [];
-    for (const [event, callback] of early) {
-      if (!this.#owner.writeFromApp(event, callback)) this.#early.push([event, callback]);
+    for (const [event, callback] of early) this.#send(event, callback);
+  }
+
+  #send(event: WSEvent, callback: Callback): void {
+    let ok: boolean | null;
+    try {
+      ok = this.#owner.transmit(event);
+    } catch (error) {
+      callback(error as Error);
+      return;
     }
+    if (ok === false) this.#owner.holdWriter(callback);
+    else callback();
   }
 
   /** @internal Duplex implementation: the writer ended; close with 1000. */

@@ -11,16 +11,11 @@
  *     │       (ws.app write callbacks held while the transport is behind)        │
  *     └────────────────────────────────────────────────────────────────────────┘
  *
- * So `socket.pipe(ws).pipe(socket)` (or `pipeline(socket, ws, socket, cb)`) connects the
- * wire, and `ws.app` carries the conversation as objects.
- *
- * A thin adapter: the core owns the protocol state, closing included, and makes the
- * automatic replies; this class moves bytes and events and applies what the core says
- * (`closeExpected()`: arm the close deadline; `shouldEndTransport()`: end the output).
- * Its own state is flow (flow.ts, out-queue.ts). Input is held only while the reader of
- * `ws.app` is behind, never because of our own output, so two endpoints that both send
- * bursts cannot deadlock. Nothing a peer does emits 'error': it ends in one 'close'
- * event `(code, reason, wasClean, cause)`; 'error' is only for `destroy(error)`.
+ * A thin adapter: the core owns the protocol state, closing included, and the automatic
+ * replies; this class moves bytes and events and applies what the core says. Its own
+ * state is flow (flow.ts, out-queue.ts): input is held only while `ws.app`'s reader is
+ * behind, never for our own output, so two endpoints that both send bursts cannot
+ * deadlock. A peer never causes 'error': it ends in one 'close' (close-report.ts).
  */
 import { Duplex, type DuplexOptions } from 'readable-stream';
 import { CloseReason } from '../close-codes';
@@ -120,7 +115,9 @@ export class WebSocketDuplex extends Duplex {
   get app(): Duplex {
     this.#app ??= new AppFace(
       {
-        writeFromApp: (event, callback) => this.#writeFromApp(event, callback),
+        ready: () => this.connection.connection !== null || this.destroyed || this.#wireEnded,
+        transmit: (event) => this.#transmit(event),
+        holdWriter: (callback) => this.#flow.holdWriter(callback),
         resumeFromApp: () => this.#flow.releaseInput(),
         close: () => this.close(),
       },
@@ -371,21 +368,6 @@ export class WebSocketDuplex extends Duplex {
     else if (ok) process.nextTick(callback);
     else this.#flow.holdWriter(callback);
     return ok === true;
-  }
-
-  #writeFromApp(event: WSEvent, callback: Callback): boolean {
-    if (this.connection.connection === null && !this.destroyed && !this.#wireEnded) return false;
-    let ok: boolean | null;
-    try {
-      ok = this.#transmit(event);
-    } catch (error) {
-      callback(error as Error);
-      return true;
-    }
-    // Dropped after the close handshake started, as a browser does.
-    if (ok !== false) callback();
-    else this.#flow.holdWriter(callback);
-    return true;
   }
 
   /** End our output (the transport gets EOF once it took every byte); destroy when both sides ended. */
