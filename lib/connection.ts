@@ -68,21 +68,25 @@ export type ConnectionStateValue = (typeof ConnectionState)[keyof typeof Connect
 
 /** Options of a `Connection`. */
 export interface ConnectionOptions extends FrameLimits {
-  /** Extensions negotiated during the handshake (only enabled ones are used). */
+  /** Extensions negotiated during the handshake (only enabled ones are used). @defaultValue `[]` */
   extensions?: readonly Extension[];
-  /** Bytes already received after the handshake (e.g. frames in the same packet as the 101). */
+  /** Bytes already received after the handshake (e.g. frames in the same packet as the 101). @defaultValue none */
   trailingData?: Uint8Array;
-  /** Client only: the masking key source, for tests. Default: a CSPRNG pool. */
+  /** Client only: the masking key source, for tests. @defaultValue a CSPRNG pool */
   maskKey?: MaskKeyGenerator;
   /**
-   * Answer each ping with a pong by itself (the bytes wait in `dataToSend()`). Default
-   * false, as in wsproto, where you send `event.response()`.
+   * Answer each ping with a pong by itself (the bytes wait in `dataToSend()`). Off by
+   * default, as in wsproto, where you send `event.response()`.
+   *
+   * @defaultValue `false`
    */
   autoPong?: boolean;
   /**
    * Answer the peer's close (echoing its code), and a failure of the peer's (with the
-   * failure's code and reason), by itself; the bytes wait in `dataToSend()`. Default
-   * false, as in wsproto, where you send `event.response()`.
+   * failure's code and reason), by itself; the bytes wait in `dataToSend()`. Off by
+   * default, as in wsproto, where you send `event.response()`.
+   *
+   * @defaultValue `false`
    */
   autoCloseReply?: boolean;
 }

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  * @document ../docs/embedding.md
+ * @document ../docs/from-ws.md
  */
 export { CloseReason, isValidWireCode, type CloseReasonCode } from './close-codes';
 export {

@@ -32,9 +32,9 @@ import { ServerHandshake } from './handshake/server-handshake';
 /** Options of a `WSConnection`: handshake limits plus the `Connection` limits. */
 export interface WSConnectionOptions
   extends FrameLimits, HeadLimits, Pick<ConnectionOptions, 'autoPong' | 'autoCloseReply'> {
-  /** Client: largest rejection body delivered as `RejectData`, in bytes. Default 1 MiB. */
+  /** Client: largest rejection body delivered as `RejectData`, in bytes. @defaultValue `1048576` (1 MiB) */
   maxRejectBodySize?: number;
-  /** Client only: the masking key source, for tests. */
+  /** Client only: the masking key source, for tests. @defaultValue a CSPRNG pool */
   maskKey?: MaskKeyGenerator;
 }
 

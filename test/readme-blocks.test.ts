@@ -10,6 +10,11 @@
  * - `<!-- example: NAME (echo server) -->` marks a complete program that serves until it
  *   is stopped: it listens on `process.env.PORT`, prints its `ws://` URL, and echoes text
  *   messages. The test starts it with PORT=0, checks one echo, and stops it with SIGTERM.
+ * - `<!-- example: NAME (ws) -->` marks a complete program written against `ws` (the
+ *   devDependency, 8.x), shown beside ours for comparison (docs/from-ws.md). It is
+ *   type-checked against the installed `@types/ws` and run exactly like the others, so the
+ *   comparison shows code that works; it must import from 'ws' and not from 'wsproto', and
+ *   no other block may import 'ws'.
  * - A fragment is a `ts` block whose first line says, visibly, where it comes from:
  *   `// fragment of examples/pipeline/main.ts`. Its other lines must be an excerpt of that
  *   file, in order (a line starting with `// ...` marks an elision), and a test in test/
@@ -42,7 +47,7 @@ interface Block {
 }
 
 type Kind =
-  | { kind: 'program'; name: string; server: boolean }
+  | { kind: 'program'; name: string; server: boolean; ws: boolean }
   | { kind: 'fragment'; of: string }
   | { kind: 'shell' }
   | { kind: 'undeclared'; why: string };
@@ -82,8 +87,10 @@ function classify(block: Block): Kind {
     if (block.marker !== null) return { kind: 'undeclared', why: 'both an example marker and a fragment line' };
     return { kind: 'fragment', of: fragment[1]! };
   }
-  const example = /^<!--\s*example:\s*([a-z0-9-]+)(\s+\(echo server\))?\s*-->$/.exec(block.marker ?? '');
-  if (example !== null) return { kind: 'program', name: example[1]!, server: example[2] !== undefined };
+  const example = /^<!--\s*example:\s*([a-z0-9-]+)(?:\s+\((echo server|ws)\))?\s*-->$/.exec(block.marker ?? '');
+  if (example !== null) {
+    return { kind: 'program', name: example[1]!, server: example[2] === 'echo server', ws: example[2] === 'ws' };
+  }
   if (block.marker !== null) return { kind: 'undeclared', why: `malformed marker ${block.marker}` };
   return {
     kind: 'undeclared',
@@ -98,7 +105,7 @@ const blocks = guides.flatMap(extractBlocks);
 const where = (b: Block) => `${b.file}:${b.line}`;
 const programs = blocks.flatMap((b) => {
   const k = classify(b);
-  return k.kind === 'program' ? [{ block: b, name: k.name, server: k.server }] : [];
+  return k.kind === 'program' ? [{ block: b, name: k.name, server: k.server, ws: k.ws }] : [];
 });
 
 function runFile(
@@ -126,6 +133,8 @@ async function compileAll(): Promise<void> {
   fs.mkdirSync(path.join(project, 'node_modules'));
   fs.symlinkSync(root, path.join(project, 'node_modules', 'wsproto'), 'dir');
   fs.symlinkSync(path.join(root, 'node_modules', '@types'), path.join(project, 'node_modules', '@types'), 'dir');
+  // `ws` too, for the `(ws)` programs of docs/from-ws.md: the devDependency, as installed.
+  fs.symlinkSync(path.join(root, 'node_modules', 'ws'), path.join(project, 'node_modules', 'ws'), 'dir');
   fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'blocks', private: true }));
   for (const p of programs) fs.writeFileSync(path.join(project, `${p.name}.mts`), `${p.block.code}\n`);
   fs.writeFileSync(
@@ -149,8 +158,17 @@ async function compileAll(): Promise<void> {
 
 const output = (name: string) => path.join(project, 'out', `${name}.mjs`);
 
-function runProgram(name: string) {
-  return runFile(process.execPath, [output(name)], project, 15000);
+/** What each complete program printed, by name, for the checks that compare programs. */
+const runs = new Map<string, { code: number | null; stdout: string; stderr: string }>();
+
+async function runProgram(name: string) {
+  const run = await runFile(process.execPath, [output(name)], project, 15000);
+  runs.set(name, run);
+  return run;
+}
+
+async function stdoutOf(name: string): Promise<string> {
+  return (runs.get(name) ?? (await runProgram(name))).stdout;
 }
 
 interface Server {
@@ -221,7 +239,7 @@ async function survivesPlainHttp(name: string): Promise<void> {
   }
 }
 
-function programNamed(name: string): { block: Block; name: string; server: boolean } {
+function programNamed(name: string): (typeof programs)[number] {
   const p = programs.find((q) => q.name === name);
   if (p === undefined) throw new Error(`no example named ${name} in ${guides.join(', ')}`);
   return p;
@@ -253,7 +271,22 @@ describe('README and docs: every code block is a checked program, a checked frag
     expect(typeCheck!.code).to.equal(0);
   });
 
-  for (const { block, name, server } of programs) {
+  it('`(ws)` programs import ws and not wsproto; no other block imports ws', () => {
+    const importsOf = (code: string) => [...code.matchAll(/^import .* from '([^']+)';$/gm)].map((m) => m[1]!);
+    const wrong = blocks.flatMap((b) => {
+      const k = classify(b);
+      const sources = importsOf(b.code);
+      if (k.kind === 'program' && k.ws) {
+        return sources.includes('ws') && !sources.includes('wsproto')
+          ? []
+          : [`${where(b)}: a (ws) program must import ws, not wsproto`];
+      }
+      return sources.includes('ws') ? [`${where(b)}: imports ws without the (ws) marker`] : [];
+    });
+    expect(wrong).to.deep.equal([]);
+  });
+
+  for (const { block, name, server, ws } of programs) {
     if (server) {
       it(`${where(block)}: example "${name}" serves, echoes, and stops on SIGTERM`, async () => {
         const s = await startServer(name);
@@ -264,7 +297,7 @@ describe('README and docs: every code block is a checked program, a checked frag
         }
       });
     } else {
-      it(`${where(block)}: example "${name}" runs to completion`, async () => {
+      it(`${where(block)}: example "${name}"${ws ? ' (written for ws)' : ''} runs to completion`, async () => {
         const run = await runProgram(name);
         expect(run.code, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).to.equal(0);
         expect(run.stderr).to.equal('');
@@ -334,6 +367,27 @@ describe('README and docs: every code block is a checked program, a checked frag
       }
     }
     expect(unknown).to.deep.equal([]);
+  });
+
+  // docs/from-ws.md shows each task twice: NAME written for ws, NAME-ours for wsproto.
+  const pairs = programs.filter((p) => p.ws && programs.some((q) => q.name === `${p.name}-ours` && !q.ws));
+  it('docs/from-ws.md: every ws program has its wsproto counterpart (NAME and NAME-ours)', () => {
+    expect(pairs.map((p) => p.name)).to.deep.equal(programs.filter((p) => p.ws).map((p) => p.name));
+    expect(pairs.length).to.be.greaterThan(3);
+  });
+  for (const { name } of pairs.filter((p) => p.name !== 'from-ws-errors')) {
+    it(`docs/from-ws.md: "${name}" and "${name}-ours" print the same lines (ws and wsproto do the same thing)`, async () => {
+      const lines = async (n: string) => (await stdoutOf(n)).trim().split('\n').sort();
+      const theirs = await lines(name);
+      expect(theirs.length).to.be.greaterThan(0);
+      expect(await lines(`${name}-ours`)).to.deep.equal(theirs);
+    });
+  }
+  it('docs/from-ws.md: a message over the limit is an error event in ws, the cause of close in wsproto', async () => {
+    const theirs = await stdoutOf('from-ws-errors');
+    const ours = await stdoutOf('from-ws-errors-ours');
+    expect(theirs).to.include('server: error WS_ERR_UNSUPPORTED_MESSAGE_LENGTH').and.include('client: closed 1009');
+    expect(ours).to.include('clean: false, cause: ERR_FRAME_TOO_BIG').and.include('client: closed 1009');
   });
 
   // Regressions, named after what they pin.

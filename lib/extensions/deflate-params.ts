@@ -10,42 +10,53 @@ export interface PerMessageDeflateOptions {
   /**
    * Server: always send `server_no_context_takeover` (reset our compressor after each
    * message). Client: ask the server for it (and fail if the server ignores it).
-   * Default false.
+   *
+   * @defaultValue `false`
    */
   serverNoContextTakeover?: boolean;
   /**
    * Client: offer `client_no_context_takeover` and reset our compressor after each
    * message. Server: always send `client_no_context_takeover` (the client resets its
-   * compressor, so we can release our decompressor between messages). Default false.
+   * compressor, so we can release our decompressor between messages).
+   *
+   * @defaultValue `false`
    */
   clientNoContextTakeover?: boolean;
   /**
    * The largest LZ77 window the server's compressor may use, 9 to 15. Client: offered
    * as `server_max_window_bits`. Server: our compressor uses at most this (and what the
-   * client asked for). Default: not limited (15).
+   * client asked for).
+   *
+   * @defaultValue `15` (not limited)
    */
   serverMaxWindowBits?: number;
   /**
-   * Client: `true` (default) offers `client_max_window_bits` without a value (the
+   * Client: `true` offers `client_max_window_bits` without a value (the
    * server may limit our window), a number 9 to 15 offers it with that value (our
    * compressor uses at most that), `false` does not offer it. Server: a number limits
    * the client's window (an offer without `client_max_window_bits` is then declined,
    * since we could not bound the client's window); booleans mean no limit.
+   *
+   * @defaultValue `true`
    */
   clientMaxWindowBits?: number | boolean;
-  /** zlib compression level, -1 (zlib's default, 6) to 9. Default -1. */
+  /** zlib compression level, -1 (zlib's default, 6) to 9. @defaultValue `-1` */
   level?: number;
-  /** zlib memLevel of the compressor, 1 to 9 (memory against speed). Default 8. */
+  /** zlib memLevel of the compressor, 1 to 9 (memory against speed). @defaultValue `8` */
   memLevel?: number;
   /**
    * Single-frame messages shorter than this many bytes are sent uncompressed unless
-   * the message asks for compression (`compress: true`). Default 1024, like `ws`.
+   * the message asks for compression (`compress: true`). The same default as `ws`.
+   *
+   * @defaultValue `1024` (`DEFAULT_THRESHOLD`)
    */
   threshold?: number;
   /**
    * The inflate backend: `'node:zlib'` (the default, `PerMessageDeflate.inflateBackend`;
    * faster on small messages and it frees its memory) or `'zlib-sync'` (the optional
    * native addon; asking for it when it cannot be loaded throws `ERR_INVALID_OPTION`).
+   *
+   * @defaultValue `'node:zlib'`
    */
   inflateBackend?: InflateBackendName;
 }

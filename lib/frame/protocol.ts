@@ -28,13 +28,16 @@ import { Utf8Decoder } from './utf8';
 export interface FrameLimits {
   /**
    * Largest message accepted, in bytes after decompression. Larger ones close the
-   * connection with 1009. Default 64 MiB.
+   * connection with 1009.
+   *
+   * @defaultValue `67108864` (64 MiB, `DEFAULT_MAX_MESSAGE_SIZE`)
    */
   maxMessageSize?: number;
   /**
    * Largest frame payload accepted, in bytes as on the wire. Larger ones close the
-   * connection with 1009 before any of the payload is buffered. Default: the message
-   * size limit.
+   * connection with 1009 before any of the payload is buffered.
+   *
+   * @defaultValue `maxMessageSize`
    */
   maxFrameSize?: number;
 }

@@ -12,13 +12,13 @@ import { WebSocketDuplex } from './websocket-duplex';
 
 /** Options of `connect`. */
 export interface ConnectOptions extends Omit<WebSocketDuplexOptions, 'request' | 'accept'> {
-  /** Subprotocols to offer. */
+  /** Subprotocols to offer. @defaultValue `[]` */
   subprotocols?: string[];
-  /** Extra request headers (e.g. Origin, Authorization). */
+  /** Extra request headers (e.g. Origin, Authorization). @defaultValue `[]` */
   headers?: Headers;
-  /** TLS options for wss:// (ca, rejectUnauthorized, servername ...). */
+  /** TLS options for wss:// (ca, rejectUnauthorized, servername ...). @defaultValue `{}` (the host name as servername) */
   tls?: tls.ConnectionOptions;
-  /** Milliseconds to establish TCP/TLS and finish the handshake. Default: handshakeTimeout or 30000. */
+  /** Milliseconds to establish TCP/TLS and finish the handshake. @defaultValue `handshakeTimeout`, else `30000` */
   timeout?: number;
 }
 

@@ -28,73 +28,95 @@ export type AcceptDecision =
   | {
       /** Reject the request. */
       accept: false;
-      /** The HTTP status of the rejection. Default 403. */
+      /** The HTTP status of the rejection. @defaultValue `403` */
       statusCode?: number;
-      /** The response body (sent as `text/plain; charset=utf-8` unless `headers` say otherwise). Default empty. */
+      /** The response body (sent as `text/plain; charset=utf-8` unless `headers` say otherwise). @defaultValue `''` */
       body?: string | Buffer;
-      /** Extra response headers. */
+      /** Extra response headers. @defaultValue `[]` */
       headers?: Headers;
     };
 
 /** Options of a `WebSocketDuplex`. */
 export interface WebSocketDuplexOptions extends WSConnectionOptions {
-  /** Client: the request to send (host and target are required). */
+  /**
+   * Client: the request to send (host and target are required).
+   *
+   * @defaultValue none: a server needs none, and `connect` makes it from the URL
+   */
   request?: {
     /** The `Host` header value. */
     host: string;
     /** The request target (path and query). */
     target: string;
-    /** Subprotocols to offer, in order of preference. */
+    /** Subprotocols to offer, in order of preference. @defaultValue `[]` */
     subprotocols?: string[];
-    /** Extra request headers (e.g. Origin, Authorization). */
+    /** Extra request headers (e.g. Origin, Authorization). @defaultValue `[]` */
     extraHeaders?: Headers;
   };
   /**
    * permessage-deflate (RFC 7692): `true` for the defaults, or its options. Client: offered.
-   * Server: accepted when the client offers it. Default false.
+   * Server: accepted when the client offers it.
+   *
+   * @defaultValue `false`
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Client: extensions to offer. Server: extensions to negotiate. A function makes fresh ones per connection. */
+  /**
+   * Client: extensions to offer. Server: extensions to negotiate. A function makes fresh ones per connection.
+   *
+   * @defaultValue `[]` (plus permessage-deflate when `perMessageDeflate` asks for it)
+   */
   extensions?: Extension[] | (() => Extension[]);
   /**
    * Server: decides on each request (sync or async). Without it, a 'request' listener
    * decides by calling `accept()` / `reject()`; with neither, every valid request is
    * accepted without a subprotocol.
+   *
+   * @defaultValue none: a 'request' listener decides, or every valid request is accepted
    */
   accept?: (request: RequestEvent) => AcceptDecision | Promise<AcceptDecision>;
-  /** Answer pings with pongs automatically. Default true. */
+  /** Answer pings with pongs automatically. @defaultValue `true` */
   autoPong?: boolean;
-  /** Answer a peer's close with a close automatically. Default true. */
+  /** Answer a peer's close with a close automatically. @defaultValue `true` */
   autoCloseReply?: boolean;
-  /** Milliseconds for the opening handshake before the transport is dropped. Default 30000; 0 disables. */
+  /** Milliseconds for the opening handshake before the transport is dropped; 0 disables. @defaultValue `30000` */
   handshakeTimeout?: number;
   /**
    * Milliseconds to wait, once a close was sent or the connection failed, for the peer
-   * to answer and end the transport; then it is dropped. Default 5000.
+   * to answer and end the transport; then it is dropped.
+   *
+   * @defaultValue `5000`
    */
   closeTimeout?: number;
   /**
    * Keepalive: send a ping when nothing has been received from the peer for this many
    * milliseconds. Liveness is judged by what arrives, so sending never postpones it.
-   * Default 0 (off).
+   *
+   * @defaultValue `0` (off)
    */
   pingInterval?: number;
   /**
    * Keepalive: drop the connection (close 1006, cause `ERR_PONG_TIMEOUT`) when nothing
-   * arrives within this many milliseconds after a keepalive ping. Default: pingInterval.
+   * arrives within this many milliseconds after a keepalive ping.
+   *
+   * @defaultValue `pingInterval`
    */
   pongTimeout?: number;
-  /** High-water mark of the wire face, in bytes. Default 64 KiB. */
+  /** High-water mark of the wire face, in bytes. @defaultValue `65536` (64 KiB) */
   highWaterMark?: number;
-  /** High-water mark of `ws.app`, in objects. Default 16. */
+  /** High-water mark of `ws.app`, in objects. @defaultValue `16` */
   appHighWaterMark?: number;
 }
 
 /** Options of `send()`. */
 export interface SendOptions {
-  /** Send as binary (default: true for Buffers, false for strings). */
+  /** Send as binary. @defaultValue `true` for Buffers, `false` for strings */
   binary?: boolean;
-  /** false: send this message uncompressed even when compression is negotiated. */
+  /**
+   * false: send this message uncompressed even when compression is negotiated; true:
+   * compress it even below the `threshold`.
+   *
+   * @defaultValue compressed when negotiated and at least `threshold` bytes
+   */
   compress?: boolean;
 }
 

@@ -13,9 +13,14 @@ import { WebSocketDuplex } from './websocket-duplex';
 
 /** Options of `handleUpgrade`. */
 export interface UpgradeOptions extends Omit<WebSocketDuplexOptions, 'request'> {
-  /** Return false to refuse an Origin (403). Default: every origin is allowed. */
+  /** Return false to refuse an Origin (403). @defaultValue none: every origin is allowed */
   verifyOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
-  /** Pick a subprotocol from the client's list (null for none). Default: none. */
+  /**
+   * Pick a subprotocol from the client's list (null for none). Not consulted when the
+   * `accept` option is given: its answer names the subprotocol.
+   *
+   * @defaultValue none: no subprotocol is selected
+   */
   selectSubprotocol?: (offered: readonly string[], req: IncomingMessage) => string | null;
 }
 

@@ -39,9 +39,9 @@ export const DEFAULT_MAX_HEADERS = 100;
 
 /** Bounds of a message head. */
 export interface HeadLimits {
-  /** Most bytes the head may take, start line to final CRLF included. Default 16 KiB. */
+  /** Most bytes the head may take, start line to final CRLF included. @defaultValue `16384` (16 KiB) */
   maxHeadSize?: number;
-  /** Most header fields the head may have. Default 100. */
+  /** Most header fields the head may have. @defaultValue `100` */
   maxHeaders?: number;
 }
 
