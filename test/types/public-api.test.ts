@@ -330,7 +330,7 @@ export async function streamHelpers(upgrade: Parameters<typeof handleUpgrade>): 
   // @ts-expect-error: 'message' data is not only a string
   ws.on('message', (data: string) => data);
   expectTypeOf<WebSocketDuplexEvents['open']>().toEqualTypeOf<[]>();
-  expectTypeOf(ws.protocol).toEqualTypeOf<string | null>();
+  expectTypeOf(ws.protocol).toEqualTypeOf<string>();
   expectTypeOf(ws.send).parameter(0).toEqualTypeOf<string | Uint8Array>();
   expectTypeOf(connect).returns.toEqualTypeOf<Promise<WebSocketDuplex>>();
   expectTypeOf(handleUpgrade).returns.toEqualTypeOf<WebSocketDuplex>();
