@@ -8,10 +8,13 @@ import type { ConnectionStateValue } from '../connection';
 import type {} from './websocket-duplex';
 
 /** The four ready states: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
-export const READY_STATES = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+export const READY_STATES = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const satisfies Record<
+  string,
+  ReadyState
+>;
 
 /** A `readyState` value: 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
-export type ReadyState = (typeof READY_STATES)[keyof typeof READY_STATES];
+export type ReadyState = 0 | 1 | 2 | 3;
 
 /**
  * The ready state of a stream: CLOSED once it is destroyed ('close' follows, or came);
@@ -35,7 +38,7 @@ export function defineReadyStates(target: { prototype: object }): void {
 
 // The types of the constants defined above: on instances, and static on the class.
 declare module './websocket-duplex' {
-  /** The ready-state constants, on every instance. */
+  // On every instance (no TSDoc here: the class's own comment is the one typedoc shows).
   interface WebSocketDuplex {
     /** `readyState` during the opening handshake: 0. */
     readonly CONNECTING: 0;
