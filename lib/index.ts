@@ -53,8 +53,10 @@ export { WSConnection, type WSConnectionOptions } from './ws-connection';
 export { WebSocketDuplex } from './stream/websocket-duplex';
 export type { WebSocketDuplexEvents, WebSocketDuplexListener } from './stream/duplex-events';
 export type { AcceptDecision, SendOptions, WebSocketDuplexOptions } from './stream/options';
+export type { Message, MessagesOptions } from './stream/messages';
+export type { ReadyState } from './stream/ready-state';
 export { handleUpgrade, type UpgradeOptions } from './stream/upgrade';
-export { connect, HandshakeRejectedError, type ConnectOptions } from './stream/connect';
+export { connect, HandshakeRejectedError, type ConnectHeaders, type ConnectOptions } from './stream/connect';
 export {
   PerMessageDeflate,
   DEFAULT_THRESHOLD,

@@ -8,14 +8,27 @@ import { LocalProtocolError } from '../errors';
 import type { Headers, RejectConnectionEvent, RejectDataEvent } from '../events';
 import type { WebSocketDuplexOptions } from './options';
 import { wireSocket } from './socket-wiring';
-import { WebSocketDuplex } from './websocket-duplex';
+import { kAbort, WebSocketDuplex } from './websocket-duplex';
+
+/**
+ * Extra request headers for `connect`: `[name, value]` pairs (any iterable of them, a
+ * `Map` too), or an object whose values are a string or a list of strings (one header
+ * line per string), as `ws` and `http.request` take them.
+ */
+export type ConnectHeaders = Iterable<readonly [string, string]> | Readonly<Record<string, string | readonly string[]>>;
 
 /** Options of `connect`. */
 export interface ConnectOptions extends Omit<WebSocketDuplexOptions, 'request' | 'accept'> {
   /** Subprotocols to offer. @defaultValue `[]` */
   subprotocols?: string[];
-  /** Extra request headers (e.g. Origin, Authorization). @defaultValue `[]` */
-  headers?: Headers;
+  /** Extra request headers (e.g. Origin, Authorization): pairs or an object. @defaultValue `[]` */
+  headers?: ConnectHeaders;
+  /**
+   * Abort the attempt: before the handshake completed, the socket is destroyed and the
+   * promise rejects with an error named `AbortError` (code `ABORT_ERR`, the signal's
+   * reason as its `cause`). Once open, the signal is no longer watched.
+   */
+  signal?: AbortSignal;
   /** TLS options for wss:// (ca, rejectUnauthorized, servername ...). @defaultValue `{}` (the host name as servername) */
   tls?: tls.ConnectionOptions;
   /** Milliseconds to establish TCP/TLS and finish the handshake. @defaultValue `handshakeTimeout`, else `30000` */
@@ -47,6 +60,31 @@ export class HandshakeRejectedError extends Error {
   }
 }
 
+/** What `connect` rejects with when its `signal` aborts before the handshake completed. */
+class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+  constructor(reason: unknown) {
+    super('the WebSocket connection was aborted', { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
+/** The headers as pairs; an object's list values become one pair each. */
+export function headerPairs(headers: ConnectHeaders | undefined): Headers {
+  if (headers === undefined) return [];
+  if (Symbol.iterator in headers) return Array.from(headers as Iterable<readonly [string, string]>);
+  const pairs: Array<readonly [string, string]> = [];
+  for (const [name, value] of Object.entries(headers as Record<string, unknown>)) {
+    for (const one of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (typeof one !== 'string') {
+        throw new LocalProtocolError(`the value of header ${name} is not a string`, 'ERR_INVALID_HEADER');
+      }
+      pairs.push([name, one]);
+    }
+  }
+  return pairs;
+}
+
 /**
  * Connect to a ws:// or wss:// URL; resolves with the open stream. Rejects with
  * `HandshakeRejectedError` when the server answers with another status than 101, and
@@ -64,7 +102,8 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
   const hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
   const defaultPort = (secure && port === 443) || (!secure && port === 80);
   const host = defaultPort ? target.hostname : `${target.hostname}:${port}`;
-  const { subprotocols, headers, tls: tlsOptions, timeout, ...rest } = options;
+  const { subprotocols, headers, tls: tlsOptions, timeout, signal, ...rest } = options;
+  if (signal?.aborted === true) return Promise.reject(new AbortError(signal.reason));
   return new Promise<WebSocketDuplex>((resolve, reject) => {
     // The stream first: it validates the request (headers, subprotocols) before any
     // connection is opened, so a refused request leaves no socket behind.
@@ -75,7 +114,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
         host,
         target: `${target.pathname}${target.search}`,
         subprotocols: subprotocols ?? [],
-        extraHeaders: headers ?? [],
+        extraHeaders: headerPairs(headers),
       },
     });
     const socket = secure
@@ -104,7 +143,9 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
       cleanup();
       resolve(ws);
     };
+    const onAbort = () => ws[kAbort](new AbortError(signal?.reason));
     const cleanup = () => {
+      signal?.removeEventListener('abort', onAbort);
       ws.off('rejected', onRejected);
       ws.off('rejected-data', onRejectedData);
       ws.off('close', onClose);
@@ -114,6 +155,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     ws.on('rejected-data', onRejectedData);
     ws.once('close', onClose);
     ws.once('open', onOpen);
+    signal?.addEventListener('abort', onAbort, { once: true });
     wireSocket(ws, socket);
   });
 }

@@ -59,6 +59,17 @@ export class Flow {
     this.#writers.push(callback);
   }
 
+  /**
+   * Call a sender back for what `transmit` said: at once when queued (`true`), with
+   * `dropped()` when dropped (`null`), once the transport drains when it is behind.
+   */
+  settle(ok: boolean | null, callback: Callback | undefined, dropped: () => Error): void {
+    if (callback === undefined) return;
+    if (ok === null) process.nextTick(callback, dropped());
+    else if (ok) process.nextTick(callback);
+    else this.holdWriter(callback);
+  }
+
   /** The transport drained: release the writers. */
   releaseWriters(): void {
     const held = this.#writers;

@@ -143,6 +143,23 @@ export function resolveTimings(options: WebSocketDuplexOptions): ResolvedTimings
   };
 }
 
+/** The options of the wire face (the Duplex itself): byte high-water marks, 'close' emitted by the stream. */
+export function wireOptions(timings: ResolvedTimings) {
+  const hwm = timings.highWaterMark;
+  return {
+    emitClose: false,
+    allowHalfOpen: true,
+    decodeStrings: true,
+    readableHighWaterMark: hwm,
+    writableHighWaterMark: hwm,
+  };
+}
+
+/** The core's options: the stream's, with the automatic replies on unless turned off. */
+export function coreOptions(options: WebSocketDuplexOptions): WSConnectionOptions {
+  return { ...options, autoPong: options.autoPong !== false, autoCloseReply: options.autoCloseReply !== false };
+}
+
 /** The extensions to offer (client) or negotiate (server): fresh ones per connection. */
 export function makeExtensions(options: WebSocketDuplexOptions): Extension[] {
   const e = options.extensions;

@@ -5,16 +5,16 @@
  *                  │ bytes                                  ▲ bytes
  *                  ▼                                        │
  *     ┌────────────────────────── WebSocketDuplex (the wire face) ─────────────┐
- *     │  _write(bytes) ──▶ WSConnection.receiveData ──▶ events ──┬──▶ 'message', 'ping' ...
- *     │       ▲ (callback held while ws.app's reader is behind)  └──▶ ws.app readable (objects)
+ *     │  _write(bytes) ──▶ WSConnection.receiveData ──▶ events ──┬──▶ 'message', messages() ...
+ *     │       ▲ (held while ws.app's or messages()' reader is behind) └──▶ ws.app readable (objects)
  *     │  push(bytes) ◀── OutQueue ◀── WSConnection.send ◀── send(), ws.app writable
  *     │       (ws.app write callbacks held while the transport is behind)        │
  *     └────────────────────────────────────────────────────────────────────────┘
  *
  * A thin adapter: the core owns the protocol state, closing included, and the automatic
  * replies; this class moves bytes and events and applies what the core says. Its own
- * state is flow (flow.ts, out-queue.ts): input is held only while `ws.app`'s reader is
- * behind, never for our own output, so two endpoints that both send bursts cannot
+ * state is flow (flow.ts, out-queue.ts, messages.ts): input is held only while a reader
+ * (`ws.app`, `messages()`) is behind, never for our own output, so two endpoints that both send bursts cannot
  * deadlock. A peer never causes 'error': it ends in one 'close' (close-report.ts).
  */
 import { Duplex, type DuplexOptions } from 'readable-stream';
@@ -24,6 +24,7 @@ import { LocalProtocolError, RemoteProtocolError } from '../errors';
 import {
   CloseConnectionEvent,
   PingEvent,
+  PongEvent,
   type AcceptConnectionInit,
   type ConnectionEvent,
   type Headers,
@@ -35,11 +36,13 @@ import { AppFace } from './app-face';
 import { Flow, type Callback } from './flow';
 import './duplex-events';
 import { LifecycleTimers } from './lifecycle-timers';
-import { MessageAssembler } from './message-assembler';
-import { makeExtensions, messageEvent, resolveTimings, type SendOptions, type WebSocketDuplexOptions } from './options';
+import { MessageQueue, type Message, type MessagesOptions } from './messages';
+import { coreOptions, makeExtensions, messageEvent, resolveTimings, wireOptions } from './options';
+import type { SendOptions, WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
 import { closeReport } from './close-report';
 import { Opening, clientRequest } from './opening';
+import { defineReadyStates, readyStateOf, type ReadyState } from './ready-state';
 
 /** @internal Ends the stream because its transport failed or went away (never emits 'error'). */
 export const kAbort = Symbol('wsproto.abort');
@@ -55,10 +58,10 @@ export class WebSocketDuplex extends Duplex {
   readonly #client: boolean;
   readonly #out: OutQueue;
   readonly #timers: LifecycleTimers;
-  readonly #assembler = new MessageAssembler();
   #app: AppFace | null = null;
+  readonly #messages: MessageQueue;
   // Input waits while events wait for their reader (none come after our output ended).
-  readonly #flow = new Flow(() => !this.#wireEnded && (this.#paused || (this.#app?.full ?? false)));
+  readonly #flow = new Flow(() => !this.#wireEnded && (this.#paused || this.#messages.full || !!this.#app?.full));
   #cause: Error | null = null; // what ended the stream outside the protocol: timeouts, the transport
   readonly #opening: Opening;
   #paused = false; // client: events wait a turn after 'open' (see #opened)
@@ -75,21 +78,15 @@ export class WebSocketDuplex extends Duplex {
    */
   constructor(role: ConnectionRole, options: WebSocketDuplexOptions = {}) {
     const timings = resolveTimings(options);
-    super({
-      emitClose: false,
-      allowHalfOpen: true,
-      decodeStrings: true,
-      readableHighWaterMark: timings.highWaterMark,
-      writableHighWaterMark: timings.highWaterMark,
-    } as DuplexOptions);
+    super(wireOptions(timings) as DuplexOptions);
     this.#options = options;
     this.#client = role === ConnectionType.CLIENT;
-    this.connection = new WSConnection(role, {
-      ...options,
-      autoPong: options.autoPong !== false,
-      autoCloseReply: options.autoCloseReply !== false,
-    });
+    this.connection = new WSConnection(role, coreOptions(options));
     this.#out = new OutQueue(this as unknown as Duplex);
+    this.#messages = new MessageQueue(
+      { resume: () => process.nextTick(() => this.#resume()), close: () => this.close() },
+      timings.appHighWaterMark,
+    );
     this.#opening = new Opening(
       {
         send: (event) => void this.#out.write(this.connection.send(event)),
@@ -126,9 +123,17 @@ export class WebSocketDuplex extends Duplex {
     return this.#app;
   }
 
-  /** The negotiated subprotocol (after 'open'). */
-  get protocol(): string | null {
-    return this.#opening.protocol;
+  /**
+   * Whole messages, `for await (const { data, isBinary } of ws.messages())`, with
+   * backpressure; it ends when the WebSocket closes, and leaving it early closes (1000).
+   */
+  messages(options: MessagesOptions = {}): AsyncIterableIterator<Message> {
+    return this.#messages.iterate(options);
+  }
+
+  /** The negotiated subprotocol after 'open', '' when none (as in `ws` and the browser). */
+  get protocol(): string {
+    return this.#opening.protocol ?? '';
   }
 
   /** The negotiated extensions (after 'open'). */
@@ -139,6 +144,11 @@ export class WebSocketDuplex extends Duplex {
   /** The connection state (`ConnectionState`). */
   get state(): string {
     return this.connection.state;
+  }
+
+  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (`WebSocketDuplex.OPEN` ...), as in `ws`. */
+  get readyState(): ReadyState {
+    return readyStateOf(this.connection.state, this.#wireEnded, this.destroyed);
   }
 
   /** Bytes produced for the transport and not yet taken by it. */
@@ -161,13 +171,7 @@ export class WebSocketDuplex extends Duplex {
       return;
     }
     this.#timers.received();
-    try {
-      this.connection.receiveData(chunk);
-    } catch (error) {
-      this.#opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
-      callback();
-      return;
-    }
+    if (!this.#feed(() => this.connection.receiveData(chunk))) return callback();
     this.#process();
     this.#flow.input(callback);
   }
@@ -176,11 +180,7 @@ export class WebSocketDuplex extends Duplex {
   override _final(callback: Callback): void {
     this.#peerEnded = true;
     this.#paused = false;
-    try {
-      this.connection.receiveData(null);
-    } catch (error) {
-      this.#opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
-    }
+    this.#feed(() => this.connection.receiveData(null));
     this.#process();
     if (this.connection.connection === null) this.#endWire(); // EOF during the handshake
     this.#destroyWhenDone();
@@ -199,6 +199,7 @@ export class WebSocketDuplex extends Duplex {
     this.#out.close(false);
     const report = closeReport(this.connection.connection, error ?? this.#cause, this.#opening.ended);
     this.#app?.finish(null);
+    this.#messages.end();
     callback(error);
     this.#flow.end(dropped('the WebSocket closed before this was sent'));
     const emitClose = () => this.emit('close', ...report);
@@ -218,13 +219,9 @@ export class WebSocketDuplex extends Duplex {
    * An invalid request is answered with its rejection, and the stream closes.
    */
   initiateUpgrade(rawHeaders: readonly string[] | Headers, target: string, method = 'GET', version = '1.1'): void {
-    try {
-      this.connection.initiateUpgradeConnection(rawHeaders, target, method, version);
-    } catch (error) {
-      this.#opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
-      return;
+    if (this.#feed(() => this.connection.initiateUpgradeConnection(rawHeaders, target, method, version))) {
+      this.#process();
     }
-    this.#process();
   }
 
   /**
@@ -239,10 +236,12 @@ export class WebSocketDuplex extends Duplex {
 
   /** Send a ping (payload at most 125 bytes); dropped like `send()` after the close started. */
   ping(payload: string | Uint8Array = Buffer.alloc(0), callback?: Callback): boolean {
-    return this.#sendEvent(
-      new PingEvent({ payload: typeof payload === 'string' ? Buffer.from(payload) : payload }),
-      callback,
-    );
+    return this.#sendEvent(new PingEvent({ payload: bytes(payload) }), callback);
+  }
+
+  /** Send an unsolicited pong (RFC 6455 5.5.3: a heartbeat; at most 125 bytes), like `ping()`. */
+  pong(payload: string | Uint8Array = Buffer.alloc(0), callback?: Callback): boolean {
+    return this.#sendEvent(new PongEvent({ payload: bytes(payload) }), callback);
   }
 
   /**
@@ -278,9 +277,22 @@ export class WebSocketDuplex extends Duplex {
 
   // ---- events in ----
 
+  /** Give the core input; a handshake it refuses is answered (see Opening.failed). False when it threw. */
+  #feed(input: () => void): boolean {
+    try {
+      input();
+      return true;
+    } catch (error) {
+      this.#opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
+      return false;
+    }
+  }
+
   #process(): void {
     for (;;) {
       if (this.#paused || this.destroyed) return;
+      // The messages() loop is behind: the rest waits in the core (unless the peer ended).
+      if (this.#messages.full === true && !this.#peerEnded) break;
       const event = this.connection.nextEvent();
       if (event === null) break;
       for (const bytes of this.connection.dataToSend()) {
@@ -307,7 +319,7 @@ export class WebSocketDuplex extends Duplex {
         break;
       case 'text':
       case 'bytes': {
-        const whole = this.#assembler.add(event, this.listenerCount('message') > 0);
+        const whole = this.#messages.add(event, this.listenerCount('message') > 0);
         if (whole !== null) this.emit('message', whole, event.type === 'bytes');
         break;
       }
@@ -318,6 +330,7 @@ export class WebSocketDuplex extends Duplex {
         this.emit('pong', event.payload);
         break;
       case 'close':
+        this.#messages.end();
         break; // the core answered it (autoCloseReply); #followCore ends what is left
     }
   }
@@ -340,10 +353,15 @@ export class WebSocketDuplex extends Duplex {
       this.#paused = true;
       setImmediate(() => {
         this.#paused = false;
-        this.#process();
-        this.#flow.releaseInput();
+        this.#resume();
       });
     } else this.#process(); // frames the client sent early
+  }
+
+  /** A reader caught up: take the events that waited in the core, then more input. */
+  #resume(): void {
+    this.#process();
+    this.#flow.releaseInput();
   }
 
   // ---- events out ----
@@ -362,11 +380,7 @@ export class WebSocketDuplex extends Duplex {
       throw new LocalProtocolError(`cannot send '${event.type}' before the handshake completes`, 'ERR_INVALID_STATE');
     }
     const ok = this.#transmit(event);
-    if (callback === undefined) return ok === true;
-    if (ok === null)
-      process.nextTick(callback, dropped(`cannot send '${event.type}' in state ${this.connection.state}`));
-    else if (ok) process.nextTick(callback);
-    else this.#flow.holdWriter(callback);
+    this.#flow.settle(ok, callback, () => dropped(`cannot send '${event.type}' in state ${this.connection.state}`));
     return ok === true;
   }
 
@@ -377,6 +391,7 @@ export class WebSocketDuplex extends Duplex {
     this.#out.close(true);
     this.push(null);
     this.#app?.endReadable();
+    this.#messages.end();
     this.#flow.releaseInput();
     this.#timers.armClose();
     // Destroying before the peer's EOF would make a socket with unread input send RST,
@@ -404,4 +419,6 @@ export class WebSocketDuplex extends Duplex {
   }
 }
 
+defineReadyStates(WebSocketDuplex);
 const dropped = (message: string) => new LocalProtocolError(message, 'ERR_INVALID_STATE');
+const bytes = (payload: string | Uint8Array) => (typeof payload === 'string' ? Buffer.from(payload) : payload);

@@ -46,4 +46,30 @@ describe('Flow (held callbacks)', () => {
     flow.releaseWriters();
     expect(got).to.deep.equal(['ok1', 'ok2', 'closed']);
   });
+
+  it('settle: calls a sender back on the next tick when queued, with the error when dropped, on drain when behind', async () => {
+    const flow = new Flow(() => false);
+    const got: string[] = [];
+    flow.settle(
+      true,
+      () => got.push('queued'),
+      () => new Error('x'),
+    );
+    flow.settle(
+      null,
+      (e) => got.push(`dropped: ${e?.message}`),
+      () => new Error('closed'),
+    );
+    flow.settle(
+      false,
+      () => got.push('drained'),
+      () => new Error('x'),
+    );
+    flow.settle(true, undefined, () => new Error('x')); // no callback: nothing to do
+    expect(got).to.deep.equal([]);
+    await tick();
+    expect(got).to.deep.equal(['queued', 'dropped: closed']);
+    flow.releaseWriters();
+    expect(got).to.deep.equal(['queued', 'dropped: closed', 'drained']);
+  });
 });

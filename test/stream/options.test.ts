@@ -1,7 +1,7 @@
 /** Mirror test for lib/stream/options: the documented defaults, and fresh extensions per connection. */
 import { expect } from 'chai';
 import { PerMessageDeflate, type Extension } from '../../lib/index';
-import { makeExtensions, resolveTimings } from '../../lib/stream/options';
+import { coreOptions, makeExtensions, resolveTimings, wireOptions } from '../../lib/stream/options';
 
 /** A do-nothing extension, enough to be told apart by identity. */
 function toyExtension(name = 'x-toy'): Extension {
@@ -126,6 +126,30 @@ describe('stream/options', () => {
       const toy = toyExtension('x-first');
       const made = makeExtensions({ extensions: () => [toy], perMessageDeflate: true });
       expect(made.map((e) => e.name)).to.deep.equal(['x-first', 'permessage-deflate']);
+    });
+  });
+
+  describe('wireOptions and coreOptions', () => {
+    it("the wire face: byte high-water marks both ways, half-open, 'close' emitted by the stream itself", () => {
+      expect(wireOptions(resolveTimings({ highWaterMark: 1024 }))).to.deep.equal({
+        emitClose: false,
+        allowHalfOpen: true,
+        decodeStrings: true,
+        readableHighWaterMark: 1024,
+        writableHighWaterMark: 1024,
+      });
+    });
+
+    it('the core: the automatic replies on unless switched off; other options pass through', () => {
+      expect(coreOptions({ maxMessageSize: 10 })).to.include({
+        maxMessageSize: 10,
+        autoPong: true,
+        autoCloseReply: true,
+      });
+      expect(coreOptions({ autoPong: false, autoCloseReply: false })).to.include({
+        autoPong: false,
+        autoCloseReply: false,
+      });
     });
   });
 });

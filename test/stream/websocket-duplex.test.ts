@@ -502,4 +502,72 @@ describe('WebSocketDuplex (the Duplex wrapper)', () => {
       await srv.close();
     }
   });
+
+  describe('what users coming from ws expect', () => {
+    it('pong(payload) sends an unsolicited pong (RFC 6455 5.5.3) that the peer sees', async () => {
+      const srv = await pipeServer((ws) => ws.on('open', () => ws.pong('heartbeat')));
+      try {
+        const client = new WebSocket(`ws://127.0.0.1:${srv.port}/`);
+        const [payload] = await once<[Buffer]>(client, 'pong');
+        expect(payload.toString()).to.equal('heartbeat');
+        client.terminate();
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('send(), ping() and pong() before the handshake completed throw ERR_INVALID_STATE, with or without a callback', () => {
+      const ws = new WebSocketDuplex('client', { request: { host: 'x', target: '/' } });
+      let called = false;
+      const attempts: Array<() => unknown> = [
+        () => ws.send('early'),
+        () => ws.send('early', {}, () => (called = true)),
+        () => ws.send(Buffer.from('early'), { binary: true }, () => (called = true)),
+        () => ws.ping(),
+        () => ws.ping('p', () => (called = true)),
+        () => ws.pong(),
+        () => ws.pong('p', () => (called = true)),
+      ];
+      for (const attempt of attempts) {
+        expect(attempt).to.throw(LocalProtocolError).with.property('code', 'ERR_INVALID_STATE');
+      }
+      expect(called).to.equal(false);
+      ws.terminate();
+    });
+
+    it('send() after the close started: false, and the callback gets ERR_INVALID_STATE (as ws does), no throw', async () => {
+      const srv = await pipeServer(() => undefined);
+      try {
+        const client = await connect(`ws://127.0.0.1:${srv.port}/`);
+        client.close();
+        const error = await new Promise<Error | null | undefined>((resolve) => {
+          expect(client.send('late', {}, resolve)).to.equal(false);
+        });
+        expect(error).to.be.instanceOf(LocalProtocolError).with.property('code', 'ERR_INVALID_STATE');
+        expect(client.pong('late')).to.equal(false);
+        await once(client, 'close');
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it("protocol is '' when no subprotocol was agreed (as in ws and the browser), the name when one was", async () => {
+      const srv = await pipeServer(() => undefined, {
+        accept: (request: { subprotocols: readonly string[] }) => ({ subprotocol: request.subprotocols[0] ?? null }),
+      });
+      try {
+        const plain = await connect(`ws://127.0.0.1:${srv.port}/`);
+        expect(plain.protocol).to.equal('');
+        const chat = await connect(`ws://127.0.0.1:${srv.port}/`, { subprotocols: ['chat'] });
+        expect(chat.protocol).to.equal('chat');
+        expect(chat.extensions).to.deep.equal([]);
+        plain.terminate();
+        chat.terminate();
+        const [code, , wasClean] = await once<CloseArgs>(chat, 'close');
+        expect([code, wasClean]).to.deep.equal([1006, false]);
+      } finally {
+        await srv.close();
+      }
+    });
+  });
 });

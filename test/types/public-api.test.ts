@@ -31,6 +31,7 @@ import {
   connect,
   handleUpgrade,
   type AcceptDecision,
+  type ConnectHeaders,
   type ConnectOptions,
   type ConnectionEvent,
   type ConnectionOptions,
@@ -38,7 +39,10 @@ import {
   type ConnectionStateValue,
   type Headers,
   type LocalErrorCode,
+  type Message,
+  type MessagesOptions,
   type PerMessageDeflateOptions,
+  type ReadyState,
   type RemoteErrorCode,
   type UpgradeOptions,
   type WSConnectionOptions,
@@ -330,7 +334,7 @@ export async function streamHelpers(upgrade: Parameters<typeof handleUpgrade>): 
   // @ts-expect-error: 'message' data is not only a string
   ws.on('message', (data: string) => data);
   expectTypeOf<WebSocketDuplexEvents['open']>().toEqualTypeOf<[]>();
-  expectTypeOf(ws.protocol).toEqualTypeOf<string | null>();
+  expectTypeOf(ws.protocol).toEqualTypeOf<string>();
   expectTypeOf(ws.send).parameter(0).toEqualTypeOf<string | Uint8Array>();
   expectTypeOf(connect).returns.toEqualTypeOf<Promise<WebSocketDuplex>>();
   expectTypeOf(handleUpgrade).returns.toEqualTypeOf<WebSocketDuplex>();
@@ -348,6 +352,45 @@ export async function streamHelpers(upgrade: Parameters<typeof handleUpgrade>): 
   expectTypeOf<WebSocketDuplexOptions['accept']>().toEqualTypeOf<
     ((request: Request) => AcceptDecision | Promise<AcceptDecision>) | undefined
   >();
+}
+
+/** What users coming from `ws` reach for: readyState, pong, messages(), headers and signal. */
+export async function fromWs(ws: WebSocketDuplex): Promise<void> {
+  expectTypeOf(ws.readyState).toEqualTypeOf<ReadyState>();
+  expectTypeOf<ReadyState>().toEqualTypeOf<0 | 1 | 2 | 3>();
+  expectTypeOf(WebSocketDuplex.OPEN).toEqualTypeOf<1>();
+  expectTypeOf(ws.CLOSED).toEqualTypeOf<3>();
+  if (ws.readyState === WebSocketDuplex.OPEN) ws.send('x');
+  // @ts-expect-error: the constants are read-only
+  WebSocketDuplex.OPEN = 2;
+  // @ts-expect-error: a readyState is 0..3
+  if (ws.readyState === 4) return;
+  expectTypeOf(ws.pong).parameters.toEqualTypeOf<
+    [payload?: string | Uint8Array, callback?: (error?: Error | null) => void]
+  >();
+  expectTypeOf(ws.pong()).toEqualTypeOf<boolean>();
+  ws.terminate();
+
+  for await (const message of ws.messages({ highWaterMark: 4, closeOnReturn: false })) {
+    expectTypeOf(message).toEqualTypeOf<Message>();
+    expectTypeOf(message.data).toEqualTypeOf<string | Buffer>();
+    expectTypeOf(message.isBinary).toEqualTypeOf<boolean>();
+  }
+  expectTypeOf(ws.messages()).toEqualTypeOf<AsyncIterableIterator<Message>>();
+  expectTypeOf<MessagesOptions>().toEqualTypeOf<{ highWaterMark?: number; closeOnReturn?: boolean }>();
+  // @ts-expect-error: unknown option
+  ws.messages({ hwm: 4 });
+
+  await connect('ws://x/', { headers: { Origin: 'https://a.example', 'X-A': ['1', '2'] } });
+  await connect('ws://x/', { headers: [['Origin', 'https://a.example']] });
+  await connect('ws://x/', { headers: new Map([['Origin', 'https://a.example']]) });
+  await connect('ws://x/', { signal: AbortSignal.timeout(1000) });
+  // @ts-expect-error: header values are strings or lists of strings
+  await connect('ws://x/', { headers: { 'X-N': 1 } });
+  // @ts-expect-error: a signal is an AbortSignal
+  await connect('ws://x/', { signal: true });
+  expectTypeOf<ConnectOptions['headers']>().toEqualTypeOf<ConnectHeaders | undefined>();
+  expectTypeOf(ws.protocol).toEqualTypeOf<string>();
 }
 
 // ---- errors ----
