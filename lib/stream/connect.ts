@@ -27,6 +27,7 @@ export interface ConnectOptions extends Omit<WebSocketDuplexOptions, 'request' |
    * Abort the attempt: before the handshake completed, the socket is destroyed and the
    * promise rejects with an error named `AbortError` (code `ABORT_ERR`, the signal's
    * reason as its `cause`). Once open, the signal is no longer watched.
+   * @defaultValue none (the attempt is bounded by `timeout` only)
    */
   signal?: AbortSignal;
   /** TLS options for wss:// (ca, rejectUnauthorized, servername ...). @defaultValue `{}` (the host name as servername) */
