@@ -72,4 +72,14 @@ describe('Flow (held callbacks)', () => {
     flow.releaseWriters();
     expect(got).to.deep.equal(['queued', 'dropped: closed', 'drained']);
   });
+
+  it('behindButMoving: true only while input is held and input moved since the last look (a slow reader, not a stuck one)', () => {
+    let behind = false;
+    const flow = new Flow(() => behind);
+    expect(flow.behindButMoving(), 'nothing held').to.equal(false);
+    behind = true;
+    flow.input(() => undefined); // moved, then held
+    expect(flow.behindButMoving()).to.equal(true);
+    expect(flow.behindButMoving(), 'held, but nothing moved since the last look').to.equal(false);
+  });
 });
