@@ -21,7 +21,8 @@ export type LocalErrorCode =
   | 'ERR_INVALID_HEADER'
   | 'ERR_INVALID_SUBPROTOCOL'
   | 'ERR_INVALID_EXTENSION'
-  | 'ERR_INVALID_OPTION';
+  | 'ERR_INVALID_OPTION'
+  | 'ERR_INVALID_URL';
 
 /** Stable machine-readable codes carried by `RemoteProtocolError.code`. */
 export type RemoteErrorCode =

@@ -18,6 +18,7 @@ const LOCAL_CODES: Record<LocalErrorCode, true> = {
   ERR_INVALID_SUBPROTOCOL: true,
   ERR_INVALID_EXTENSION: true,
   ERR_INVALID_OPTION: true,
+  ERR_INVALID_URL: true,
 };
 
 const REMOTE_CODES: Record<RemoteErrorCode, true> = {

@@ -201,7 +201,7 @@ async function stopServer(server: Server): Promise<void> {
 
 /** One text message there and back with our client; resolves with the reply. */
 async function echo(url: string, text: string): Promise<string> {
-  const client = await connect(url, { timeout: 5000 });
+  const client = await connect(url, { connectTimeout: 5000, handshakeTimeout: 5000 });
   const reply = once<[string]>(client, 'message');
   client.send(text);
   const [data] = await reply;

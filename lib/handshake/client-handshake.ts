@@ -9,13 +9,15 @@
  * with the bytes that followed the head (the server's first frames). Any other final
  * status becomes a `RejectConnection` event, then its body, decoded by `BodyReader` and
  * bounded by `maxRejectBodySize`, as `RejectData` events until one has `bodyFinished`.
- * An interim 1xx response is not followed (it fails the handshake). Every state change
- * happens in one of these phases:
+ * An interim 1xx response (100 Continue, 103 Early Hints ...) is read and skipped, as
+ * RFC 9110 15.2 asks of every client: the next head is read in its place. Every state
+ * change happens in one of these phases:
  *
  *     idle ──send Request──▶ reading ──101 ok──▶ open              (onOpen: the Connection)
  *                               ├──other status──▶ rejecting ──body done / EOF──▶ closed
  *                               │       └──(no body)──────────────────────────▶ closed
- *                               ├──bad response, 1xx──▶ failed
+ *                               ├──interim 1xx──▶ reading (the next head)
+ *                               ├──bad response──▶ failed
  *                               └──EOF──▶ closed
  *
  * A bad response makes `receiveData` throw `RemoteProtocolError` (without `eventHint`:
@@ -94,7 +96,7 @@ export class ClientHandshake {
 
   /**
    * Feed bytes from the transport (`null` at EOF). Throws `RemoteProtocolError` for a
-   * bad, interim or truncated response, or a bad rejection body.
+   * bad or truncated response, or a bad rejection body.
    */
   receiveData(chunk: Buffer | null): void {
     switch (this.#phase) {
@@ -158,9 +160,16 @@ export class ClientHandshake {
       throw error;
     }
     if (head === null) return;
+    const trailing = parser.takeTrailing();
+    if (head.statusCode < 200 && head.statusCode !== 101) {
+      // RFC 9110 15.2: an interim response (it has no body); the final one follows.
+      this.#head = new HeadParser('response', this.#options);
+      if (trailing.length > 0) this.#read(trailing);
+      return;
+    }
     this.#head = null;
     this.#phase = 'failed'; // until the response is found good
-    this.#onResponse(head, parser.takeTrailing());
+    this.#onResponse(head, trailing);
   }
 
   #onResponse(head: ResponseHead, trailing: Buffer): void {
@@ -170,11 +179,6 @@ export class ClientHandshake {
       this.#onOpen(extensions, trailing);
       this.#phase = 'open';
       return;
-    }
-    if (head.statusCode < 200) {
-      throw new RemoteProtocolError(`unexpected informational response ${head.statusCode} to an upgrade`, {
-        code: 'ERR_BAD_HANDSHAKE',
-      });
     }
     // RFC 6455 4.1: any status other than 101 means the handshake failed; deliver the
     // response so the application can show the error page or follow a redirect.

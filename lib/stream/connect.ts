@@ -1,12 +1,25 @@
 /**
- * `connect(url, options)`: a client `WebSocketDuplex` over `net` (ws://) or `tls`
- * (wss://), resolved once the handshake completes.
+ * `connect(url, options)`: a client `WebSocketDuplex`, resolved once the handshake
+ * completed. One attempt is: open the transport (`client/dial.ts`: TCP, TLS, a unix
+ * socket, a proxy tunnel, or the caller's `createConnection`), then the opening
+ * handshake on it. A redirect, when `followRedirects` allows it (`client/redirect.ts`),
+ * starts another attempt at the next URL.
+ *
+ * Two clocks: `connectTimeout` bounds opening each transport (DNS, TCP, TLS, the proxy's
+ * answer); `handshakeTimeout` bounds each handshake on it. The `signal` aborts at any
+ * stage and destroys whatever was opened.
  */
-import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as net from 'node:net';
+import type * as tls from 'node:tls';
 import { LocalProtocolError } from '../errors';
-import type { Headers, RejectConnectionEvent, RejectDataEvent } from '../events';
-import type { WebSocketDuplexOptions } from './options';
+import { RequestEvent, type Headers, type RejectConnectionEvent, type RejectDataEvent } from '../events';
+import { WSConnection } from '../ws-connection';
+import { dial, handOver, type CreateConnection, type DialOptions } from './client/dial';
+import { AbortError, ConnectError, HandshakeRejectedError } from './client/errors';
+import { chooseProxy, type ProxyOption } from './client/proxy';
+import { REDIRECT_STATUSES, nextHop } from './client/redirect';
+import { parseTarget, type Target } from './client/target';
+import { coreOptions, makeExtensions, type WebSocketDuplexOptions } from './options';
 import { wireSocket } from './socket-wiring';
 import { kAbort, WebSocketDuplex } from './websocket-duplex';
 
@@ -21,54 +34,56 @@ export type ConnectHeaders = Iterable<readonly [string, string]> | Readonly<Reco
 export interface ConnectOptions extends Omit<WebSocketDuplexOptions, 'request' | 'accept'> {
   /** Subprotocols to offer. @defaultValue `[]` */
   subprotocols?: string[];
-  /** Extra request headers (e.g. Origin, Authorization): pairs or an object. @defaultValue `[]` */
+  /** Extra request headers (e.g. Origin, Authorization, Cookie): pairs or an object. @defaultValue `[]` */
   headers?: ConnectHeaders;
   /**
-   * Abort the attempt: before the handshake completed, the socket is destroyed and the
-   * promise rejects with an error named `AbortError` (code `ABORT_ERR`, the signal's
-   * reason as its `cause`). Once open, the signal is no longer watched.
-   * @defaultValue none (the attempt is bounded by `timeout` only)
+   * Abort the attempt at any stage (DNS, TCP, TLS, proxy, handshake, redirects): what was
+   * opened is destroyed and the promise rejects with an error named `AbortError` (code
+   * `ABORT_ERR`, the signal's reason as its `cause`). Once open, the signal is no longer
+   * watched. `AbortSignal.timeout(ms)` gives an overall deadline.
+   * @defaultValue none (each stage is bounded by `connectTimeout` and `handshakeTimeout`)
    */
   signal?: AbortSignal;
   /** TLS options for wss:// (ca, rejectUnauthorized, servername ...). @defaultValue `{}` (the host name as servername) */
   tls?: tls.ConnectionOptions;
-  /** Milliseconds to establish TCP/TLS and finish the handshake. @defaultValue `handshakeTimeout`, else `30000` */
-  timeout?: number;
-}
-
-/** The error `connect` rejects with when the server answers with another status than 101. */
-export class HandshakeRejectedError extends Error {
-  /** The HTTP status. */
-  readonly statusCode: number;
-  /** The response headers. */
-  readonly headers: Headers;
-  /** The response body (bounded by maxRejectBodySize). */
-  readonly body: Buffer;
-
   /**
-   * Make the error (`connect` does; there is little reason to do it yourself).
-   *
-   * @param statusCode the HTTP status of the response.
-   * @param headers the response headers.
-   * @param body the response body.
+   * Milliseconds to open each transport: DNS, TCP, TLS and the proxy's answer (then
+   * `ConnectError` `ERR_CONNECT_TIMEOUT`); 0 disables. The handshake after it has
+   * `handshakeTimeout`.
+   * @defaultValue `30000`
    */
-  constructor(statusCode: number, headers: Headers, body: Buffer) {
-    super(`the server rejected the WebSocket handshake with status ${statusCode}`);
-    this.name = 'HandshakeRejectedError';
-    this.statusCode = statusCode;
-    this.headers = headers;
-    this.body = body;
-  }
+  connectTimeout?: number;
+  /**
+   * A forward proxy: its URL (`http://` or `https://`, credentials sent as
+   * `Proxy-Authorization: Basic`), or `'env'` for `HTTPS_PROXY` / `HTTP_PROXY` /
+   * `NO_PROXY`. A refusal rejects with `ProxyRejectedError`.
+   * @defaultValue none (a direct connection; the environment is not read)
+   */
+  proxy?: ProxyOption;
+  /** TLS options for an `https://` proxy (ca ...). @defaultValue `{}` */
+  proxyTls?: tls.ConnectionOptions;
+  /** Extra headers of the CONNECT request (e.g. a `Proxy-Authorization` of another scheme). @defaultValue `[]` */
+  proxyHeaders?: ConnectHeaders;
+  /**
+   * Bring the transport: called for each attempt with where it should lead; returns a
+   * connected Duplex (or a promise of one), used as is (TLS is then the caller's).
+   * Proxies are not used with it.
+   * @defaultValue none (TCP, TLS or a unix socket from the URL)
+   */
+  createConnection?: CreateConnection;
+  /** Follow 301, 302, 303, 307 and 308 redirects of the handshake. @defaultValue `false` */
+  followRedirects?: boolean;
+  /** The most redirects followed, then `ERR_TOO_MANY_REDIRECTS`. @defaultValue `10` */
+  maxRedirects?: number;
+  /** DNS lookup function for TCP connections (as `net.connect` takes it). @defaultValue `dns.lookup` */
+  lookup?: net.LookupFunction;
+  /** IP family to resolve to: 4, 6, or 0 for both. @defaultValue `0` */
+  family?: number;
+  /** Local address to connect from. @defaultValue the system's choice */
+  localAddress?: string;
 }
 
-/** What `connect` rejects with when its `signal` aborts before the handshake completed. */
-class AbortError extends Error {
-  readonly code = 'ABORT_ERR';
-  constructor(reason: unknown) {
-    super('the WebSocket connection was aborted', { cause: reason });
-    this.name = 'AbortError';
-  }
-}
+export { AbortError, ConnectError, HandshakeRejectedError, ProxyRejectedError } from './client/errors';
 
 /** The headers as pairs; an object's list values become one pair each. */
 export function headerPairs(headers: ConnectHeaders | undefined): Headers {
@@ -87,45 +102,131 @@ export function headerPairs(headers: ConnectHeaders | undefined): Headers {
 }
 
 /**
- * Connect to a ws:// or wss:// URL; resolves with the open stream. Rejects with
- * `HandshakeRejectedError` when the server answers with another status than 101, and
- * with the cause (ECONNREFUSED, a bad handshake, `ERR_HANDSHAKE_TIMEOUT` ...) when the
- * connection ends before it opens. After it opened, whatever the server or the network
- * does ends in the stream's 'close' event, never in 'error'.
+ * Connect to a ws://, wss:// (http:// and https:// too) or ws+unix: URL; resolves with
+ * the open stream (`ws.url` is the final URL, `ws.response` the 101). Rejects with
+ * `HandshakeRejectedError` when the server answers with another status than 101 (a
+ * redirect, unless `followRedirects`), `ProxyRejectedError` when the proxy refuses,
+ * `ConnectError` for a connect timeout or a redirect that may not be followed, an
+ * `AbortError`, or the cause (ECONNREFUSED, a bad handshake, `ERR_HANDSHAKE_TIMEOUT` ...).
+ * After it opened, whatever the server or the network does ends in the stream's
+ * 'close' event, never in 'error'.
  */
-export function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex> {
-  const target = typeof url === 'string' ? new URL(url) : url;
-  if (target.protocol !== 'ws:' && target.protocol !== 'wss:') {
-    return Promise.reject(new LocalProtocolError(`unsupported URL scheme ${target.protocol}`, 'ERR_INVALID_OPTION'));
+export async function connect(url: string | URL, options: ConnectOptions = {}): Promise<WebSocketDuplex> {
+  const first = parseTarget(url);
+  const headers = headerPairs(options.headers);
+  checkRequest(first, headers, options); // before any connection is opened
+  const maxRedirects = options.maxRedirects ?? 10;
+  if (!Number.isInteger(maxRedirects) || maxRedirects < 0) {
+    throw new LocalProtocolError(
+      `maxRedirects must be a non-negative integer, got ${maxRedirects}`,
+      'ERR_INVALID_OPTION',
+    );
   }
-  const secure = target.protocol === 'wss:';
-  const port = target.port === '' ? (secure ? 443 : 80) : Number(target.port);
-  const hostname = target.hostname.startsWith('[') ? target.hostname.slice(1, -1) : target.hostname;
-  const defaultPort = (secure && port === 443) || (!secure && port === 80);
-  const host = defaultPort ? target.hostname : `${target.hostname}:${port}`;
-  const { subprotocols, headers, tls: tlsOptions, timeout, signal, ...rest } = options;
-  if (signal?.aborted === true) return Promise.reject(new AbortError(signal.reason));
-  return new Promise<WebSocketDuplex>((resolve, reject) => {
-    // The stream first: it validates the request (headers, subprotocols) before any
-    // connection is opened, so a refused request leaves no socket behind.
-    const ws = new WebSocketDuplex('client', {
-      ...rest,
-      handshakeTimeout: timeout ?? rest.handshakeTimeout ?? 30000,
-      request: {
-        host,
-        target: `${target.pathname}${target.search}`,
-        subprotocols: subprotocols ?? [],
-        extraHeaders: headerPairs(headers),
-      },
+  let hop = { target: first, headers, sameOrigin: true };
+  for (let count = 0; ; count++) {
+    const outcome = await attempt(hop.target, withCredentials(hop, first), options);
+    if (outcome instanceof WebSocketDuplex) return outcome;
+    if (options.followRedirects !== true || !REDIRECT_STATUSES.has(outcome.statusCode)) throw outcome;
+    const next = nextHop(hop.target, outcome.statusCode, outcome.headers, hop.headers, count, maxRedirects, first);
+    hop = { ...next, sameOrigin: hop.sameOrigin && next.sameOrigin };
+  }
+}
+
+/** The URL's credentials as `Authorization: Basic`, unless the caller set one (the first URL's only on its origin). */
+function withCredentials(hop: { target: Target; headers: Headers; sameOrigin: boolean }, first: Target): Headers {
+  const basic = hop.target.authorization ?? (hop.sameOrigin ? first.authorization : null);
+  if (basic === null || hop.headers.some(([name]) => name.toLowerCase() === 'authorization')) return hop.headers;
+  return [...hop.headers, ['Authorization', basic]];
+}
+
+/** Throws what the stream would throw for this request (bad headers, subprotocols, extensions). */
+function checkRequest(target: Target, headers: Headers, options: ConnectOptions): void {
+  const core = new WSConnection('client', coreOptions(options));
+  core.send(new RequestEvent({ ...requestOf(target, headers, options), extensions: makeExtensions(options) }));
+}
+
+function requestOf(target: Target, headers: Headers, options: ConnectOptions) {
+  return { host: target.host, target: target.path, subprotocols: options.subprotocols ?? [], extraHeaders: headers };
+}
+
+/** One attempt: the transport, then the handshake; a rejection is returned (it may be a redirect). */
+async function attempt(
+  target: Target,
+  headers: Headers,
+  options: ConnectOptions,
+): Promise<WebSocketDuplex | HandshakeRejectedError> {
+  const { signal } = options;
+  if (signal?.aborted === true) throw new AbortError(signal.reason);
+  const socket = await openTransport(target, options);
+  const parked = handOver(socket);
+  if (parked !== null) {
+    socket.destroy();
+    throw parked;
+  }
+  let ws: WebSocketDuplex;
+  try {
+    ws = new WebSocketDuplex('client', {
+      ...streamOptions(options),
+      request: { ...requestOf(target, headers, options), url: target.url.href },
     });
-    const socket = secure
-      ? tls.connect({
-          host: hostname,
-          port,
-          servername: net.isIP(hostname) ? undefined : hostname,
-          ...tlsOptions,
-        } as tls.ConnectionOptions)
-      : net.connect({ host: hostname, port });
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+  return handshake(ws, socket, target, signal);
+}
+
+/** The options that are the stream's (`WebSocketDuplexOptions`), without those of `connect`. */
+function streamOptions(options: ConnectOptions): WebSocketDuplexOptions {
+  const { subprotocols, headers, signal, tls, connectTimeout, proxy, proxyTls, proxyHeaders, ...rest } = options;
+  const { createConnection, followRedirects, maxRedirects, lookup, family, localAddress, ...stream } = rest;
+  void [subprotocols, headers, signal, tls, connectTimeout, proxy, proxyTls, proxyHeaders];
+  void [createConnection, followRedirects, maxRedirects, lookup, family, localAddress];
+  return stream;
+}
+
+/** `dial` under a fresh signal that aborts for the caller's signal or the connect timeout. */
+async function openTransport(target: Target, options: ConnectOptions) {
+  const controller = new AbortController();
+  const userSignal = options.signal;
+  const onAbort = () => controller.abort(new AbortError(userSignal?.reason));
+  userSignal?.addEventListener('abort', onAbort, { once: true });
+  const ms = options.connectTimeout ?? 30000;
+  const timer =
+    ms > 0
+      ? setTimeout(() => {
+          const message = `no connection to ${target.url.host || target.socketPath} within connectTimeout (${ms} ms)`;
+          controller.abort(new ConnectError(message, 'ERR_CONNECT_TIMEOUT', target.url));
+        }, ms)
+      : null;
+  const dialOptions: DialOptions = {
+    tls: options.tls,
+    proxy: options.createConnection === undefined ? chooseProxy(target, options.proxy) : null,
+    proxyTls: options.proxyTls,
+    proxyHeaders: headerPairs(options.proxyHeaders),
+    createConnection: options.createConnection,
+    socket: {
+      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+      ...(options.family === undefined ? {} : { family: options.family }),
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    },
+  };
+  try {
+    return await dial(target, dialOptions, controller.signal);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+    userSignal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Wire the stream to its transport and wait for the server's answer. */
+function handshake(
+  ws: WebSocketDuplex,
+  socket: Parameters<typeof wireSocket>[1],
+  target: Target,
+  signal: AbortSignal | undefined,
+): Promise<WebSocketDuplex | HandshakeRejectedError> {
+  return new Promise((resolve, reject) => {
     let rejection: RejectConnectionEvent | null = null;
     const body: Buffer[] = [];
     const onRejected = (event: RejectConnectionEvent) => {
@@ -137,7 +238,7 @@ export function connect(url: string | URL, options: ConnectOptions = {}): Promis
     const onClose = (_code: number, reason: string, _wasClean: boolean, cause: Error | null) => {
       cleanup();
       if (rejection !== null) {
-        reject(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body)));
+        resolve(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body), target.url));
       } else reject(cause ?? new Error(`the WebSocket handshake did not complete: ${reason}`));
     };
     const onOpen = () => {

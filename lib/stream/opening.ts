@@ -33,6 +33,14 @@ export interface OpeningOwner {
   isDestroyed(): boolean;
 }
 
+/** Client: the server's 101 response, readable on the open stream as `ws.response`. */
+export interface HandshakeResponse {
+  /** 101. */
+  readonly statusCode: number;
+  /** The response headers as they arrived (interim 1xx responses before it are skipped). */
+  readonly headers: Headers;
+}
+
 /** The stream's side of the opening handshake. */
 export class Opening {
   readonly #owner: OpeningOwner;
@@ -42,6 +50,8 @@ export class Opening {
   ended = '';
   /** The negotiated subprotocol, once open. */
   protocol: string | null = null;
+  /** Client: the 101 response, once open. */
+  response: HandshakeResponse | null = null;
 
   constructor(owner: OpeningOwner, makeExtensions: () => Extension[]) {
     this.#owner = owner;
@@ -78,6 +88,7 @@ export class Opening {
   answered(event: AcceptConnectionEvent | RejectConnectionEvent | RejectDataEvent): void {
     if (event.type === 'accept') {
       this.protocol = event.subprotocol;
+      this.response = { statusCode: 101, headers: event.extraHeaders };
       this.#owner.opened();
     } else if (event.type === 'reject') {
       this.ended = `the server rejected the handshake with ${event.statusCode}`;

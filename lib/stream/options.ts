@@ -52,6 +52,8 @@ export interface WebSocketDuplexOptions extends WSConnectionOptions {
     subprotocols?: string[];
     /** Extra request headers (e.g. Origin, Authorization). @defaultValue `[]` */
     extraHeaders?: Headers;
+    /** The URL the request is for, as `ws.url` reports it (`connect` sets it). @defaultValue `''` */
+    url?: string;
   };
   /**
    * permessage-deflate (RFC 7692): `true` for the defaults, or its options. Client: offered.

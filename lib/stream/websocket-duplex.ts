@@ -41,7 +41,7 @@ import { coreOptions, makeExtensions, messageEvent, resolveTimings, wireOptions 
 import type { SendOptions, WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
 import { closeReport } from './close-report';
-import { Opening, clientRequest } from './opening';
+import { Opening, clientRequest, type HandshakeResponse } from './opening';
 import { defineReadyStates, readyStateOf, type ReadyState } from './ready-state';
 
 /** @internal Ends the stream because its transport failed or went away (never emits 'error'). */
@@ -134,6 +134,16 @@ export class WebSocketDuplex extends Duplex {
   /** The negotiated subprotocol after 'open', '' when none (as in `ws` and the browser). */
   get protocol(): string {
     return this.#opening.protocol ?? '';
+  }
+
+  /** Client: the URL of the connection (the last one after redirects); '' otherwise. */
+  get url(): string {
+    return this.#options.request?.url ?? '';
+  }
+
+  /** Client: the server's 101 response (status and headers) once open; null before, and on a server. */
+  get response(): HandshakeResponse | null {
+    return this.#opening.response;
   }
 
   /** The negotiated extensions (after 'open'). */

@@ -220,13 +220,61 @@ describe('handshake/client-handshake', () => {
       });
     }
 
-    it('an interim 1xx response is not followed: it fails the handshake', () => {
-      const { hs } = requested();
-      remote(
-        () => hs.receiveData(crlf(['HTTP/1.1 100 Continue', '', 'HTTP/1.1 101 Switching Protocols', ''])),
-        'ERR_BAD_HANDSHAKE',
-        /unexpected informational response 100 to an upgrade/,
-      );
+    describe('RFC 9110 15.2: interim 1xx responses are read and skipped', () => {
+      const interim = crlf([
+        'HTTP/1.1 100 Continue',
+        '',
+        'HTTP/1.1 103 Early Hints',
+        'Link: </style.css>; rel=preload; as=style',
+        '',
+      ]);
+
+      it("100 and 103 before the 101, in every chunking: one AcceptConnection with the 101's headers", () => {
+        const wireFor = (key: string) => Buffer.concat([interim, switching(key, ['X-Final: yes'])]);
+        // Every key's accept value has the same length: one chunking fits every request's wire.
+        for (const chunks of chunkings(wireFor(requested().key), 10)) {
+          const { hs, key, opened } = requested();
+          const wire = wireFor(key);
+          let at = 0;
+          for (const chunk of chunks) {
+            hs.receiveData(wire.subarray(at, at + chunk.length));
+            at += chunk.length;
+          }
+          const events = drain(hs);
+          expect(events.map((e) => e.type)).to.deep.equal(['accept']);
+          expect((events[0] as AcceptConnectionEvent).extraHeaders).to.deep.include(['X-Final', 'yes']);
+          expect([opened.length, hs.state]).to.deep.equal([1, ConnectionState.OPEN]);
+        }
+      });
+
+      it('the bytes after the 101 in the same chunk as the interim responses go to the Connection', () => {
+        const { hs, key, opened } = requested();
+        hs.receiveData(Buffer.concat([interim, switching(key), HELLO_FRAME]));
+        expect(opened.map((o) => o.trailing)).to.deep.equal([HELLO_FRAME]);
+      });
+
+      it('a 1xx then a 403: the rejection is the 403, with its body', () => {
+        const { hs } = requested();
+        hs.receiveData(Buffer.concat([interim, crlf(['HTTP/1.1 403 Forbidden', 'Content-Length: 2', '', 'no'])]));
+        const events = drain(hs);
+        expect(events.map((e) => e.type)).to.deep.equal(['reject', 'reject-data', 'reject-data']);
+        expect((events[0] as RejectConnectionEvent).statusCode).to.equal(403);
+        expect(String((events[1] as RejectDataEvent).data)).to.equal('no');
+      });
+
+      it('each interim head is held to maxHeadSize on its own (ERR_HEAD_TOO_LARGE)', () => {
+        const { hs } = requested({}, { maxHeadSize: 200 });
+        hs.receiveData(crlf(['HTTP/1.1 103 Early Hints', `Link: <${'a'.repeat(150)}>`, '']));
+        expect(() => hs.receiveData(crlf(['HTTP/1.1 103 Early Hints', `Link: <${'b'.repeat(250)}>`, ''])))
+          .to.throw(RemoteProtocolError)
+          .with.property('code', 'ERR_HEAD_TOO_LARGE');
+      });
+
+      it('EOF after an interim response: the handshake did not complete (1006)', () => {
+        const { hs } = requested();
+        hs.receiveData(interim);
+        expect(remote(() => hs.receiveData(null), 'ERR_BAD_HANDSHAKE', /closed during/).closeCode).to.equal(1006);
+      });
     });
 
     it('EOF inside the response head: a 1006 failure without a hint, then CLOSED', () => {

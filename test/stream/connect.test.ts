@@ -74,7 +74,7 @@ describe('stream/connect', () => {
     expect((error as NodeJS.ErrnoException).code).to.equal('ECONNREFUSED');
   });
 
-  it('a TCP server that never answers: rejects with ERR_HANDSHAKE_TIMEOUT (timeout: 200) and drops the connection', async () => {
+  it('a TCP server that never answers: rejects with ERR_HANDSHAKE_TIMEOUT (handshakeTimeout: 200) and drops the connection', async () => {
     const serverSockets: net.Socket[] = [];
     const srv = await listen(
       net.createServer((socket) => {
@@ -85,7 +85,7 @@ describe('stream/connect', () => {
     );
     try {
       const started = Date.now();
-      const error = await connect(`ws://127.0.0.1:${srv.port}/`, { timeout: 200 }).then(
+      const error = await connect(`ws://127.0.0.1:${srv.port}/`, { handshakeTimeout: 200 }).then(
         () => null,
         (e: unknown) => e,
       );

@@ -8,7 +8,13 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import WebSocket from 'ws';
-import { connect, handleUpgrade, HandshakeRejectedError, type WebSocketDuplex } from '../../lib/index';
+import {
+  connect,
+  handleUpgrade,
+  HandshakeRejectedError,
+  LocalProtocolError,
+  type WebSocketDuplex,
+} from '../../lib/index';
 import { acceptKey } from '../../lib/handshake/handshake';
 import { listen, once, until } from '../helpers/net';
 
@@ -229,13 +235,14 @@ describe('connect()', () => {
     }
   });
 
-  it('refuses non-ws URLs', async () => {
-    const error = await connect('http://127.0.0.1:1/').then(
+  it('refuses URLs that are not WebSocket URLs (ERR_INVALID_URL), before any connection', async () => {
+    const error = await connect('ftp://127.0.0.1:1/').then(
       () => null,
       (e: unknown) => e,
     );
-    expect(error).to.be.instanceOf(Error);
-    expect(String(error)).to.match(/scheme/);
+    expect(error).to.be.instanceOf(LocalProtocolError);
+    expect(error).to.have.property('code', 'ERR_INVALID_URL');
+    expect(String(error)).to.match(/scheme ftp:/);
   });
 
   it('a connection refused rejects (no hang)', async () => {

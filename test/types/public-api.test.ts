@@ -313,7 +313,7 @@ export function optionsRejectUnknownKeys(): void {
 }
 
 export async function streamHelpers(upgrade: Parameters<typeof handleUpgrade>): Promise<void> {
-  const options: ConnectOptions = { subprotocols: ['chat'], perMessageDeflate: true, timeout: 1000 };
+  const options: ConnectOptions = { subprotocols: ['chat'], perMessageDeflate: true, connectTimeout: 1000 };
   const ws = await connect('ws://127.0.0.1:1/', options);
   expectTypeOf(ws).toEqualTypeOf<WebSocketDuplex>();
   expectTypeOf(ws.app).toEqualTypeOf<Duplex>();
