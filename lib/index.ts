@@ -56,7 +56,19 @@ export type { AcceptDecision, SendOptions, WebSocketDuplexOptions } from './stre
 export type { Message, MessagesOptions } from './stream/messages';
 export type { ReadyState } from './stream/ready-state';
 export { handleUpgrade, type UpgradeOptions } from './stream/upgrade';
-export { connect, HandshakeRejectedError, type ConnectHeaders, type ConnectOptions } from './stream/connect';
+export {
+  AbortError,
+  connect,
+  ConnectError,
+  HandshakeRejectedError,
+  ProxyRejectedError,
+  type ConnectHeaders,
+  type ConnectOptions,
+} from './stream/connect';
+export type { ConnectErrorCode } from './stream/client/errors';
+export type { CreateConnection, TransportTarget } from './stream/client/dial';
+export type { ProxyOption } from './stream/client/proxy';
+export type { HandshakeResponse } from './stream/opening';
 export {
   PerMessageDeflate,
   DEFAULT_THRESHOLD,
