@@ -83,7 +83,7 @@ async function transport(
       (late) => signal.aborted && late.destroy(),
       () => undefined,
     );
-    return open(await made);
+    return open(await untilAborted(made, signal));
   }
   if (target.socketPath !== null) {
     return waitFor(open(net.connect({ path: target.socketPath })), 'connect', signal);
@@ -198,6 +198,15 @@ function waitFor<T extends NodeDuplex>(socket: T, event: string, signal: AbortSi
     socket.once('error', onError);
     socket.once('close', onClose);
     signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** `promise`, or a rejection with the signal's reason once it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
