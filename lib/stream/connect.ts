@@ -15,7 +15,7 @@ import { LocalProtocolError } from '../errors';
 import { RequestEvent, type Headers, type RejectConnectionEvent, type RejectDataEvent } from '../events';
 import { WSConnection } from '../ws-connection';
 import { dial, handOver, type CreateConnection, type DialOptions } from './client/dial';
-import { AbortError, ConnectError, HandshakeRejectedError } from './client/errors';
+import { AbortError, ConnectError, HandshakeRejectedError, withoutCredentials } from './client/errors';
 import { chooseProxy, type ProxyOption } from './client/proxy';
 import { REDIRECT_STATUSES, nextHop } from './client/redirect';
 import { parseTarget, type Target } from './client/target';
@@ -167,7 +167,7 @@ async function attempt(
   try {
     ws = new WebSocketDuplex('client', {
       ...streamOptions(options),
-      request: { ...requestOf(target, headers, options), url: target.url.href },
+      request: { ...requestOf(target, headers, options), url: withoutCredentials(target.url) },
     });
   } catch (error) {
     socket.destroy();
