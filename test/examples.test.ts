@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import WebSocket from 'ws';
 import { handleUpgrade } from '../lib/index';
 import { listen, once, until } from './helpers/net';
+import { requirePeer } from './helpers/peers';
+import { startTinyproxy, tinyproxyAvailable } from './helpers/proxies';
 
 const root = path.join(__dirname, '..', '..');
 
@@ -33,6 +35,7 @@ async function start(name: string, args: string[] = [], env: Record<string, stri
 }
 
 function stop(child: ChildProcessWithoutNullStreams): Promise<unknown> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   const exited = once(child, 'exit', 5000).catch(() => null);
   child.kill('SIGKILL');
   return exited;
@@ -97,6 +100,53 @@ describe('examples/', function () {
     } finally {
       await stop(ex.child);
       await srv.close();
+    }
+  });
+
+  it('client: through a real forward proxy (tinyproxy), following a redirect (--proxy, --follow-redirects)', async function () {
+    requirePeer(this, tinyproxyAvailable(), 'tinyproxy', 'apt-get install tinyproxy');
+    this.timeout(20000);
+    const server = http.createServer();
+    const via: string[] = [];
+    server.on('upgrade', (req, socket, head) => {
+      via.push(`${req.url}`);
+      if (req.url === '/old') {
+        socket.end('HTTP/1.1 308 Permanent Redirect\r\nLocation: /new\r\nContent-Length: 0\r\n\r\n');
+        return;
+      }
+      const ws = handleUpgrade(req, socket, head);
+      ws.on('message', (d) => ws.send(`echo:${String(d)}`));
+    });
+    const srv = await listen(server);
+    const proxy = await startTinyproxy();
+    const ex = await start('client', ['--proxy', proxy.url, '--follow-redirects', `ws://127.0.0.1:${srv.port}/old`]);
+    try {
+      await until(() => ex.errors().includes('connected to'), 10000, `the client to connect (stderr: ${ex.errors()})`);
+      expect(ex.errors()).to.include(`connected to ws://127.0.0.1:${srv.port}/new (status 101`);
+      ex.child.stdin.write('through\n');
+      await until(() => ex.output().includes('echo:through'), 10000, 'the reply');
+      ex.child.stdin.end();
+      await once(ex.child, 'exit', 10000);
+      expect(via).to.deep.equal(['/old', '/new']);
+      expect(proxy.output()).to.match(/CONNECT/);
+    } finally {
+      await stop(ex.child);
+      await srv.close();
+      await proxy.stop();
+    }
+  });
+
+  it('client: a refusing proxy is reported with its status, exit code 1', async function () {
+    requirePeer(this, tinyproxyAvailable(), 'tinyproxy', 'apt-get install tinyproxy');
+    const proxy = await startTinyproxy({ basicAuth: { user: 'u', password: 'p' } });
+    const ex = await start('client', ['--proxy', proxy.url, 'ws://127.0.0.1:9/']);
+    try {
+      const [code] = await once<[number]>(ex.child, 'exit', 10000);
+      expect(code).to.equal(1);
+      expect(ex.errors()).to.include('the proxy said 407');
+    } finally {
+      await stop(ex.child);
+      await proxy.stop();
     }
   });
 
