@@ -62,7 +62,10 @@ export interface ConnectOptions extends Omit<WebSocketDuplexOptions, 'request' |
   proxy?: ProxyOption;
   /** TLS options for an `https://` proxy (ca ...). @defaultValue `{}` */
   proxyTls?: tls.ConnectionOptions;
-  /** Extra headers of the CONNECT request (e.g. a `Proxy-Authorization` of another scheme). @defaultValue `[]` */
+  /**
+   * Extra headers of the CONNECT request (e.g. a `Proxy-Authorization` of another scheme,
+   * which then replaces the proxy URL's credentials). @defaultValue `[]`
+   */
   proxyHeaders?: ConnectHeaders;
   /**
    * Bring the transport: called for each attempt with where it should lead; returns a
@@ -75,7 +78,7 @@ export interface ConnectOptions extends Omit<WebSocketDuplexOptions, 'request' |
   followRedirects?: boolean;
   /** The most redirects followed, then `ERR_TOO_MANY_REDIRECTS`. @defaultValue `10` */
   maxRedirects?: number;
-  /** DNS lookup function for TCP connections (as `net.connect` takes it). @defaultValue `dns.lookup` */
+  /** DNS lookup function for TCP connections, to a proxy too (as `net.connect` takes it). @defaultValue `dns.lookup` */
   lookup?: net.LookupFunction;
   /** IP family to resolve to: 4, 6, or 0 for both. @defaultValue `0` */
   family?: number;

@@ -3,15 +3,17 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 
+/** Listen on a free port of `host` (127.0.0.1 unless told), tracking sockets so that `close()` ends them. */
 export async function listen<T extends net.Server | http.Server>(
   server: T,
+  host = '127.0.0.1',
 ): Promise<{ server: T; port: number; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
   server.on('connection', (s: net.Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     server,

@@ -125,14 +125,25 @@ async function throughProxy(
   const socket =
     proxy.protocol === 'https:'
       ? await waitFor(
-          open(tls.connect({ host, port, servername: net.isIP(host) === 0 ? host : undefined, ...options.proxyTls })),
+          open(
+            tls.connect({
+              host,
+              port,
+              servername: net.isIP(host) === 0 ? host : undefined,
+              ...options.socket,
+              ...options.proxyTls,
+            }),
+          ),
           'secureConnect',
           signal,
         )
       : await waitFor(open(net.connect({ host, port, ...options.socket })), 'connect', signal);
+  // The caller's own Proxy-Authorization wins over the URL's credentials: one field line
+  // only (RFC 9110 5.3: it is not a list; a proxy would read just one of two).
   const authorization = proxyAuthorization(proxy);
   const headers: Array<readonly [string, string]> = [...options.proxyHeaders];
-  if (authorization !== null) headers.push(['Proxy-Authorization', authorization]);
+  const own = headers.some(([name]) => name.toLowerCase() === 'proxy-authorization');
+  if (authorization !== null && !own) headers.push(['Proxy-Authorization', authorization]);
   socket.write(tunnelRequest(target.authority, headers));
   const answer = await readAnswer(socket, signal);
   if (!answer.established) {
