@@ -8,8 +8,9 @@
  * skipped (RFC 9110 15.2). Any 2xx is the tunnel (RFC 9110 9.3.6: a 2xx to CONNECT has
  * no content, whatever its framing headers say); the bytes after its head already belong
  * to the tunnelled connection and are handed back. Any other status is a refusal: its
- * body is read (bounded) so the error can show the proxy's explanation, and the
- * connection is not reused.
+ * body is read (up to `MAX_REFUSAL_BODY`; a body without a length only as far as it came
+ * with the head, since a proxy may keep the connection open) so the error can show the
+ * proxy's explanation, and the connection is not reused.
  */
 import { LocalProtocolError, RemoteProtocolError } from '../../errors';
 import type { Headers } from '../../events';
@@ -102,7 +103,9 @@ export class TunnelResponse {
           if (room > 0) refusal.body.push(piece.subarray(0, room));
           refusal.kept += Math.min(room, piece.length);
         }
-        done = reader!.done;
+        // A body that lasts until EOF is not waited for (a proxy may keep the connection
+        // open): what came with the head is kept. So is a body past the bound.
+        done = reader!.done || reader!.framing === 'eof' || refusal.kept >= MAX_REFUSAL_BODY;
       } catch {
         done = true; // a malformed body ends it: keep what was read
       }
