@@ -96,15 +96,20 @@ export class TunnelResponse {
     const reader = refusal.reader;
     let done = reader === null || reader.done || chunk === null;
     if (!done && chunk !== null && chunk.length > 0) {
-      try {
-        for (const piece of reader!.push(chunk)) {
-          const room = MAX_REFUSAL_BODY - refusal.kept;
-          if (room > 0) refusal.body.push(piece.subarray(0, room));
-          refusal.kept += Math.min(room, piece.length);
+      // A chunked body is fed line by line: if it turns out malformed, the data read in
+      // the failing push is then at the start of that line, whatever the chunking was.
+      const pieces = reader!.framing === 'chunked' && refusal.kept < MAX_REFUSAL_BODY ? lines(chunk) : [chunk];
+      for (const piece of pieces) {
+        const before = reader!.received;
+        try {
+          for (const data of reader!.push(piece)) keep(refusal, data);
+        } catch {
+          keep(refusal, piece.subarray(0, reader!.received - before)); // a malformed body ends it: keep what was read
+          done = true;
+          break;
         }
         done = reader!.done;
-      } catch {
-        done = true; // a malformed body ends it: keep what was read
+        if (done) break;
       }
     }
     if (!done) return null;
@@ -118,4 +123,23 @@ export class TunnelResponse {
     };
     return this.#answer;
   }
+}
+
+/** Keeps `data` of a refusal's body, up to MAX_REFUSAL_BODY in all. */
+function keep(refusal: { body: Buffer[]; kept: number }, data: Buffer): void {
+  const room = MAX_REFUSAL_BODY - refusal.kept;
+  if (room > 0) refusal.body.push(data.subarray(0, room));
+  refusal.kept += Math.min(room, data.length);
+}
+
+/** `chunk` cut after each LF. */
+function lines(chunk: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let lf = chunk.indexOf(0x0a); lf !== -1; lf = chunk.indexOf(0x0a, start)) {
+    out.push(chunk.subarray(start, lf + 1));
+    start = lf + 1;
+  }
+  if (start < chunk.length) out.push(chunk.subarray(start));
+  return out;
 }
