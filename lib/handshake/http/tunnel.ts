@@ -8,9 +8,9 @@
  * skipped (RFC 9110 15.2). Any 2xx is the tunnel (RFC 9110 9.3.6: a 2xx to CONNECT has
  * no content, whatever its framing headers say); the bytes after its head already belong
  * to the tunnelled connection and are handed back. Any other status is a refusal: its
- * body is read (up to `MAX_REFUSAL_BODY`; a body without a length only as far as it came
- * with the head, since a proxy may keep the connection open) so the error can show the
- * proxy's explanation, and the connection is not reused.
+ * body is read (the first `MAX_REFUSAL_BODY` bytes; a body without a length lasts until
+ * the proxy closes, RFC 9112 6.3, bounded in time by the caller's connect timeout) so the
+ * error can show the proxy's explanation, and the connection is not reused.
  */
 import { LocalProtocolError, RemoteProtocolError } from '../../errors';
 import type { Headers } from '../../events';
@@ -97,18 +97,23 @@ export class TunnelResponse {
     const reader = refusal.reader;
     let done = reader === null || reader.done || chunk === null;
     if (!done && chunk !== null && chunk.length > 0) {
-      try {
-        for (const piece of reader!.push(chunk)) {
-          const room = MAX_REFUSAL_BODY - refusal.kept;
-          if (room > 0) refusal.body.push(piece.subarray(0, room));
-          refusal.kept += Math.min(room, piece.length);
+      // A chunked body is fed line by line: if it turns out malformed, the data read in
+      // the failing push is then at the start of that line, whatever the chunking was.
+      const pieces = reader!.framing === 'chunked' && refusal.kept < MAX_REFUSAL_BODY ? lines(chunk) : [chunk];
+      for (const piece of pieces) {
+        const before = reader!.received;
+        try {
+          for (const data of reader!.push(piece)) keep(refusal, data);
+        } catch {
+          keep(refusal, piece.subarray(0, reader!.received - before)); // a malformed body ends it: keep what was read
+          done = true;
+          break;
         }
-        // A body that lasts until EOF is not waited for (a proxy may keep the connection
-        // open): what came with the head is kept. So is a body past the bound.
-        done = reader!.done || reader!.framing === 'eof' || refusal.kept >= MAX_REFUSAL_BODY;
-      } catch {
-        done = true; // a malformed body ends it: keep what was read
+        done = reader!.done;
+        if (done) break;
       }
+      // Past the bound nothing more would be kept: the answer is complete.
+      done ||= refusal.kept >= MAX_REFUSAL_BODY;
     }
     if (!done) return null;
     const { head } = refusal;
@@ -121,4 +126,23 @@ export class TunnelResponse {
     };
     return this.#answer;
   }
+}
+
+/** Keeps `data` of a refusal's body, up to MAX_REFUSAL_BODY in all. */
+function keep(refusal: { body: Buffer[]; kept: number }, data: Buffer): void {
+  const room = MAX_REFUSAL_BODY - refusal.kept;
+  if (room > 0) refusal.body.push(data.subarray(0, room));
+  refusal.kept += Math.min(room, data.length);
+}
+
+/** `chunk` cut after each LF. */
+function lines(chunk: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  let start = 0;
+  for (let lf = chunk.indexOf(0x0a); lf !== -1; lf = chunk.indexOf(0x0a, start)) {
+    out.push(chunk.subarray(start, lf + 1));
+    start = lf + 1;
+  }
+  if (start < chunk.length) out.push(chunk.subarray(start));
+  return out;
 }

@@ -108,7 +108,10 @@ export class AbortError extends Error {
   }
 }
 
-/** `url` as text, without its user name and password. */
+/**
+ * `url` as text, without its user name and password. Text that is not a URL loses
+ * what looks like user info (`scheme://…@`), so an error message never shows a password.
+ */
 export function withoutCredentials(url: string | URL): string {
   if (url === '') return '';
   try {
@@ -117,6 +120,6 @@ export function withoutCredentials(url: string | URL): string {
     copy.password = '';
     return copy.href;
   } catch {
-    return String(url);
+    return String(url).replace(/^([a-z][a-z0-9+.-]*:)?([/\\]*)[^/\\?#]*@/i, '$1$2');
   }
 }

@@ -53,6 +53,7 @@ export function parseProxy(value: string | URL): URL {
     throw new LocalProtocolError(`unsupported proxy scheme ${url.protocol} (http:, https:)`, 'ERR_INVALID_OPTION');
   }
   if (url.hostname === '') throw new LocalProtocolError('the proxy URL has no host', 'ERR_INVALID_OPTION');
+  proxyAuthorization(url); // bad credentials are refused now, not after connecting to the proxy
   return url;
 }
 
@@ -66,8 +67,17 @@ export function proxyEndpoint(proxy: URL): { host: string; port: number } {
 /** `Proxy-Authorization: Basic …` from the proxy URL's credentials, or null. */
 export function proxyAuthorization(proxy: URL): string | null {
   if (proxy.username === '' && proxy.password === '') return null;
-  const pair = `${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`;
+  const pair = `${decode(proxy.username)}:${decode(proxy.password)}`;
   return `Basic ${Buffer.from(pair, 'utf8').toString('base64')}`;
+}
+
+/** Percent-decoded UTF-8 (RFC 3986 2.1); `ERR_INVALID_OPTION` instead of a URIError. */
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new LocalProtocolError('the proxy URL credentials: not valid percent-encoded UTF-8', 'ERR_INVALID_OPTION');
+  }
 }
 
 /** True when the `NO_PROXY` list names the target's host (see the top of the file). */
@@ -84,7 +94,8 @@ export function noProxyMatches(target: Target, list: string): boolean {
       continue;
     }
     if (net.isIP(name) !== 0 || net.isIP(host) !== 0) {
-      if (name === host) return true;
+      // RFC 5952: an IPv6 address has several spellings; the URL parser gave the canonical one.
+      if (name === host || (net.isIP(name) === 6 && inBlock(host, `${name}/128`))) return true;
       continue;
     }
     const domain = name.replace(/^\*?\./, '').replace(/\.$/, '');

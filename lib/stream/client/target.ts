@@ -84,7 +84,7 @@ export function parseTarget(input: string | URL, base?: URL): Target {
 
 /** `ws+unix:/run/app.sock:/chat?x=1`: the socket is before the first ':' of the path. */
 function unixTarget(url: URL, authorization: string | null): Target {
-  const whole = decodeURIComponent(url.pathname);
+  const whole = decode(url.pathname, 'socket path');
   const colon = whole.indexOf(':');
   const socketPath = colon === -1 ? whole : whole.slice(0, colon);
   if (socketPath === '') throw invalid(`the ws+unix: URL has no socket path: ${withoutCredentials(url)}`);
@@ -105,7 +105,16 @@ function unixTarget(url: URL, authorization: string | null): Target {
 
 function basicCredentials(url: URL): string | null {
   if (url.username === '' && url.password === '') return null;
-  const user = decodeURIComponent(url.username);
-  const password = decodeURIComponent(url.password);
+  const user = decode(url.username, 'credentials');
+  const password = decode(url.password, 'credentials');
   return `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}`;
+}
+
+/** Percent-decoded UTF-8 (RFC 3986 2.1); `ERR_INVALID_URL` instead of a URIError. */
+function decode(text: string, what: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw invalid(`the URL's ${what}: not valid percent-encoded UTF-8`);
+  }
 }

@@ -216,7 +216,9 @@ describe('stream/client/dial', () => {
         await backTo(baseline);
         for (const f of fillers) f.destroy();
       } finally {
+        const exited = once(child, 'exit');
         child.kill('SIGKILL');
+        await exited;
       }
     });
 
