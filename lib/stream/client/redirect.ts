@@ -5,7 +5,8 @@
  * means GET, which it already is). The rules, each with its `ConnectError` code:
  *
  * - no, or an unparsable, `Location`, or one that is not a WebSocket URL: `ERR_BAD_REDIRECT`;
- * - from `wss:` to `ws:` (or to a unix socket): `ERR_INSECURE_REDIRECT`, never followed;
+ * - from `wss:` to `ws:`, or from the network to a unix socket (`ws+unix:`):
+ *   `ERR_INSECURE_REDIRECT`, never followed;
  * - more than `maxRedirects` hops: `ERR_TOO_MANY_REDIRECTS`.
  *
  * On a hop to another origin (scheme, host or port), `Authorization` and `Cookie` are
@@ -63,6 +64,14 @@ export function nextHop(
   if (from.secure && !target.secure) {
     throw new ConnectError(
       `a redirect from wss: to ${target.url.protocol} is never followed`,
+      'ERR_INSECURE_REDIRECT',
+      url,
+    );
+  }
+  if (target.socketPath !== null && from.socketPath === null) {
+    // A server on the network may not point the client at a local socket (docker.sock ...).
+    throw new ConnectError(
+      'a redirect from the network to a unix socket is never followed',
       'ERR_INSECURE_REDIRECT',
       url,
     );

@@ -84,9 +84,11 @@ export function parseTarget(input: string | URL, base?: URL): Target {
 
 /** `ws+unix:/run/app.sock:/chat?x=1`: the socket is before the first ':' of the path. */
 function unixTarget(url: URL, authorization: string | null): Target {
-  const whole = decode(url.pathname, 'socket path');
+  // Split before decoding: a `%3A` belongs to the socket's name; the request path stays
+  // percent-encoded, as it goes on the wire.
+  const whole = url.pathname;
   const colon = whole.indexOf(':');
-  const socketPath = colon === -1 ? whole : whole.slice(0, colon);
+  const socketPath = decode(colon === -1 ? whole : whole.slice(0, colon), 'socket path');
   if (socketPath === '') throw invalid(`the ws+unix: URL has no socket path: ${withoutCredentials(url)}`);
   const path = colon === -1 || colon === whole.length - 1 ? '/' : whole.slice(colon + 1);
   return {

@@ -82,7 +82,12 @@ describe('stream/client/redirect', () => {
       ['https: becomes wss:', 'ws://example.com/', 'https://example.com/x', 'wss://example.com/x'],
       ['https: from wss: stays wss:', 'wss://example.com/', 'https://other.example/x', 'wss://other.example/x'],
       ['surrounding whitespace is ignored', 'ws://example.com/', '  /next  ', 'ws://example.com/next'],
-      ['ws+unix: from ws:', 'ws://example.com/', 'ws+unix:/tmp/app.sock:/x', 'ws+unix:/tmp/app.sock:/x'],
+      [
+        'ws+unix: from ws+unix:',
+        'ws+unix:/tmp/app.sock:/a',
+        'ws+unix:/tmp/other.sock:/x',
+        'ws+unix:/tmp/other.sock:/x',
+      ],
     ];
     for (const [name, from, location, href] of cases) {
       it(`${name}: ${location} from ${from} is ${href}`, () => {
@@ -133,7 +138,7 @@ describe('stream/client/redirect', () => {
       ['ws: to wss: on the same host', 'ws://example.com/chat', 'wss://example.com/chat'],
       ['ws: to wss: on the same host and port', 'ws://example.com:8443/chat', 'wss://example.com:8443/chat'],
       ['http: to https: (ws: to wss:)', 'ws://example.com/chat', 'https://example.com/chat'],
-      ['ws: to a unix socket', 'ws://localhost/chat', 'ws+unix:/tmp/app.sock:/chat'],
+      ['a unix socket to another', 'ws+unix:/tmp/a.sock:/chat', 'ws+unix:/tmp/b.sock:/chat'],
       ['an IPv4 address for its name', 'ws://localhost/chat', 'ws://127.0.0.1/chat'],
     ];
     for (const [name, from, location] of crossOrigin) {
@@ -169,6 +174,12 @@ describe('stream/client/redirect', () => {
     for (const [name, location] of insecure) {
       it(`wss: to ${name} is never followed (ERR_INSECURE_REDIRECT)`, () => {
         refused(() => to(location, 'wss://example.com/chat'), 'ERR_INSECURE_REDIRECT', /from wss: to ws(\+unix)?: /);
+      });
+    }
+
+    for (const from of ['ws://example.com/chat', 'ws://localhost/']) {
+      it(`${from} to a unix socket is never followed (ERR_INSECURE_REDIRECT): the network may not point at local sockets`, () => {
+        refused(() => to('ws+unix:/var/run/docker.sock:/x', from), 'ERR_INSECURE_REDIRECT', /to a unix socket/);
       });
     }
 

@@ -210,6 +210,8 @@ describe('stream/client/target', () => {
       ['a query without a request path', 'ws+unix:/tmp/app.sock?x=1', { socketPath: '/tmp/app.sock', path: '/?x=1' }],
       ['with an empty authority (//)', 'ws+unix:///tmp/app.sock:/chat', { socketPath: '/tmp/app.sock', path: '/chat' }],
       ['a percent-encoded socket path is decoded', 'ws+unix:/tmp/my%20app.sock', { socketPath: '/tmp/my app.sock' }],
+      ['%3A belongs to the socket path', 'ws+unix:/tmp/a%3Ab.sock:/x', { socketPath: '/tmp/a:b.sock', path: '/x' }],
+      ['the request path stays percent-encoded', 'ws+unix:/tmp/s.sock:/chat%20room', { path: '/chat%20room' }],
       ['a relative socket path', 'ws+unix:app.sock:/x', { socketPath: 'app.sock', path: '/x' }],
     ];
     for (const [name, input, expected] of cases) {
