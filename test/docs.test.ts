@@ -157,7 +157,11 @@ describe('API reference site (typedoc --out into a temporary directory)', functi
   // HeadLimits is not exported: its options are documented where they are used.
   const optionPages: Array<[string, string, string[]]> = [
     ['WebSocketDuplexOptions', 'interfaces/WebSocketDuplexOptions.html', ['handshaketimeout', 'permessagedeflate']],
-    ['ConnectOptions', 'interfaces/ConnectOptions.html', ['subprotocols', 'headers', 'tls', 'timeout']],
+    [
+      'ConnectOptions',
+      'interfaces/ConnectOptions.html',
+      ['subprotocols', 'headers', 'tls', 'connecttimeout', 'proxy', 'followredirects', 'createconnection'],
+    ],
     ['UpgradeOptions', 'interfaces/UpgradeOptions.html', ['verifyorigin', 'selectsubprotocol']],
     ['PerMessageDeflateOptions', 'interfaces/PerMessageDeflateOptions.html', ['threshold', 'inflatebackend']],
     ['FrameLimits', 'interfaces/FrameLimits.html', ['maxmessagesize', 'maxframesize']],

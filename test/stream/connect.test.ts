@@ -4,6 +4,7 @@
  * after it opened the network's failures end in 'close', never in 'error'.
  */
 import { expect } from 'chai';
+import { getEventListeners } from 'node:events';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -23,6 +24,7 @@ import { acceptKey } from '../../lib/handshake/handshake';
 import { headerPairs } from '../../lib/stream/connect';
 import { makeCertificate } from '../helpers/proxies';
 import { listen, once, sleep, until } from '../helpers/net';
+import { backTo, baselineNow } from '../helpers/resources';
 
 type CloseArgs = [number, string, boolean, Error | null];
 
@@ -219,7 +221,7 @@ describe('stream/connect', () => {
       }
     });
 
-    it('aborted during the handshake: rejects with an AbortError and destroys the socket', async () => {
+    it('aborted during the handshake: rejects with an AbortError, destroys the socket, leaves no timer or listener', async () => {
       const sockets: net.Socket[] = [];
       const srv = await listen(
         net.createServer((socket) => {
@@ -228,6 +230,7 @@ describe('stream/connect', () => {
           socket.resume(); // never answers
         }),
       );
+      const baseline = await baselineNow();
       try {
         const controller = new AbortController();
         const pending = connect(`ws://127.0.0.1:${srv.port}/`, { signal: controller.signal }).then(
@@ -240,6 +243,10 @@ describe('stream/connect', () => {
         isAbortError(await pending, reason);
         const socket = sockets[0]!;
         if (!socket.readableEnded) await once(socket, 'end');
+        // Nothing left behind: no listener on the signal, no socket or timer of the attempt.
+        expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+        socket.destroy();
+        await backTo(baseline);
       } finally {
         await srv.close();
       }

@@ -101,7 +101,11 @@ export class AbortError extends Error {
   /** As Node's own abort errors. */
   readonly code = 'ABORT_ERR';
 
-  /** @param reason the signal's reason, kept as the `cause`. */
+  /**
+   * Make the error (`connect` does).
+   *
+   * @param reason the signal's reason, kept as the `cause`.
+   */
   constructor(reason: unknown) {
     super('the WebSocket connection was aborted', { cause: reason });
     this.name = 'AbortError';

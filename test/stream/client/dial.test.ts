@@ -19,6 +19,7 @@ import { parseProxy } from '../../../lib/stream/client/proxy';
 import { parseTarget } from '../../../lib/stream/client/target';
 import { makeCertificate } from '../../helpers/proxies';
 import { listen, once, until } from '../../helpers/net';
+import { backTo, baselineNow } from '../../helpers/resources';
 
 const NONE: DialOptions = {
   tls: undefined,
@@ -28,32 +29,6 @@ const NONE: DialOptions = {
   createConnection: undefined,
   socket: {},
 };
-
-/** Sockets and timers alive now (handles the test's own servers hold are in both counts). */
-function resources(): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const name of process.getActiveResourcesInfo()) counts[name] = (counts[name] ?? 0) + 1;
-  return counts;
-}
-
-/** The count before an attempt, taken a turn later (mocha arms its test timer after the test started). */
-async function baselineNow(): Promise<Record<string, number>> {
-  await new Promise((r) => setImmediate(r));
-  return resources();
-}
-
-/** Wait until the live sockets and timers are back to `baseline` (bounded). */
-async function backTo(baseline: Record<string, number>): Promise<void> {
-  const relevant = (r: Record<string, number>) =>
-    JSON.stringify(
-      ['TCPSocketWrap', 'ConnectWrap', 'TLSWrap', 'Timeout', 'PipeWrap', 'GetAddrInfoReqWrap'].map((k) => r[k] ?? 0),
-    );
-  await until(
-    () => relevant(resources()) === relevant(baseline),
-    3000,
-    'the resources of the attempt to be released',
-  ).catch(() => expect(resources()).to.deep.equal(baseline));
-}
 
 /** Start `stage`, abort when `reached` resolves; the attempt rejects with the signal's reason. */
 async function abortAt(start: (signal: AbortSignal) => Promise<unknown>, reached: Promise<unknown>): Promise<unknown> {
