@@ -15,12 +15,12 @@
  * replies; this class moves bytes and events and applies what the core says. Its own
  * state is flow (flow.ts, out-queue.ts, messages.ts): input is held only while a reader
  * (`ws.app`, `messages()`) is behind, never for our own output, so two endpoints that both send bursts cannot
- * deadlock. A peer never causes 'error': it ends in one 'close' (close-report.ts).
+ * deadlock. A peer never causes 'error': it ends in one 'close' (ending.ts, close-report.ts).
  */
 import { Duplex, type DuplexOptions } from 'readable-stream';
 import { CloseReason } from '../close-codes';
 import { ConnectionState, ConnectionType, type ConnectionRole, type SendableType } from '../connection';
-import { LocalProtocolError, RemoteProtocolError } from '../errors';
+import { LocalProtocolError } from '../errors';
 import {
   CloseConnectionEvent,
   PingEvent,
@@ -35,6 +35,7 @@ import { WSConnection } from '../ws-connection';
 import { AppFace } from './app-face';
 import { Flow, type Callback } from './flow';
 import './duplex-events';
+import { Ending } from './ending';
 import { LifecycleTimers } from './lifecycle-timers';
 import { MessageQueue, type Message, type MessagesOptions } from './messages';
 import { coreOptions, makeExtensions, messageEvent, resolveTimings, wireOptions } from './options';
@@ -61,12 +62,29 @@ export class WebSocketDuplex extends Duplex {
   #app: AppFace | null = null;
   readonly #messages: MessageQueue;
   // Input waits while events wait for their reader (none come after our output ended).
-  readonly #flow = new Flow(() => !this.#wireEnded && (this.#paused || this.#messages.full || !!this.#app?.full));
-  #cause: Error | null = null; // what ended the stream outside the protocol: timeouts, the transport
+  readonly #flow = new Flow(
+    () => !this.#ending.wireEnded && (this.#paused || this.#messages.full || !!this.#app?.full),
+  );
+  // How the stream ends: our output, the peer's, the deadlines, the cause.
+  readonly #ending: Ending = new Ending({
+    endOutput: () => {
+      this.#out.close(true);
+      this.push(null);
+      this.#app?.endReadable();
+      this.#messages.end();
+      this.#flow.releaseInput();
+    },
+    onceOutputTaken: (callback) => void this.once('end', callback),
+    outputTaken: () => this.readableEnded,
+    core: () => this.connection.connection,
+    readerBehindButMoving: () => this.#flow.behindButMoving(),
+    armClose: () => this.#timers.armClose(),
+    postponeClose: () => this.#timers.postponeClose(),
+    isDestroyed: () => this.destroyed,
+    destroy: () => this.destroy(),
+  });
   readonly #opening: Opening;
   #paused = false; // client: events wait a turn after 'open' (see #opened)
-  #peerEnded = false; // the transport's input ended
-  #wireEnded = false; // our output ended
 
   /**
    * Make a stream for one connection; pipe the transport through it. A client stream
@@ -91,17 +109,15 @@ export class WebSocketDuplex extends Duplex {
       {
         send: (event) => void this.#out.write(this.connection.send(event)),
         opened: () => this.#opened(),
-        endWire: () => this.#endWire(),
-        noteCause: (error) => void (this.#cause ??= error),
+        endWire: () => this.#ending.endWire(),
+        noteCause: (error) => this.#ending.noteCause(error),
         isDestroyed: () => this.destroyed,
       },
       () => makeExtensions(options),
     );
     this.#timers = new LifecycleTimers(timings, {
-      handshakeTimedOut: () => this.#expire('ERR_HANDSHAKE_TIMEOUT', 'the opening handshake timed out'),
-      closeTimedOut: () => this.#expire('ERR_CLOSE_TIMEOUT', 'the peer did not answer the close within closeTimeout'),
+      ...this.#ending.deadlines,
       sendKeepalivePing: () => this.#sendEvent(new PingEvent({ payload: Buffer.from('keepalive') })),
-      pongTimedOut: () => this.#expire('ERR_PONG_TIMEOUT', 'nothing arrived within pongTimeout of a keepalive ping'),
     });
     if (this.#client) this.#out.write(this.connection.send(clientRequest(options)));
     // Armed after the request was validated and written (a refused request throws above).
@@ -112,7 +128,7 @@ export class WebSocketDuplex extends Duplex {
   get app(): Duplex {
     this.#app ??= new AppFace(
       {
-        ready: () => this.connection.connection !== null || this.destroyed || this.#wireEnded,
+        ready: () => this.connection.connection !== null || this.#ending.outputOver,
         transmit: (event) => this.#transmit(event),
         holdWriter: (callback) => this.#flow.holdWriter(callback),
         resumeFromApp: () => this.#flow.releaseInput(),
@@ -158,7 +174,7 @@ export class WebSocketDuplex extends Duplex {
 
   /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (`WebSocketDuplex.OPEN` ...), as in `ws`. */
   get readyState(): ReadyState {
-    return readyStateOf(this.connection.state, this.#wireEnded, this.destroyed);
+    return readyStateOf(this.connection.state, this.#ending.wireEnded, this.destroyed);
   }
 
   /** Bytes produced for the transport and not yet taken by it. */
@@ -170,13 +186,13 @@ export class WebSocketDuplex extends Duplex {
 
   /** @internal Duplex implementation: bytes from the transport. */
   override _write(chunk: Buffer, _encoding: string, callback: Callback): void {
-    if (this.#wireEnded && this.connection.connection === null) {
+    if (this.#ending.wireEnded && this.connection.connection === null) {
       // A refused handshake: read no more of what the client sends (an endless head ...);
       // the stream is dropped once the response is out, or at closeTimeout.
       this.#flow.holdInput(callback);
       return;
     }
-    if (this.destroyed || this.#wireEnded || this.connection.state === ConnectionState.CLOSED) {
+    if (this.#ending.outputOver || this.connection.state === ConnectionState.CLOSED) {
       callback(); // closed, lingering until the peer's EOF: input is read and dropped
       return;
     }
@@ -188,12 +204,11 @@ export class WebSocketDuplex extends Duplex {
 
   /** @internal Duplex implementation: the transport's input ended. */
   override _final(callback: Callback): void {
-    this.#peerEnded = true;
-    this.#paused = false;
-    this.#feed(() => this.connection.receiveData(null));
-    this.#process();
-    if (this.connection.connection === null) this.#endWire(); // EOF during the handshake
-    this.#destroyWhenDone();
+    this.#ending.peerEnd(() => {
+      this.#paused = false;
+      this.#feed(() => this.connection.receiveData(null));
+      this.#process();
+    });
     callback();
   }
 
@@ -207,7 +222,7 @@ export class WebSocketDuplex extends Duplex {
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     this.#timers.clear();
     this.#out.close(false);
-    const report = closeReport(this.connection.connection, error ?? this.#cause, this.#opening.ended);
+    const report = closeReport(this.connection.connection, error ?? this.#ending.cause, this.#opening.ended);
     this.#app?.finish(null);
     this.#messages.end();
     callback(error);
@@ -219,9 +234,7 @@ export class WebSocketDuplex extends Duplex {
 
   /** @internal The transport failed or closed under us (see socket-wiring). */
   [kAbort](cause: Error | null): void {
-    if (this.destroyed) return;
-    if (cause !== null) this.#cause ??= cause;
-    this.destroy();
+    this.#ending.abort(cause);
   }
 
   /**
@@ -262,7 +275,7 @@ export class WebSocketDuplex extends Duplex {
   close(code: number = CloseReason.NORMAL_CLOSURE, reason = ''): void {
     if (this.destroyed) return;
     if (this.connection.connection === null) {
-      if (this.#wireEnded) return; // a rejection is on its way
+      if (this.#ending.wireEnded) return; // a rejection is on its way
       this.#opening.ended = 'closed before the opening handshake completed';
       this.destroy();
       return;
@@ -302,7 +315,7 @@ export class WebSocketDuplex extends Duplex {
     for (;;) {
       if (this.#paused || this.destroyed) return;
       // The messages() loop is behind: the rest waits in the core (unless the peer ended).
-      if (this.#messages.full === true && !this.#peerEnded) break;
+      if (this.#messages.full === true && !this.#ending.peerEnded) break;
       const event = this.connection.nextEvent();
       if (event === null) break;
       for (const bytes of this.connection.dataToSend()) {
@@ -311,7 +324,7 @@ export class WebSocketDuplex extends Duplex {
       }
       this.#dispatch(event);
     }
-    this.#followCore();
+    this.#ending.followCore();
   }
 
   #dispatch(event: WSEvent): void {
@@ -341,16 +354,8 @@ export class WebSocketDuplex extends Duplex {
         break;
       case 'close':
         this.#messages.end();
-        break; // the core answered it (autoCloseReply); #followCore ends what is left
+        break; // the core answered it (autoCloseReply); #ending.followCore ends what is left
     }
-  }
-
-  /** Apply what the core says about closing. */
-  #followCore(): void {
-    const core = this.connection.connection;
-    if (core === null || this.destroyed) return;
-    if (core.closeExpected()) this.#timers.armClose();
-    if (core.shouldEndTransport()) this.#endWire();
   }
 
   #opened(): void {
@@ -379,53 +384,19 @@ export class WebSocketDuplex extends Duplex {
   /** Serialize and queue an event; null when it is dropped (the close handshake started, or the stream ended). */
   #transmit(event: WSEvent): boolean | null {
     const core = this.connection.connection;
-    if (core === null || this.destroyed || this.#wireEnded || !core.canSend(event.type as SendableType)) return null;
+    if (core === null || this.#ending.outputOver || !core.canSend(event.type as SendableType)) return null;
     const ok = this.#out.write(this.connection.send(event));
-    if (event.type === 'close') this.#followCore();
+    if (event.type === 'close') this.#ending.followCore();
     return ok;
   }
 
   #sendEvent(event: ConnectionEvent, callback?: Callback): boolean {
-    if (this.connection.connection === null && !this.destroyed && !this.#wireEnded) {
+    if (this.connection.connection === null && !this.#ending.outputOver) {
       throw new LocalProtocolError(`cannot send '${event.type}' before the handshake completes`, 'ERR_INVALID_STATE');
     }
     const ok = this.#transmit(event);
     this.#flow.settle(ok, callback, () => dropped(`cannot send '${event.type}' in state ${this.connection.state}`));
     return ok === true;
-  }
-
-  /** End our output (the transport gets EOF once it took every byte); destroy when both sides ended. */
-  #endWire(): void {
-    if (this.#wireEnded) return;
-    this.#wireEnded = true;
-    this.#out.close(true);
-    this.push(null);
-    this.#app?.endReadable();
-    this.#messages.end();
-    this.#flow.releaseInput();
-    this.#timers.armClose();
-    // Destroying before the peer's EOF would make a socket with unread input send RST,
-    // which can discard our close frame at the peer: linger until its EOF (bounded).
-    this.once('end', () => this.#destroyWhenDone());
-    this.#destroyWhenDone();
-  }
-
-  #destroyWhenDone(): void {
-    // A refused handshake is done once the response is out (what the client sends more
-    // is not read); a WebSocket once the peer ended its side too.
-    const peerDone = this.#peerEnded || this.connection.connection === null;
-    if (this.#wireEnded && peerDone && this.readableEnded) this.destroy();
-  }
-
-  /** A deadline passed: drop the transport (close 1006, the timeout as the cause). */
-  #expire(code: 'ERR_HANDSHAKE_TIMEOUT' | 'ERR_CLOSE_TIMEOUT' | 'ERR_PONG_TIMEOUT', message: string): void {
-    // Our own slow reader, still taking what the peer sent before its close, is not the peer's lateness.
-    if (code === 'ERR_CLOSE_TIMEOUT' && this.#flow.behindButMoving()) return this.#timers.postponeClose();
-    const core = this.connection.connection;
-    // After a completed close handshake the peer was only slow to end the transport.
-    const settled = code === 'ERR_CLOSE_TIMEOUT' && core !== null && (core.closeReceived ?? core.failure) !== null;
-    if (!settled) this.#cause ??= new RemoteProtocolError(message, { code, closeCode: CloseReason.ABNORMAL_CLOSURE });
-    this.destroy();
   }
 }
 
