@@ -9,6 +9,7 @@
  * answer); `handshakeTimeout` bounds each handshake on it. The `signal` aborts at any
  * stage and destroys whatever was opened.
  */
+import type { EventEmitter } from 'node:events';
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { LocalProtocolError } from '../errors';
@@ -21,6 +22,7 @@ import { REDIRECT_STATUSES, nextHop } from './client/redirect';
 import { parseTarget, type Target } from './client/target';
 import { coreOptions, makeExtensions, type WebSocketDuplexOptions } from './options';
 import { wireSocket } from './socket-wiring';
+import { watch } from './client/watch';
 import { kAbort, WebSocketDuplex } from './websocket-duplex';
 
 /**
@@ -232,35 +234,24 @@ function handshake(
   return new Promise((resolve, reject) => {
     let rejection: RejectConnectionEvent | null = null;
     const body: Buffer[] = [];
-    const onRejected = (event: RejectConnectionEvent) => {
-      rejection = event;
-    };
-    const onRejectedData = (event: RejectDataEvent) => {
-      body.push(event.data);
-    };
-    const onClose = (_code: number, reason: string, _wasClean: boolean, cause: Error | null) => {
-      cleanup();
-      if (rejection !== null) {
-        resolve(new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body), target.url));
-      } else reject(cause ?? new Error(`the WebSocket handshake did not complete: ${reason}`));
-    };
-    const onOpen = () => {
-      cleanup();
-      resolve(ws);
-    };
-    const onAbort = () => ws[kAbort](new AbortError(signal?.reason));
-    const cleanup = () => {
-      signal?.removeEventListener('abort', onAbort);
-      ws.off('rejected', onRejected);
-      ws.off('rejected-data', onRejectedData);
-      ws.off('close', onClose);
-      ws.off('open', onOpen);
-    };
-    ws.on('rejected', onRejected);
-    ws.on('rejected-data', onRejectedData);
-    ws.once('close', onClose);
-    ws.once('open', onOpen);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    const unwatch = watch(
+      ws as unknown as EventEmitter,
+      {
+        rejected: (event: RejectConnectionEvent) => void (rejection = event),
+        'rejected-data': (event: RejectDataEvent) => void body.push(event.data),
+        open: () => (unwatch(), resolve(ws)),
+        close: (_code: number, reason: string, _wasClean: boolean, cause: Error | null) => {
+          unwatch();
+          if (rejection === null) reject(cause ?? new Error(`the WebSocket handshake did not complete: ${reason}`));
+          else
+            resolve(
+              new HandshakeRejectedError(rejection.statusCode, rejection.headers, Buffer.concat(body), target.url),
+            );
+        },
+      },
+      signal,
+      () => ws[kAbort](new AbortError(signal?.reason)),
+    );
     wireSocket(ws, socket);
   });
 }

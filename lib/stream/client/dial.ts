@@ -19,6 +19,7 @@ import { TunnelResponse, tunnelRequest } from '../../handshake/http/tunnel';
 import { ProxyRejectedError } from './errors';
 import { proxyAuthorization, proxyEndpoint } from './proxy';
 import type { Target } from './target';
+import { watch } from './watch';
 
 /** What `createConnection` is given: where the caller's transport should lead. */
 export interface TransportTarget {
@@ -160,55 +161,39 @@ async function throughProxy(
 function readAnswer(socket: NodeDuplex, signal: AbortSignal): Promise<ReturnType<TunnelResponse['push']> & object> {
   const response = new TunnelResponse();
   return new Promise((resolve, reject) => {
-    const settle = (chunk: Buffer | null): boolean => {
+    const settle = (chunk: Buffer | null) => {
       try {
         const answer = response.push(chunk);
-        if (answer === null) return false;
+        if (answer === null) return;
         finish();
         resolve(answer);
       } catch (error) {
         finish();
         reject(error);
       }
-      return true;
     };
-    const onData = (chunk: Buffer) => void settle(chunk);
-    const onEnd = () => void settle(null);
-    const onError = (error: Error) => (finish(), reject(error));
-    const onAbort = () => (finish(), reject(signal.reason));
-    const finish = () => {
-      socket.pause();
-      socket.off('data', onData);
-      socket.off('end', onEnd);
-      socket.off('close', onEnd);
-      socket.off('error', onError);
-      signal.removeEventListener('abort', onAbort);
-    };
-    socket.on('data', onData);
-    socket.on('end', onEnd);
-    socket.on('close', onEnd);
-    socket.on('error', onError);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const fail = (error: unknown) => (finish(), reject(error));
+    const unwatch = watch(
+      socket,
+      { data: settle, end: () => settle(null), close: () => settle(null), error: fail },
+      signal,
+      () => fail(signal.reason),
+    );
+    const finish = () => (socket.pause(), unwatch());
   });
 }
 
 /** Resolve with `socket` once it emits `event`; reject on its error, its close, or the signal. */
 function waitFor<T extends NodeDuplex>(socket: T, event: string, signal: AbortSignal): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onEvent = () => (finish(), resolve(socket));
-    const onError = (error: Error) => (finish(), reject(error));
-    const onClose = () => (finish(), reject(parked.get(socket) ?? new Error('the transport closed while connecting')));
-    const onAbort = () => (finish(), reject(signal.reason));
-    const finish = () => {
-      socket.off(event, onEvent);
-      socket.off('error', onError);
-      socket.off('close', onClose);
-      signal.removeEventListener('abort', onAbort);
-    };
-    socket.once(event, onEvent);
-    socket.once('error', onError);
-    socket.once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const fail = (error: unknown) => (unwatch(), reject(error));
+    const closed = () => fail(parked.get(socket) ?? new Error('the transport closed while connecting'));
+    const unwatch = watch(
+      socket,
+      { [event]: () => (unwatch(), resolve(socket)), error: fail, close: closed },
+      signal,
+      () => fail(signal.reason),
+    );
   });
 }
 
