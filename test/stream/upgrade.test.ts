@@ -1,12 +1,8 @@
 /** handleUpgrade inside http.createServer, and connect() (ws:// and wss://). */
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import WebSocket from 'ws';
 import {
   connect,
@@ -17,6 +13,7 @@ import {
 } from '../../lib/index';
 import { acceptKey } from '../../lib/handshake/handshake';
 import { listen, once, until } from '../helpers/net';
+import { makeCertificate } from '../helpers/proxies';
 
 type CloseArgs = [number, string, boolean];
 
@@ -256,35 +253,9 @@ describe('connect()', () => {
     expect(String(error)).to.match(/ECONNREFUSED/);
   });
 
-  it('wss:// with TLS (a self-signed certificate made for the test)', async function () {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsproto-tls-'));
-    try {
-      execFileSync(
-        'openssl',
-        [
-          'req',
-          '-x509',
-          '-newkey',
-          'rsa:2048',
-          '-nodes',
-          '-days',
-          '1',
-          '-subj',
-          '/CN=localhost',
-          '-addext',
-          'subjectAltName=DNS:localhost,IP:127.0.0.1',
-          '-keyout',
-          path.join(dir, 'key.pem'),
-          '-out',
-          path.join(dir, 'cert.pem'),
-        ],
-        { stdio: 'ignore' },
-      );
-    } catch {
-      this.skip();
-    }
-    const key = fs.readFileSync(path.join(dir, 'key.pem'));
-    const cert = fs.readFileSync(path.join(dir, 'cert.pem'));
+  it('wss:// with TLS (a self-signed certificate made for the test)', async () => {
+    const certificate = makeCertificate();
+    const { key, cert } = certificate;
     const server = https.createServer({ key, cert });
     server.on('upgrade', (req, socket, head) => {
       const ws = handleUpgrade(req, socket, head);
@@ -305,7 +276,7 @@ describe('connect()', () => {
       expect(String(untrusted)).to.match(/self.signed|certificate/i);
     } finally {
       await srv.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      certificate.cleanup();
     }
   });
 });
