@@ -24,6 +24,8 @@ export interface EndingOwner {
   core(): Pick<Connection, 'closeExpected' | 'shouldEndTransport' | 'closeReceived' | 'failure'> | null;
   /** True while our own reader is behind but still taking events (see `Flow.behindButMoving`). */
   readerBehindButMoving(): boolean;
+  /** Bytes of our output the transport has not taken yet (`bufferedAmount`). */
+  outputPending(): number;
   /** Arm the close deadline (once; later calls keep the first deadline). */
   armClose(): void;
   /** Give the close deadline another `closeTimeout`. */
@@ -40,6 +42,7 @@ export class Ending {
   #wireEnded = false; // our output ended
   #peerEnded = false; // the transport's input ended
   #cause: Error | null = null; // what ended the stream outside the protocol: timeouts, the transport
+  #pendingAtLastLook = Infinity; // outputPending() when the close deadline last looked
 
   /** The deadlines' timer hooks: each drops the transport (close 1006, the timeout as the cause). */
   readonly deadlines: Omit<TimerHooks, 'sendKeepalivePing'> = {
@@ -116,6 +119,14 @@ export class Ending {
     this.#destroyWhenDone();
   }
 
+  /** True when some of our output still waits for the transport, and less than at the last look. */
+  #outputMoving(): boolean {
+    const pending = this.#owner.outputPending();
+    const moving = pending > 0 && pending < this.#pendingAtLastLook;
+    this.#pendingAtLastLook = pending;
+    return moving;
+  }
+
   /** Destroy the stream if both sides ended and the transport took all of our output. */
   #destroyWhenDone(): void {
     // A refused handshake is done once the response is out (what the client sends more
@@ -126,8 +137,12 @@ export class Ending {
 
   /** A deadline passed: drop the transport (close 1006, the timeout as the cause). */
   #expire(code: 'ERR_HANDSHAKE_TIMEOUT' | 'ERR_CLOSE_TIMEOUT' | 'ERR_PONG_TIMEOUT', message: string): void {
-    // Our own slow reader, still taking what the peer sent before its close, is not the peer's lateness.
-    if (code === 'ERR_CLOSE_TIMEOUT' && this.#owner.readerBehindButMoving()) return this.#owner.postponeClose();
+    // Our own slow reader, still taking what the peer sent before its close, is not the
+    // peer's lateness; nor is a peer still reading (slowly) the output queued before our
+    // close. A peer that takes nothing at all is dropped.
+    if (code === 'ERR_CLOSE_TIMEOUT' && (this.#owner.readerBehindButMoving() || this.#outputMoving())) {
+      return this.#owner.postponeClose();
+    }
     const core = this.#owner.core();
     // After a completed close handshake the peer was only slow to end the transport.
     const settled = code === 'ERR_CLOSE_TIMEOUT' && core !== null && (core.closeReceived ?? core.failure) !== null;

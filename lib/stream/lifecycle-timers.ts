@@ -3,9 +3,10 @@
  * (the peer's answer and its end of the transport), and keepalive. All are unref'd, so
  * they never keep a process alive, and all go at once when the stream is destroyed.
  *
- * Keepalive judges liveness by what is received, never by what is sent: a server that
- * sends more often than `pingInterval` still notices a peer that went silent. Receiving
- * only records the time (no timer churn per chunk); the timer looks at it when it fires.
+ * Keepalive and the close deadline judge liveness by what is received, never by what is
+ * sent: a server that sends more often than `pingInterval` still notices a peer that went
+ * silent. Receiving only records the time (no timer churn per chunk); the timer looks at
+ * it when it fires.
  */
 import type { ResolvedTimings } from './options';
 
@@ -55,12 +56,17 @@ export class LifecycleTimers {
     this.#lastReceived = performance.now();
   }
 
-  /** Arm the close deadline once (later calls keep the first deadline); keepalive stops. */
+  /**
+   * Arm the close deadline once (later calls keep the first deadline); keepalive stops.
+   * Like keepalive, it judges the peer by what arrives: it passes once nothing has come
+   * for `closeTimeout`. A peer still sending what it sent before it saw our close is
+   * alive (its answer is queued behind that data); a silent one is dropped in time.
+   */
   armClose(): void {
     if (this.#close !== null) return;
     this.#cancel(this.#keepalive);
     this.#keepalive = null;
-    this.#close = this.#set(this.#timings.closeTimeout, () => this.#hooks.closeTimedOut());
+    this.#awaitClose(this.#timings.closeTimeout);
   }
 
   /** Give the close deadline another `closeTimeout` (the wait is on our side, not the peer's). */
@@ -74,6 +80,16 @@ export class LifecycleTimers {
     for (const t of this.#live) clearTimeout(t);
     this.#live.clear();
     this.#handshake = this.#close = this.#keepalive = null;
+  }
+
+  // Wait until nothing has arrived for closeTimeout, then give up on the peer.
+  #awaitClose(ms: number): void {
+    this.#close = this.#set(ms, () => {
+      const quiet = performance.now() - this.#lastReceived;
+      const limit = this.#timings.closeTimeout;
+      if (quiet < limit) this.#awaitClose(Math.max(1, limit - quiet));
+      else this.#hooks.closeTimedOut();
+    });
   }
 
   // Wait until nothing has arrived for pingInterval, then ping.

@@ -84,7 +84,9 @@ export interface WebSocketDuplexOptions extends WSConnectionOptions {
   handshakeTimeout?: number;
   /**
    * Milliseconds to wait, once a close was sent or the connection failed, for the peer
-   * to answer and end the transport; then it is dropped.
+   * to answer and end the transport; then it is dropped. The wait is judged by what
+   * arrives: it ends when nothing has come from the peer for this long (a peer still
+   * delivering what it sent before it saw our close is not late).
    *
    * @defaultValue `5000`
    */

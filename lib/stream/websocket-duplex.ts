@@ -78,6 +78,7 @@ export class WebSocketDuplex extends Duplex {
     outputTaken: () => this.readableEnded,
     core: () => this.connection.connection,
     readerBehindButMoving: () => this.#flow.behindButMoving(),
+    outputPending: () => this.bufferedAmount,
     armClose: () => this.#timers.armClose(),
     postponeClose: () => this.#timers.postponeClose(),
     isDestroyed: () => this.destroyed,

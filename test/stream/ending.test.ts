@@ -27,7 +27,7 @@ const openCore = (over: Partial<FakeCore> = {}): FakeCore => ({
 /** An ending over a fake stream that records what it is asked to do; `core` null = handshaking. */
 function setup(core: FakeCore | null = openCore()) {
   const log: string[] = [];
-  const state = { core, destroyed: false, taken: false, behindButMoving: false };
+  const state = { core, destroyed: false, taken: false, behindButMoving: false, pending: 0 };
   const taken: Array<() => void> = [];
   const owner: EndingOwner = {
     endOutput: () => log.push('endOutput'),
@@ -35,6 +35,7 @@ function setup(core: FakeCore | null = openCore()) {
     outputTaken: () => state.taken,
     core: () => state.core,
     readerBehindButMoving: () => state.behindButMoving,
+    outputPending: () => state.pending,
     armClose: () => log.push('armClose'),
     postponeClose: () => log.push('postponeClose'),
     isDestroyed: () => state.destroyed,
@@ -163,6 +164,24 @@ describe('Ending (how the stream ends)', () => {
       ending.deadlines.closeTimedOut();
       expect(log).to.deep.equal(['postponeClose', 'destroy']);
       expect((ending.cause as RemoteProtocolError).code).to.equal('ERR_CLOSE_TIMEOUT');
+    });
+
+    it('the close deadline waits while the peer still takes our output (slowly), not when it takes nothing', () => {
+      const { ending, log, state } = setup();
+      state.pending = 300_000; // our close frame waits behind this
+      ending.deadlines.closeTimedOut(); // first look: it was more before (the close was queued behind it)
+      state.pending = 200_000;
+      ending.deadlines.closeTimedOut(); // the peer took 100 kB since: it reads, slowly
+      expect(log).to.deep.equal(['postponeClose', 'postponeClose']);
+      ending.deadlines.closeTimedOut(); // nothing taken since the last look: a peer that stopped reading
+      expect(log).to.deep.equal(['postponeClose', 'postponeClose', 'destroy']);
+      expect((ending.cause as RemoteProtocolError).code).to.equal('ERR_CLOSE_TIMEOUT');
+    });
+
+    it('with all of our output taken, the close deadline drops a peer that does not answer', () => {
+      const { ending, log } = setup();
+      ending.deadlines.closeTimedOut();
+      expect(log).to.deep.equal(['destroy']);
     });
 
     it('the close deadline after a completed close handshake only drops a slow transport: no cause', () => {

@@ -72,6 +72,20 @@ describe('stream/lifecycle-timers', () => {
       expect(calls).to.deep.equal(['closeTimedOut']);
     });
 
+    it('judged by what arrives: while the peer keeps sending it does not pass; it passes once the peer is quiet for closeTimeout', async () => {
+      const { timers, calls } = make({ closeTimeout: 60 });
+      timers.opened();
+      timers.armClose();
+      // Something arrives every 5 ms for 300 ms (five deadlines): the peer is alive.
+      const busy = setInterval(() => timers.received(), 5);
+      await sleep(300);
+      clearInterval(busy);
+      expect(calls).to.deep.equal([]);
+      await until(() => calls.length > 0, 5000, 'the close deadline');
+      await sleep(100);
+      expect(calls).to.deep.equal(['closeTimedOut']);
+    });
+
     it('armClose stops keepalive', async () => {
       const { timers, calls } = make({ pingInterval: 20, closeTimeout: 10000 });
       timers.opened();

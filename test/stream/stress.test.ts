@@ -12,7 +12,17 @@
 import { expect } from 'chai';
 import { formatBytes, Rng, type MessageSpec } from './stress/prng';
 import { collectGarbage, runSchedule, type RunOptions } from './stress/runner';
-import { generateSchedule, PAIRINGS, type Pairing, type Schedule, type SideScript, type Step } from './stress/schedule';
+import {
+  generateSchedule,
+  isOurs,
+  PAIRINGS,
+  type Pairing,
+  type Schedule,
+  type SideScript,
+  type Step,
+} from './stress/schedule';
+import { requirePeer } from '../helpers/peers';
+import { startTinyproxy, tinyproxyAvailable, type RunningProxy } from '../helpers/proxies';
 
 const MAX_LISTED = 15;
 const LONG = process.env.STRESS_LONG === '1';
@@ -214,4 +224,40 @@ describe('stream stress: random schedules', function () {
     ).to.be.below(32 * 1024 * 1024);
     expect(heap, `heap grew by ${formatBytes(heap)} over ${seeds.length} schedules`).to.be.below(64 * 1024 * 1024);
   });
+});
+
+describe('stream stress: our client through a real forward proxy (tinyproxy)', function () {
+  this.timeout(60_000);
+  // Random schedules whose client is ours, each run through a CONNECT tunnel.
+  const runs = Number(process.env.STRESS_PROXY_RUNS ?? 4);
+  const base = Number(process.env.STRESS_BASE_SEED ?? Math.floor(Math.random() * 1_000_000) * 6) + 500_000;
+  const schedules: Schedule[] = [];
+  for (let seed = base; schedules.length < runs; seed++) {
+    const schedule = generateSchedule(seed);
+    if (isOurs(schedule.pairing, 'client')) schedules.push(schedule);
+  }
+  let proxy: RunningProxy | null = null;
+
+  before(async function () {
+    requirePeer(this, tinyproxyAvailable(), 'tinyproxy', 'apt-get install tinyproxy');
+    proxy = await startTinyproxy();
+  });
+
+  after(async () => {
+    await proxy?.stop();
+  });
+
+  for (const schedule of schedules) {
+    const replay = `STRESS_BASE_SEED=${schedule.seed! - 500_000} STRESS_PROXY_RUNS=1`;
+    it(`${schedule.name} via tinyproxy (replay: ${replay})`, async () => {
+      // The proxy adds its buffers and a second pair of kernel socket buffers (megabytes on
+      // loopback) between the client and the server: a server whose reader is slow can
+      // take several seconds to reach the client's close, with nothing for the client to
+      // see meanwhile (its output is all taken, nothing arrives). closeTimeout is the
+      // policy for a silent peer: here it is set above the slowest generated reader's
+      // backlog (about 10 s), as a deployment behind a proxy would set it.
+      await expectPass(schedule, { connect: { proxy: proxy!.url, closeTimeout: 20_000 } });
+      expect(proxy!.output()).to.match(/CONNECT/);
+    });
+  }
 });

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import WebSocket, { WebSocketServer } from 'ws';
-import { connect, handleUpgrade, type WebSocketDuplex } from '../../../lib/index';
+import { connect, handleUpgrade, type ConnectOptions, type WebSocketDuplex } from '../../../lib/index';
 import { OurEndpoint, WsEndpoint, type Endpoint } from './endpoints';
 import { makePayload } from './prng';
 import { checkOutcome, type Outcome } from './oracle';
@@ -20,6 +20,8 @@ export interface RunOptions {
   watchdogMs?: number;
   /** Hard limit for one schedule. Default 30000. */
   deadlineMs?: number;
+  /** Extra options of our client's `connect` (e.g. a `proxy` to run the schedule through). */
+  connect?: ConnectOptions;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -68,7 +70,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   });
 }
 
-async function openPair(schedule: Schedule): Promise<Pair> {
+async function openPair(schedule: Schedule, options: RunOptions): Promise<Pair> {
   const { pairing, deflate } = schedule;
   const httpServer = http.createServer((_req, res) => res.end());
   const sockets = new Set<net.Socket>();
@@ -99,7 +101,7 @@ async function openPair(schedule: Schedule): Promise<Pair> {
   const url = `ws://127.0.0.1:${port}/stress`;
   let clientEndpoint: Promise<Endpoint>;
   if (isOurs(pairing, 'client')) {
-    clientEndpoint = connect(url, { perMessageDeflate: deflate }).then(
+    clientEndpoint = connect(url, { ...options.connect, perMessageDeflate: deflate }).then(
       (ws: WebSocketDuplex) => new OurEndpoint('our client', ws, schedule.client.reader, null),
     );
   } else {
@@ -254,7 +256,7 @@ export async function runSchedule(
   const started = Date.now();
   try {
     try {
-      pair = await openPair(schedule);
+      pair = await openPair(schedule, options);
     } catch (error) {
       return {
         failures: [`could not open the connection: ${(error as Error).message}`, ...traps.caught],
