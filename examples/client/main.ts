@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   const opening = new AbortController();
   const onSigint = () => opening.abort(new Error('interrupted'));
   process.once('SIGINT', onSigint);
-  const deadline = setTimeout(() => opening.abort(new Error(`not open within ${values.timeout} ms`)), Number(values.timeout));
+  const deadline = setTimeout(
+    () => opening.abort(new Error(`not open within ${values.timeout} ms`)),
+    Number(values.timeout),
+  );
   const ws = await connect(url, {
     perMessageDeflate: true,
     followRedirects: values['follow-redirects'],
