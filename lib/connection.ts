@@ -29,6 +29,7 @@
  * so that sending the suggested close completes the state machine and nothing else can
  * be sent on a connection that has failed (RFC 6455 7.1.7).
  */
+import type { PreparedMessage } from './prepared-message';
 import { CloseReason } from './close-codes';
 import { LocalProtocolError, RemoteProtocolError } from './errors';
 import { CloseConnectionEvent, type ConnectionEvent } from './events';
@@ -289,6 +290,25 @@ export class Connection {
       default:
         return unreachable(event);
     }
+    this.#enter(next);
+    return bytes;
+  }
+
+  /**
+   * Serialize a `PreparedMessage` (a broadcast encoded once): the same bytes `send()`
+   * would make for it, taken from the message's encodings where this connection can use
+   * them. Throws `LocalProtocolError` where `send()` of the message would.
+   */
+  sendPrepared(message: PreparedMessage): Buffer {
+    const type = message.binary ? 'bytes' : 'text';
+    const next = SEND[this.#state][type];
+    if (next === undefined) {
+      throw new LocalProtocolError(
+        `cannot send a prepared ${type} message in state ${this.#state}`,
+        'ERR_INVALID_STATE',
+      );
+    }
+    const bytes = this.#proto.sendPrepared(message);
     this.#enter(next);
     return bytes;
   }

@@ -50,12 +50,20 @@ export type { MaskKeyGenerator } from './frame/mask';
 export { DEFAULT_MAX_MESSAGE_SIZE, type FrameLimits } from './frame/protocol';
 export { Opcode, type OpcodeValue } from './frame/opcode';
 export { WSConnection, type WSConnectionOptions } from './ws-connection';
+export { PreparedMessage, type PreparedMessageOptions } from './prepared-message';
 export { WebSocketDuplex } from './stream/websocket-duplex';
 export type { WebSocketDuplexEvents, WebSocketDuplexListener } from './stream/duplex-events';
 export type { AcceptDecision, SendOptions, WebSocketDuplexOptions } from './stream/options';
 export type { Message, MessagesOptions } from './stream/messages';
 export type { ReadyState } from './stream/ready-state';
 export { handleUpgrade, type UpgradeOptions } from './stream/upgrade';
+export {
+  WebSocketServer,
+  type ServerCloseOptions,
+  type WebSocketServerEvents,
+  type WebSocketServerOptions,
+} from './stream/server/websocket-server';
+export type { DeliveryCounts, SlowClientPolicy } from './stream/server/delivery';
 export {
   AbortError,
   connect,

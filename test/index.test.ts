@@ -34,6 +34,8 @@ const EXPECTED = [
   'TextMessage',
   'isValidWireCode',
   'WSConnection',
+  'PreparedMessage',
+  'WebSocketServer',
 ];
 
 const root = path.join(__dirname, '..', '..');

@@ -35,6 +35,7 @@ import {
   type PerMessageDeflateOptions,
   type ResolvedOptions,
 } from './deflate-params';
+import { endOfMessage, type SharedDeflate } from './deflate-message';
 import {
   DEFLATE_TAIL,
   Deflater,
@@ -365,19 +366,31 @@ export class PerMessageDeflate implements Extension {
       memLevel: o.memLevel,
     }));
     // Every frame is sync-flushed so the peer can inflate it as it arrives.
-    let out = deflater.deflate(data);
+    const out = deflater.deflate(data);
     if (!fin) return out;
-    // RFC 7692 7.2.1: remove the 0x00 0x00 0xff 0xff the flush ended with.
-    if (out.length >= 4 && out.subarray(-4).equals(DEFLATE_TAIL)) out = out.subarray(0, -4);
-    // RFC 7692 7.2.3.6: with nothing left to flush, the message ends with a single
-    // 0x00 (the header of an empty block with no compression).
-    if (out.length === 0) out = Buffer.from([0x00]);
     if (this.#deflateNoContext) {
       // RFC 7692 7.1.1: no context takeover, so the context can go until the next message.
       deflater.release();
       this.#deflater = null;
     }
-    return out;
+    return endOfMessage(out);
+  }
+
+  /**
+   * Server: how a whole message of `length` bytes would go out on this connection, so
+   * that a `PreparedMessage` can be encoded once for many: `'plain'` (not compressed),
+   * the compressor's parameters when each message is compressed alone (no context
+   * takeover on our side: the same parameters give the same bytes on every connection),
+   * or null when this connection's own context must compress it.
+   */
+  sharedEncoding(length: number, compress: boolean | undefined): 'plain' | SharedDeflate | null {
+    if (this.#outboundCompressed) return null; // inside a message (the caller prevents it)
+    const compressed = compress === true || (compress !== false && length >= this.#options.threshold);
+    if (!compressed) return 'plain';
+    if (!this.#deflateNoContext) return null;
+    const { level, memLevel } = this.#options;
+    const windowBits = Math.max(9, this.#deflateBits);
+    return { key: `${windowBits}:${level}:${memLevel}`, windowBits, level, memLevel };
   }
 
   /** Releases the zlib contexts (the connection is finished). */

@@ -18,6 +18,8 @@ import {
   type ConnectionEvent,
 } from '../events';
 import type { Extension } from '../extensions/extension';
+import { PerMessageDeflate } from '../extensions/permessage-deflate';
+import type { PreparedMessage } from '../prepared-message';
 import { encodeFrame, encodeTextFrame } from './encoder';
 import type { MaskKeyGenerator } from './mask';
 import { MAX_CONTROL_PAYLOAD, Opcode, isControl } from './opcode';
@@ -302,6 +304,25 @@ export class FrameProtocol {
     }
     const payload = isText ? Buffer.from(data) : data;
     return this.#frame(opcode, payload, messageFinished, preference);
+  }
+
+  /**
+   * Serialize a whole prepared message: the frame it already made for connections like
+   * this one when there is one (a server without extensions, or whose permessage-deflate
+   * compresses every message alone), else encoded here as `sendData` would.
+   */
+  sendPrepared(message: PreparedMessage): Buffer {
+    if (this.#outboundOpcode !== 0) {
+      throw new LocalProtocolError('cannot send a prepared message inside another message', 'ERR_INVALID_STATE');
+    }
+    if (this.#maskKey === null) {
+      if (this.#extensions.length === 0) return message.frame(null);
+      const only = this.#extensions.length === 1 ? this.#extensions[0] : undefined;
+      const encoding =
+        only instanceof PerMessageDeflate ? only.sharedEncoding(message.payload.length, message.compress) : null;
+      if (encoding !== null) return message.frame(encoding === 'plain' ? null : encoding);
+    }
+    return this.sendData(message.data, true, message.compress);
   }
 
   /** Serialize a ping. */

@@ -31,6 +31,7 @@ import {
   type WSEvent,
 } from '../events';
 import type { Extension } from '../extensions/extension';
+import { PreparedMessage } from '../prepared-message';
 import { WSConnection } from '../ws-connection';
 import { AppFace } from './app-face';
 import { Flow, type Callback } from './flow';
@@ -253,9 +254,10 @@ export class WebSocketDuplex extends Duplex {
    * when the transport is behind (the callback then waits until it takes more). After
    * the close handshake started the message is dropped: false, and the callback gets an
    * `ERR_INVALID_STATE` error. Throws `LocalProtocolError` before the handshake completed.
+   * A `PreparedMessage` (a broadcast) goes out as it was prepared; `options` do not apply.
    */
-  send(data: string | Uint8Array, options: SendOptions = {}, callback?: Callback): boolean {
-    return this.#sendEvent(messageEvent(data, options), callback);
+  send(data: string | Uint8Array | PreparedMessage, options: SendOptions = {}, callback?: Callback): boolean {
+    return this.#sendEvent(data instanceof PreparedMessage ? data : messageEvent(data, options), callback);
   }
 
   /** Send a ping (payload at most 125 bytes); dropped like `send()` after the close started. */
@@ -383,24 +385,30 @@ export class WebSocketDuplex extends Duplex {
   // ---- events out ----
 
   /** Serialize and queue an event; null when it is dropped (the close handshake started, or the stream ended). */
-  #transmit(event: WSEvent): boolean | null {
+  #transmit(event: WSEvent | PreparedMessage): boolean | null {
     const core = this.connection.connection;
-    if (core === null || this.#ending.outputOver || !core.canSend(event.type as SendableType)) return null;
-    const ok = this.#out.write(this.connection.send(event));
-    if (event.type === 'close') this.#ending.followCore();
+    if (core === null || this.#ending.outputOver || !core.canSend(typeOf(event) as SendableType)) return null;
+    const prepared = event instanceof PreparedMessage;
+    const ok = this.#out.write(prepared ? core.sendPrepared(event) : this.connection.send(event));
+    if (!prepared && event.type === 'close') this.#ending.followCore();
     return ok;
   }
 
-  #sendEvent(event: ConnectionEvent, callback?: Callback): boolean {
+  #sendEvent(event: ConnectionEvent | PreparedMessage, callback?: Callback): boolean {
     if (this.connection.connection === null && !this.#ending.outputOver) {
-      throw new LocalProtocolError(`cannot send '${event.type}' before the handshake completes`, 'ERR_INVALID_STATE');
+      throw new LocalProtocolError(
+        `cannot send '${typeOf(event)}' before the handshake completes`,
+        'ERR_INVALID_STATE',
+      );
     }
     const ok = this.#transmit(event);
-    this.#flow.settle(ok, callback, () => dropped(`cannot send '${event.type}' in state ${this.connection.state}`));
+    this.#flow.settle(ok, callback, () => dropped(`cannot send '${typeOf(event)}' in state ${this.connection.state}`));
     return ok === true;
   }
 }
 
 defineReadyStates(WebSocketDuplex);
+const typeOf = (event: WSEvent | PreparedMessage) =>
+  event instanceof PreparedMessage ? (event.binary ? 'bytes' : 'text') : event.type;
 const dropped = (message: string) => new LocalProtocolError(message, 'ERR_INVALID_STATE');
 const bytes = (payload: string | Uint8Array) => (typeof payload === 'string' ? Buffer.from(payload) : payload);

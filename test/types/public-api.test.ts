@@ -18,6 +18,7 @@ import {
   ConnectionType,
   LocalProtocolError,
   Opcode,
+  PreparedMessage,
   PerMessageDeflate,
   Ping,
   Pong,
@@ -335,7 +336,7 @@ export async function streamHelpers(upgrade: Parameters<typeof handleUpgrade>): 
   ws.on('message', (data: string) => data);
   expectTypeOf<WebSocketDuplexEvents['open']>().toEqualTypeOf<[]>();
   expectTypeOf(ws.protocol).toEqualTypeOf<string>();
-  expectTypeOf(ws.send).parameter(0).toEqualTypeOf<string | Uint8Array>();
+  expectTypeOf(ws.send).parameter(0).toEqualTypeOf<string | Uint8Array | PreparedMessage>();
   expectTypeOf(connect).returns.toEqualTypeOf<Promise<WebSocketDuplex>>();
   expectTypeOf(handleUpgrade).returns.toEqualTypeOf<WebSocketDuplex>();
   // @ts-expect-error: a client does not decide on requests

@@ -1,0 +1,250 @@
+/**
+ * `WebSocketServer`: the server object. It listens itself, or attaches to an `http` /
+ * `https` server of the application (several on one, by path: router.ts), accepts
+ * upgrades with the options and hooks of `handleUpgrade`, keeps the live set of clients,
+ * publishes to topics and broadcasts with each message framed once (`PreparedMessage`)
+ * under a slow-client policy (delivery.ts), and shuts down gracefully.
+ *
+ *   upgrade request ──router──▶ handleUpgrade ──'open'──▶ clients, 'connection' (ws, req)
+ *                                                         └─'close'──▶ out of clients, topics, queues
+ *   publish(topic, data) ──PreparedMessage (framed once)──▶ Delivery.deliver(ws) for each subscriber
+ *   close() ──▶ 503 to new upgrades, 1001 to every client, wait ≤ timeout, terminate the rest
+ */
+import { EventEmitter } from 'node:events';
+import * as http from 'node:http';
+import type * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Duplex as NodeDuplex } from 'node:stream';
+import { LocalProtocolError } from '../../errors';
+import { PreparedMessage, type PreparedMessageOptions } from '../../prepared-message';
+import { handleUpgrade, type UpgradeOptions } from '../upgrade';
+import type { WebSocketDuplex } from '../websocket-duplex';
+import { Delivery, type DeliveryCounts, type SlowClientPolicy } from './delivery';
+import { addRoute, refuse, removeRoute } from './router';
+import { Topics } from './topics';
+
+/** Options of a `WebSocketServer`: where it listens, and `handleUpgrade`'s options for each connection. */
+export interface WebSocketServerOptions extends UpgradeOptions {
+  /** Attach to this HTTP(S) server (it listens and serves pages; upgrades come here). @defaultValue none */
+  server?: http.Server | https.Server;
+  /** Listen on this port with an HTTP server of its own (0: any free port). @defaultValue none */
+  port?: number;
+  /** With `port`: the address to listen on. @defaultValue all interfaces (Node's default) */
+  host?: string;
+  /** Neither: the application routes upgrades to `handleUpgrade()` itself. @defaultValue `false` */
+  noServer?: boolean;
+  /** Serve only this path (`/chat`; the query is ignored). @defaultValue every path no other WebSocketServer on the same HTTP server serves */
+  path?: string;
+  /** What happens to broadcast messages for a client that falls behind. @defaultValue `{ policy: 'skip', limit: 1048576 }` */
+  slowClient?: SlowClientPolicy;
+  /** `close()`: how long clients get to finish the close handshake before they are dropped, in ms. @defaultValue `5000` */
+  shutdownTimeout?: number;
+}
+
+/** Options of `WebSocketServer.close()`. */
+export interface ServerCloseOptions {
+  /** The close code sent to every client. @defaultValue `1001` (going away) */
+  code?: number;
+  /** The close reason. @defaultValue `'server shutting down'` */
+  reason?: string;
+  /** How long to wait for the clients' close handshakes, then drop the rest (ms). @defaultValue `shutdownTimeout` */
+  timeout?: number;
+}
+
+/** The events of a `WebSocketServer` and their listener arguments. */
+export interface WebSocketServerEvents {
+  /** A client completed the handshake; `req` is its upgrade request. */
+  connection: [ws: WebSocketDuplex, req: http.IncomingMessage];
+  /** The server's own HTTP server is listening (`port` mode). */
+  listening: [];
+  /** `close()` finished: every client is gone. */
+  close: [];
+  /** The server's own HTTP server failed to listen (EADDRINUSE ...). Never for what a client does. */
+  error: [error: Error];
+}
+
+/** The server object (see the top of the file). */
+export class WebSocketServer extends EventEmitter {
+  /** The HTTP server the upgrades come from: the one given, or its own (`port`); null with `noServer`. */
+  readonly server: http.Server | https.Server | null;
+  readonly #options: UpgradeOptions;
+  readonly #ownServer: boolean;
+  readonly #shutdownTimeout: number;
+  readonly #clients = new Set<WebSocketDuplex>();
+  readonly #opening = new Set<WebSocketDuplex>();
+  readonly #topics = new Topics<WebSocketDuplex>();
+  readonly #delivery: Delivery;
+  #closing: Promise<void> | null = null;
+
+  /**
+   * Make the server: give `port` (listen), `server` (attach) or `noServer: true`.
+   *
+   * @param options where to listen and how to handle each connection.
+   */
+  constructor(options: WebSocketServerOptions) {
+    super();
+    const { server, port, host, noServer, path, slowClient, shutdownTimeout, ...upgrade } = options;
+    const modes = [server !== undefined, port !== undefined, noServer === true].filter(Boolean).length;
+    if (modes !== 1) invalid('give exactly one of port, server and noServer');
+    if (path !== undefined && !path.startsWith('/')) invalid(`path must start with '/', got ${JSON.stringify(path)}`);
+    this.#options = upgrade;
+    this.#shutdownTimeout = shutdownTimeout ?? 5000;
+    this.#delivery = new Delivery(slowClient);
+    this.#ownServer = port !== undefined;
+    this.server = server ?? (this.#ownServer ? http.createServer(upgradeRequired) : null);
+    if (this.server !== null) addRoute(this.server, path, this);
+    if (this.#ownServer) {
+      const own = this.server!;
+      own.on('error', (error: Error) => this.emit('error', error));
+      own.listen(port, host, () => this.emit('listening'));
+    }
+  }
+
+  /** The clients whose handshake completed and that have not closed yet. */
+  get clients(): ReadonlySet<WebSocketDuplex> {
+    return this.#clients;
+  }
+
+  /** The address the HTTP server listens on (null before it listens, or with `noServer`). */
+  address(): AddressInfo | string | null {
+    return this.server?.address() ?? null;
+  }
+
+  /**
+   * Take an upgrade request (the router calls this; with `noServer` the application
+   * does). Returns the stream, or null when the server is shutting down (answered 503).
+   */
+  handleUpgrade(req: http.IncomingMessage, socket: NodeDuplex, head: Buffer): WebSocketDuplex | null {
+    if (this.#closing !== null) {
+      refuse(socket, 503, 'the server is shutting down\n', { 'Retry-After': '5' });
+      return null;
+    }
+    const ws = handleUpgrade(req, socket, head, this.#options);
+    this.#opening.add(ws);
+    ws.once('open', () => {
+      this.#opening.delete(ws);
+      this.#clients.add(ws);
+      this.emit('connection', ws, req);
+    });
+    ws.once('close', () => {
+      this.#opening.delete(ws);
+      this.#clients.delete(ws);
+      this.#topics.leaveAll(ws);
+      this.#delivery.forget(ws);
+    });
+    return ws;
+  }
+
+  // ---- topics and broadcast ----
+
+  /** Subscribe a client to `topic`; false when it already was. Throws for a stream that is not an open client of this server. */
+  subscribe(ws: WebSocketDuplex, topic: string): boolean {
+    if (!this.#clients.has(ws)) throw new LocalProtocolError('not an open client of this server', 'ERR_INVALID_STATE');
+    return this.#topics.subscribe(ws, topic);
+  }
+
+  /** Unsubscribe a client from `topic`; false when it was not subscribed. */
+  unsubscribe(ws: WebSocketDuplex, topic: string): boolean {
+    return this.#topics.unsubscribe(ws, topic);
+  }
+
+  /** The topics a client is subscribed to. */
+  subscriptions(ws: WebSocketDuplex): ReadonlySet<string> {
+    return this.#topics.topicsOf(ws);
+  }
+
+  /** The subscribers of `topic`. */
+  subscribers(topic: string): ReadonlySet<WebSocketDuplex> {
+    return this.#topics.members(topic);
+  }
+
+  /**
+   * Send a message to every subscriber of `topic`, framed once (and compressed once per
+   * compression setting where no context takeover allows it), under the slow-client
+   * policy. Returns what happened, counted over the subscribers.
+   */
+  publish(
+    topic: string,
+    data: string | Uint8Array | PreparedMessage,
+    options?: PreparedMessageOptions,
+  ): DeliveryCounts {
+    return this.#deliver(this.#topics.members(topic), data, options);
+  }
+
+  /** Send a message to every client (or those `filter` keeps), like `publish`. */
+  broadcast(
+    data: string | Uint8Array | PreparedMessage,
+    options?: PreparedMessageOptions,
+    filter?: (ws: WebSocketDuplex) => boolean,
+  ): DeliveryCounts {
+    return this.#deliver(this.#clients, data, options, filter);
+  }
+
+  /** Messages waiting for a client that is behind (slow-client policy `'drop-oldest'`). */
+  waiting(ws: WebSocketDuplex): number {
+    return this.#delivery.waiting(ws);
+  }
+
+  #deliver(
+    to: Iterable<WebSocketDuplex>,
+    data: string | Uint8Array | PreparedMessage,
+    options: PreparedMessageOptions | undefined,
+    filter?: (ws: WebSocketDuplex) => boolean,
+  ): DeliveryCounts {
+    const message = data instanceof PreparedMessage ? data : new PreparedMessage(data, options);
+    const counts = Delivery.counts();
+    for (const ws of to) if (filter === undefined || filter(ws)) this.#delivery.deliver(ws, message, counts);
+    return counts;
+  }
+
+  // ---- shutdown ----
+
+  /**
+   * Shut down gracefully: new upgrades get 503, handshakes in progress are dropped,
+   * every client is closed with `code` (1001), and those that have not finished the
+   * close handshake after `timeout` are dropped. Then the server's own HTTP server (if
+   * it made one) closes. Resolves when all of that is done; calling it again returns the
+   * same promise.
+   */
+  close(options: ServerCloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#shutdown(options);
+    return this.#closing;
+  }
+
+  async #shutdown(options: ServerCloseOptions): Promise<void> {
+    const { code = 1001, reason = 'server shutting down', timeout = this.#shutdownTimeout } = options;
+    const gone = [...this.#opening, ...this.#clients].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
+    for (const ws of this.#opening) ws.terminate();
+    for (const ws of this.#clients) ws.close(code, reason);
+    const deadline = setTimeout(() => {
+      for (const ws of this.#clients) ws.terminate();
+    }, timeout);
+    await Promise.all(gone);
+    clearTimeout(deadline);
+    if (this.server !== null) removeRoute(this.server, this);
+    if (this.#ownServer && this.server!.listening) {
+      const closed = new Promise((resolve) => this.server!.close(resolve));
+      this.server!.closeAllConnections();
+      await closed;
+    }
+    this.emit('close');
+  }
+}
+
+/** The typed event methods of `WebSocketServer` (`WebSocketServerEvents`). */
+export interface WebSocketServer {
+  on<K extends keyof WebSocketServerEvents>(event: K, listener: (...args: WebSocketServerEvents[K]) => void): this;
+  once<K extends keyof WebSocketServerEvents>(event: K, listener: (...args: WebSocketServerEvents[K]) => void): this;
+  off<K extends keyof WebSocketServerEvents>(event: K, listener: (...args: WebSocketServerEvents[K]) => void): this;
+  emit<K extends keyof WebSocketServerEvents>(event: K, ...args: WebSocketServerEvents[K]): boolean;
+}
+
+/** The answer of a server's own HTTP server to a request that is not an upgrade. */
+function upgradeRequired(_req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.writeHead(426, { Upgrade: 'websocket', Connection: 'Upgrade', 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end('this endpoint speaks WebSocket\n');
+}
+
+function invalid(message: string): never {
+  throw new LocalProtocolError(`WebSocketServer: ${message}`, 'ERR_INVALID_OPTION');
+}
