@@ -64,7 +64,7 @@ export interface WebSocketServerEvents {
 }
 
 /** The server object (see the top of the file). */
-export class WebSocketServer extends EventEmitter {
+export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** The HTTP server the upgrades come from: the one given, or its own (`port`); null with `noServer`. */
   readonly server: http.Server | https.Server | null;
   readonly #options: UpgradeOptions;
@@ -229,14 +229,6 @@ export class WebSocketServer extends EventEmitter {
     }
     this.emit('close');
   }
-}
-
-/** The typed event methods of `WebSocketServer` (`WebSocketServerEvents`). */
-export interface WebSocketServer {
-  on<K extends keyof WebSocketServerEvents>(event: K, listener: (...args: WebSocketServerEvents[K]) => void): this;
-  once<K extends keyof WebSocketServerEvents>(event: K, listener: (...args: WebSocketServerEvents[K]) => void): this;
-  off<K extends keyof WebSocketServerEvents>(event: K, listener: (...args: WebSocketServerEvents[K]) => void): this;
-  emit<K extends keyof WebSocketServerEvents>(event: K, ...args: WebSocketServerEvents[K]): boolean;
 }
 
 /** The answer of a server's own HTTP server to a request that is not an upgrade. */
