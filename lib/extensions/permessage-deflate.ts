@@ -377,7 +377,7 @@ export class PerMessageDeflate implements Extension {
   }
 
   /**
-   * Server: how a whole message of `length` bytes would go out on this connection, so
+   * @internal Server: how a whole message of `length` bytes would go out on this connection, so
    * that a `PreparedMessage` can be encoded once for many: `'plain'` (not compressed),
    * the compressor's parameters when each message is compressed alone (no context
    * takeover on our side: the same parameters give the same bytes on every connection),

@@ -12,7 +12,17 @@ import { wireSocket } from './socket-wiring';
 import { WebSocketDuplex } from './websocket-duplex';
 
 /** Options of `handleUpgrade`. */
-export interface UpgradeOptions extends Omit<WebSocketDuplexOptions, 'request'> {
+export interface UpgradeOptions extends Omit<WebSocketDuplexOptions, 'request' | 'accept'> {
+  /**
+   * Decide on each request (sync or async), seeing the core's `Request` event and the
+   * HTTP request (its socket, cookies ...): `true`, `false` (403), `{ subprotocol,
+   * extraHeaders }` or `{ accept: false, statusCode, body, headers }`. A hook that throws
+   * answers 500.
+   *
+   * @defaultValue none: every valid request is accepted (after `verifyOrigin`), with
+   *   `selectSubprotocol`'s choice
+   */
+  accept?: (request: RequestEvent, req: IncomingMessage) => AcceptDecision | Promise<AcceptDecision>;
   /** Return false to refuse an Origin (403). @defaultValue none: every origin is allowed */
   verifyOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
   /**
@@ -41,7 +51,7 @@ export function handleUpgrade(
     if (verifyOrigin !== undefined && !verifyOrigin(req.headers.origin, req)) {
       return { accept: false, statusCode: 403, body: 'origin not allowed\n' };
     }
-    if (accept !== undefined) return accept(request);
+    if (accept !== undefined) return accept(request, req);
     const subprotocol = selectSubprotocol?.(request.subprotocols, req) ?? null;
     return { subprotocol };
   };
