@@ -183,7 +183,7 @@ describe('examples/', function () {
     }
   });
 
-  it('broadcast: every member gets every message', async () => {
+  it('broadcast: every member gets every message; SIGTERM closes them with 1001', async () => {
     const ex = await start('broadcast');
     try {
       const url = await ex.url();
@@ -199,8 +199,12 @@ describe('examples/', function () {
       await until(() => gotA.length === 2 && gotB.length === 2);
       expect(gotA.sort()).to.deep.equal(['from a', 'from b']);
       expect(gotB.sort()).to.deep.equal(['from a', 'from b']);
-      a.terminate();
-      b.terminate();
+      // SIGTERM: every member gets 1001, and the process exits 0.
+      const closes = Promise.all([once<[number]>(a, 'close'), once<[number]>(b, 'close')]);
+      ex.child.kill('SIGTERM');
+      expect((await closes).map(([code]) => code)).to.deep.equal([1001, 1001]);
+      const [code] = await once<[number]>(ex.child, 'exit', 10000);
+      expect(code).to.equal(0);
     } finally {
       await stop(ex.child);
     }
