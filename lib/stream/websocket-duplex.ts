@@ -49,6 +49,9 @@ import { defineReadyStates, readyStateOf, type ReadyState } from './ready-state'
 /** @internal Ends the stream because its transport failed or went away (never emits 'error'). */
 export const kAbort = Symbol('wsproto.abort');
 
+/** @internal Waits for the transport to take more output (the server's slow-client queues). */
+export const kWhenDrained = Symbol('wsproto.whenDrained');
+
 /**
  * The Duplex WebSocket: wire bytes on the stream itself, events on `ws.app`. Its event
  * methods are typed by `WebSocketDuplexEvents` (see duplex-events.ts).
@@ -237,6 +240,12 @@ export class WebSocketDuplex extends Duplex {
   /** @internal The transport failed or closed under us (see socket-wiring). */
   [kAbort](cause: Error | null): void {
     this.#ending.abort(cause);
+  }
+
+  /** @internal Call back the next time the transport takes more of our output (with an error if the stream ends first). */
+  [kWhenDrained](callback: Callback): void {
+    if (this.destroyed) process.nextTick(callback, dropped('the WebSocket closed'));
+    else this.#flow.holdWriter(callback);
   }
 
   /**

@@ -17,7 +17,7 @@
  */
 import { LocalProtocolError } from '../../errors';
 import type { PreparedMessage } from '../../prepared-message';
-import type { WebSocketDuplex } from '../websocket-duplex';
+import { kWhenDrained, type WebSocketDuplex } from '../websocket-duplex';
 
 /** The slow-client policy of a `WebSocketServer` (see the top of delivery.ts). */
 export interface SlowClientPolicy {
@@ -52,6 +52,7 @@ export class Delivery {
   readonly #queueSize: number;
   readonly #closeCode: 1008 | 1013;
   readonly #queues = new Map<WebSocketDuplex, PreparedMessage[]>();
+  readonly #waking = new Set<WebSocketDuplex>(); // a drain callback is registered (one at most)
 
   constructor(options: SlowClientPolicy = {}) {
     this.#limit = options.limit ?? 1024 * 1024;
@@ -114,29 +115,34 @@ export class Delivery {
   }
 
   #send(ws: WebSocketDuplex, message: PreparedMessage): void {
-    if (this.#policy !== 'drop-oldest') {
-      ws.send(message);
-      return;
-    }
-    // The callback runs once the transport took the message: then the queue may move.
-    ws.send(message, {}, (error) => {
-      if (error === null || error === undefined) this.#drain(ws);
-      else this.forget(ws);
-    });
+    ws.send(message);
   }
 
   #startQueue(ws: WebSocketDuplex): PreparedMessage[] {
     const queue: PreparedMessage[] = [];
     this.#queues.set(ws, queue);
+    this.#wake(ws);
     return queue;
   }
 
-  /** Send what waits for `ws` while it is under the limit. */
+  /** Drain the queue of `ws` the next time its transport takes more (a turn later: the chunk it took is gone then). */
+  #wake(ws: WebSocketDuplex): void {
+    if (this.#waking.has(ws)) return;
+    this.#waking.add(ws);
+    ws[kWhenDrained]((error) => {
+      this.#waking.delete(ws);
+      if (error !== null && error !== undefined) this.forget(ws);
+      else process.nextTick(() => this.#drain(ws));
+    });
+  }
+
+  /** Send what waits for `ws` while it is under the limit; wait for the transport again if some is left. */
   #drain(ws: WebSocketDuplex): void {
     const queue = this.#queues.get(ws);
     if (queue === undefined) return;
     while (queue.length > 0 && ws.readyState === 1 && ws.bufferedAmount <= this.#limit) this.#send(ws, queue.shift()!);
     if (queue.length === 0 || ws.readyState !== 1) this.#queues.delete(ws);
+    else this.#wake(ws);
   }
 }
 
