@@ -173,8 +173,13 @@ async function runPlan(plan: Plan): Promise<string[]> {
   for (let step = 0; step < steps; step++) {
     for (const client of clients) {
       if (!client.slow) continue;
-      if (paused.has(client) && rng.chance(0.25)) (client.socket.resume(), paused.delete(client));
-      else if (!paused.has(client) && rng.chance(0.6)) (client.socket.pause(), paused.add(client));
+      if (paused.has(client) && rng.chance(0.25)) {
+        client.socket.resume();
+        paused.delete(client);
+      } else if (!paused.has(client) && rng.chance(0.6)) {
+        client.socket.pause();
+        paused.add(client);
+      }
     }
     const roll = rng.float();
     const open = clients.filter((c) => c.closes.length === 0 && !left.has(c));
