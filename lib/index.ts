@@ -5,6 +5,7 @@
  * @packageDocumentation
  * @document ../docs/embedding.md
  * @document ../docs/from-ws.md
+ * @document ../docs/deployment.md
  */
 export { CloseReason, isValidWireCode, type CloseReasonCode } from './close-codes';
 export {

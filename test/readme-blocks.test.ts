@@ -21,6 +21,12 @@
  *   must run that example.
  * - A `sh` block holds commands a reader types: each must be a real npm script, a file that
  *   exists, or a program that the build produces.
+ * - A configuration file of another program (nginx ...) is a block in that program's
+ *   language (`nginx`, never `ts` or `sh`) right after `<!-- config: FILE -->`. Its lines
+ *   must be an excerpt of FILE, in order (a line starting with `# ...` marks an elision),
+ *   and a test must load FILE (a file under test/ names its path): so the configuration
+ *   a guide shows is the one a test runs (docs/deployment.md: nginx, through
+ *   test/helpers/nginx.ts).
  *
  * Any other block fails the first test, naming its file and line.
  */
@@ -42,13 +48,14 @@ interface Block {
   line: number;
   lang: string;
   code: string;
-  /** The `<!-- example: ... -->` comment right before the fence, if any. */
+  /** The `<!-- example: ... -->` or `<!-- config: ... -->` comment right before the fence, if any. */
   marker: string | null;
 }
 
 type Kind =
   | { kind: 'program'; name: string; server: boolean; ws: boolean }
   | { kind: 'fragment'; of: string }
+  | { kind: 'config'; of: string }
   | { kind: 'shell' }
   | { kind: 'undeclared'; why: string };
 
@@ -72,7 +79,7 @@ function extractBlocks(file: string): Block[] {
         .slice(i + 1, end)
         .map((l) => l.slice(indent.length))
         .join('\n'),
-      marker: /^<!--\s*example:.*-->$/.test(previous) ? previous : null,
+      marker: /^<!--\s*(example|config):.*-->$/.test(previous) ? previous : null,
     });
     i = end;
   }
@@ -80,8 +87,20 @@ function extractBlocks(file: string): Block[] {
 }
 
 function classify(block: Block): Kind {
+  const config = /^<!--\s*config:\s*(\S+)\s*-->$/.exec(block.marker ?? '');
+  if (config !== null) {
+    if (block.lang === 'ts' || block.lang === 'sh' || block.lang === '') {
+      return { kind: 'undeclared', why: `a config marker before a "${block.lang}" block (name the file's language)` };
+    }
+    return { kind: 'config', of: config[1]! };
+  }
   if (block.lang === 'sh') return { kind: 'shell' };
-  if (block.lang !== 'ts') return { kind: 'undeclared', why: `language "${block.lang}" is neither ts nor sh` };
+  if (block.lang !== 'ts') {
+    return {
+      kind: 'undeclared',
+      why: `language "${block.lang}" is neither ts nor sh, and no \`<!-- config: FILE -->\` says which file it shows`,
+    };
+  }
   const fragment = /^\/\/ fragment of (\S+)\s*$/.exec(block.code.split('\n')[0]!);
   if (fragment !== null) {
     if (block.marker !== null) return { kind: 'undeclared', why: 'both an example marker and a fragment line' };
@@ -239,6 +258,32 @@ async function survivesPlainHttp(name: string): Promise<void> {
   }
 }
 
+/**
+ * The first line of `excerpt` that is not in `source` after the lines before it (lines
+ * compared without indentation; blank lines and lines starting with `elision` skipped),
+ * or null when the excerpt is faithful.
+ */
+function firstLineNotInOrder(excerpt: string[], source: string, elision: string): string | null {
+  const lines = source.split('\n').map((l) => l.trim());
+  let at = 0;
+  for (const wanted of excerpt) {
+    const w = wanted.trim();
+    if (w === '' || w.startsWith(elision)) continue;
+    const found = lines.indexOf(w, at);
+    if (found === -1) return w;
+    at = found + 1;
+  }
+  return null;
+}
+
+/** Every .ts file under test/ (helpers included), as [path from the root, text]. */
+function testSources(): Array<[string, string]> {
+  return fs
+    .readdirSync(path.join(root, 'test'), { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => [`test/${f}`, fs.readFileSync(path.join(root, 'test', f), 'utf8')]);
+}
+
 function programNamed(name: string): (typeof programs)[number] {
   const p = programs.find((q) => q.name === name);
   if (p === undefined) throw new Error(`no example named ${name} in ${guides.join(', ')}`);
@@ -311,19 +356,8 @@ describe('README and docs: every code block is a checked program, a checked frag
     it(`${where(block)}: a verbatim excerpt of ${k.of}, which a test runs`, () => {
       const source = path.join(root, k.of);
       expect(fs.existsSync(source), `${k.of} exists`).to.equal(true);
-      // In order, line by line, ignoring indentation; `// ...` lines are elisions.
-      const lines = fs
-        .readFileSync(source, 'utf8')
-        .split('\n')
-        .map((l) => l.trim());
-      let at = 0;
-      for (const wanted of block.code.split('\n').slice(1)) {
-        const w = wanted.trim();
-        if (w === '' || w.startsWith('// ...')) continue;
-        const found = lines.indexOf(w, at);
-        expect(found, `"${w}" is in ${k.of}, after the lines before it`).to.be.greaterThan(-1);
-        at = found + 1;
-      }
+      const missing = firstLineNotInOrder(block.code.split('\n').slice(1), fs.readFileSync(source, 'utf8'), '// ...');
+      expect(missing, `this line is in ${k.of}, after the lines before it`).to.equal(null);
       // examples/<dir>/<file>.ts runs as dist/examples/<dir>/<file>.js: some test names it.
       const example = /^examples\/([^/]+)\/([^/]+)\.ts$/.exec(k.of);
       expect(example, `${k.of} is a program under examples/`).to.not.equal(null);
@@ -339,6 +373,38 @@ describe('README and docs: every code block is a checked program, a checked frag
       ).to.equal(true);
     });
   }
+
+  for (const block of blocks) {
+    const k = classify(block);
+    if (k.kind !== 'config') continue;
+    it(`${where(block)}: a verbatim excerpt of ${k.of}, which a test loads`, () => {
+      const source = path.join(root, k.of);
+      expect(fs.existsSync(source), `${k.of} exists`).to.equal(true);
+      const missing = firstLineNotInOrder(block.code.split('\n'), fs.readFileSync(source, 'utf8'), '# ...');
+      expect(missing, `this line is in ${k.of}, after the lines before it`).to.equal(null);
+      const loaders = testSources().filter(([, text]) => text.includes(k.of));
+      expect(
+        loaders.map(([file]) => file),
+        `a file under test/ names ${k.of}`,
+      ).to.not.deep.equal([]);
+    });
+  }
+
+  it('the config rule fails on a line its file lacks, or holds out of order, and allows `# ...` elisions', () => {
+    const file = [
+      'map $http_upgrade $connection_upgrade {',
+      '    default upgrade;',
+      '}',
+      'proxy_read_timeout 60s;',
+    ].join('\n');
+    expect(firstLineNotInOrder(['map $http_upgrade $connection_upgrade {', '# ...', '}'], file, '# ...')).to.equal(
+      null,
+    );
+    expect(firstLineNotInOrder(['proxy_read_timeout 3600s;'], file, '# ...')).to.equal('proxy_read_timeout 3600s;');
+    expect(firstLineNotInOrder(['proxy_read_timeout 60s;', '    default upgrade;'], file, '# ...')).to.equal(
+      'default upgrade;',
+    );
+  });
 
   it('shell blocks: every command is an npm script, a file that exists, or a program the build makes', () => {
     const scripts = (
