@@ -1,16 +1,13 @@
 'use strict';
-// `npm start`: runs the demo echo server once the Duplex wrapper exists (examples/echo-server).
+// `npm start`: runs the demo chat (examples/chat), building it first in a fresh clone.
+// PORT and HOST (default 8080 and 127.0.0.1) say where it listens.
 const fs = require('node:fs');
 const path = require('node:path');
 
-const demo = path.join(__dirname, '..', 'dist', 'examples', 'echo-server', 'main.js');
+const root = path.join(__dirname, '..');
+const demo = path.join(root, 'dist', 'examples', 'chat', 'main.js');
 if (!fs.existsSync(demo)) {
   console.log('Building first (npm run build) ...');
-  require('node:child_process').execSync('npm run build', { stdio: 'inherit', cwd: path.join(__dirname, '..') });
+  require('node:child_process').execSync('npm run build', { stdio: 'inherit', cwd: root });
 }
-if (fs.existsSync(demo)) {
-  require(demo);
-} else {
-  console.log('The demo echo server arrives with the Duplex stream wrapper (examples/echo-server).');
-  console.log('Until then: `npm test` runs the suite, and examples/ holds runnable sans-I/O programs.');
-}
+require(demo);

@@ -1,45 +1,13 @@
-/** Every program in examples/ runs, and does what its comment says. */
+/** Every program in examples/ runs, and does what its comment says (the chat of `npm start`: examples-chat*.test.ts). */
 import { expect } from 'chai';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as path from 'node:path';
 import WebSocket from 'ws';
 import { handleUpgrade } from '../lib/index';
+import { startExample as start, stopExample as stop } from './helpers/examples';
 import { listen, once, until } from './helpers/net';
 import { requirePeer } from './helpers/peers';
 import { startTinyproxy, tinyproxyAvailable } from './helpers/proxies';
-
-const root = path.join(__dirname, '..', '..');
-
-/** Start an example with PORT=0 and resolve with the process and the URL it prints. */
-async function start(name: string, args: string[] = [], env: Record<string, string> = {}) {
-  const file = name.endsWith('.js') ? name : path.join(name, 'main.js');
-  const child = spawn(process.execPath, [path.join(root, 'dist', 'examples', file), ...args], {
-    cwd: root,
-    env: { ...process.env, PORT: '0', ...env },
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  return {
-    child,
-    output: () => out,
-    errors: () => err,
-    url: async () => {
-      await until(() => /ws:\/\/[\d.]+:\d+\//.test(out), 10000, `${name} to print its URL (stderr: ${err})`);
-      return /ws:\/\/[\d.]+:\d+\//.exec(out)![0];
-    },
-  };
-}
-
-function stop(child: ChildProcessWithoutNullStreams): Promise<unknown> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  const exited = once(child, 'exit', 5000).catch(() => null);
-  child.kill('SIGKILL');
-  return exited;
-}
 
 async function exchange(url: string, send: string[]): Promise<string[]> {
   const client = new WebSocket(url);
@@ -56,32 +24,6 @@ async function exchange(url: string, send: string[]): Promise<string[]> {
 describe('examples/', function () {
   this.timeout(20000);
 
-  it('echo-server (npm start): serves the page and echoes over WebSocket with compression', async () => {
-    const ex = await start('echo-server');
-    try {
-      const url = await ex.url();
-      const page = await new Promise<string>((resolve) => {
-        http.get(url.replace('ws:', 'http:'), (res) => {
-          let body = '';
-          res.on('data', (d) => (body += d));
-          res.on('end', () => resolve(body));
-        });
-      });
-      expect(page).to.include('<title>wsproto echo</title>');
-      const client = new WebSocket(url, { perMessageDeflate: true });
-      await once(client, 'open');
-      expect(client.extensions).to.include('permessage-deflate');
-      const reply = once<[Buffer]>(client, 'message');
-      client.send('x'.repeat(5000));
-      expect(String((await reply)[0])).to.equal('x'.repeat(5000));
-      client.close(1000, 'done');
-      await once(client, 'close');
-      await until(() => ex.output().includes('close   1000'));
-    } finally {
-      await stop(ex.child);
-    }
-  });
-
   it('client: sends stdin lines, prints the replies', async () => {
     const server = http.createServer();
     server.on('upgrade', (req, socket, head) => {
@@ -89,7 +31,7 @@ describe('examples/', function () {
       ws.on('message', (d) => ws.send(`echo:${String(d)}`));
     });
     const srv = await listen(server);
-    const ex = await start('client', [`ws://127.0.0.1:${srv.port}/`]);
+    const ex = start('client', [`ws://127.0.0.1:${srv.port}/`]);
     try {
       ex.child.stdin.write('first\nsecond\n');
       await until(() => ex.output().includes('echo:second'), 10000, 'replies');
@@ -119,7 +61,7 @@ describe('examples/', function () {
     });
     const srv = await listen(server);
     const proxy = await startTinyproxy();
-    const ex = await start('client', ['--proxy', proxy.url, '--follow-redirects', `ws://127.0.0.1:${srv.port}/old`]);
+    const ex = start('client', ['--proxy', proxy.url, '--follow-redirects', `ws://127.0.0.1:${srv.port}/old`]);
     try {
       await until(() => ex.errors().includes('connected to'), 10000, `the client to connect (stderr: ${ex.errors()})`);
       expect(ex.errors()).to.include(`connected to ws://127.0.0.1:${srv.port}/new (status 101`);
@@ -139,7 +81,7 @@ describe('examples/', function () {
   it('client: a refusing proxy is reported with its status, exit code 1', async function () {
     requirePeer(this, tinyproxyAvailable(), 'tinyproxy', 'apt-get install tinyproxy');
     const proxy = await startTinyproxy({ basicAuth: { user: 'u', password: 'p' } });
-    const ex = await start('client', ['--proxy', proxy.url, 'ws://127.0.0.1:9/']);
+    const ex = start('client', ['--proxy', proxy.url, 'ws://127.0.0.1:9/']);
     try {
       const [code] = await once<[number]>(ex.child, 'exit', 10000);
       expect(code).to.equal(1);
@@ -151,7 +93,7 @@ describe('examples/', function () {
   });
 
   it('tcp-pipe: the socket.pipe(ws).pipe(socket) echo server', async () => {
-    const ex = await start('tcp-pipe');
+    const ex = start('tcp-pipe');
     try {
       const url = new URL(await ex.url());
       expect(await exchange(url.href, ['a', 'b'])).to.deep.equal(['a', 'b']);
@@ -175,7 +117,7 @@ describe('examples/', function () {
   });
 
   it('pipeline: an uppercase echo through an object-mode transform', async () => {
-    const ex = await start('pipeline');
+    const ex = start('pipeline');
     try {
       expect(await exchange(await ex.url(), ['shout', 'ü'])).to.deep.equal(['SHOUT', 'Ü']);
     } finally {
@@ -184,7 +126,7 @@ describe('examples/', function () {
   });
 
   it('broadcast: every member gets every message; SIGTERM closes them with 1001', async () => {
-    const ex = await start('broadcast');
+    const ex = start('broadcast');
     try {
       const url = await ex.url();
       const a = new WebSocket(url);
@@ -211,11 +153,11 @@ describe('examples/', function () {
   });
 
   it('sans-io server and client: the README walk-through over node:net', async () => {
-    const server = await start('sans-io/server.js');
+    const server = start('sans-io/server.js');
     try {
       const url = await server.url();
       expect(await exchange(url, ['one', 'two'])).to.deep.equal(['one', 'two']);
-      const client = await start('sans-io/client.js', [url]);
+      const client = start('sans-io/client.js', [url]);
       await once(client.child, 'exit', 10000);
       expect(client.output().trim().split('\n')).to.deep.equal([
         'connection established',

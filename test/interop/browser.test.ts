@@ -5,36 +5,10 @@
  * byte for byte and reports to the test through `window.result`.
  */
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
 import * as http from 'node:http';
 import { handleUpgrade, type WebSocketDuplex } from '../../lib/index';
+import { launchChromium, requireChromium, within, type Browser, type Page } from '../helpers/browser';
 import { listen } from '../helpers/net';
-import { requirePeer } from '../helpers/peers';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox', // we may run as root, where Chromium refuses to start sandboxed
-  '--disable-gpu',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-  '--no-proxy-server', // never send loopback traffic to a proxy from the environment
-];
-
-type Playwright = typeof import('playwright-core');
-type Browser = import('playwright-core').Browser;
-type Page = import('playwright-core').Page;
-
-let playwright: Playwright | null = null;
-try {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- optional peer, loaded if present
-  playwright = require('playwright-core') as Playwright;
-} catch {
-  playwright = null;
-}
 
 const SIZES = [0, 1, 125, 126, 65535, 65536, 1 << 20];
 const CLIENT_CLOSE = { code: 4000, reason: 'finished: ünïcödé ✓' };
@@ -210,15 +184,6 @@ async function startServer(deflate: boolean) {
   return { ...srv, upgrades };
 }
 
-/** Reject after `ms` if `promise` has not settled. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 /** Open the page in a fresh context, wait (bounded) for `window.result.done`, return it. */
 async function runPage(browser: Browser, url: string): Promise<{ result: PageResult; log: string[] }> {
   const context = await browser.newContext();
@@ -250,19 +215,8 @@ describe('interop: Chromium (headless, playwright-core) against our server', fun
   let browser: Browser | null = null;
 
   before(async function () {
-    requirePeer(
-      this,
-      existsSync(CHROMIUM) && playwright !== null,
-      `Chromium at ${CHROMIUM} and playwright-core`,
-      'apt-get install chromium, and npm install (playwright-core is a devDependency)',
-    );
-    // playwright makes (and removes) a fresh --user-data-dir for every launch.
-    browser = await playwright!.chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      timeout: 20000,
-    });
+    requireChromium(this);
+    browser = await launchChromium();
   });
 
   after(async function () {
