@@ -3,6 +3,7 @@
  * frame building and access to `ws`'s internals.
  */
 import { randomFillSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -24,6 +25,12 @@ export interface BenchConfig {
   memDeflateConnections: number;
   /** Repetitions (child-process pairs) for the memory workloads. */
   memReps: number;
+  /** Clients of each server in the broadcast workloads. */
+  broadcastClients: number;
+  /** Processes the broadcast clients are spread over. */
+  broadcastProcesses: number;
+  /** Paired rounds of the broadcast workloads (each: one publish per library and method). */
+  broadcastRounds: number;
 }
 
 export function makeConfig(quick: boolean): BenchConfig {
@@ -37,6 +44,9 @@ export function makeConfig(quick: boolean): BenchConfig {
         memConnections: 300,
         memDeflateConnections: 200,
         memReps: 1,
+        broadcastClients: 1000,
+        broadcastProcesses: 2,
+        broadcastRounds: 5,
       }
     : {
         quick,
@@ -47,6 +57,9 @@ export function makeConfig(quick: boolean): BenchConfig {
         memConnections: 5000,
         memDeflateConnections: 1000,
         memReps: 5,
+        broadcastClients: 10_000,
+        broadcastProcesses: 4,
+        broadcastRounds: 20,
       };
 }
 
@@ -280,6 +293,15 @@ export class Input {
 
 // ---------------------------------------------------------------------------------
 // machine
+
+/** The open-file limit of this process (child processes inherit it). */
+export function fdLimit(): number {
+  try {
+    return Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) || Infinity;
+  } catch {
+    return Infinity;
+  }
+}
 
 export function machineInfo(): { cpu: string; cores: number; node: string; os: string; date: string; memory: string } {
   let cpu = os.cpus()[0]?.model ?? 'unknown';

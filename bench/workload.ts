@@ -12,7 +12,8 @@ export type Unit =
   | 'B/s' // payload bytes per second
   | 'rt/s' // round trips per second
   | 'B/conn' // bytes per connection
-  | 'B'; // bytes
+  | 'B' // bytes
+  | 'ms'; // a duration, or CPU time, in milliseconds
 
 /** One row of the table. */
 export interface Metric {
@@ -21,8 +22,11 @@ export interface Metric {
   /** The row's title. */
   title: string;
   unit: Unit;
-  /** 'higher': throughput (ratio = ours / ws, want >= target); 'lower': memory, size (want <= target). */
-  better: 'higher' | 'lower';
+  /**
+   * 'higher': throughput (ratio = ours / ws, want >= target); 'lower': memory, size (want
+   * <= target); 'shorter': a duration (ratio = ws / ours, how many times faster: want >= target).
+   */
+  better: 'higher' | 'lower' | 'shorter';
   /** The target for ours / ws, or null when there is none. */
   target: number | null;
 }

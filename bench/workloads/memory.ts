@@ -15,9 +15,9 @@
  * snapshot after garbage collection, then N connections, another snapshot; the figures
  * are (RSS delta) / N and (heapUsed delta) / N.
  */
-import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { sleep, type BenchConfig } from '../common';
+import { fdLimit, sleep, type BenchConfig } from '../common';
 import { closeAll, openClients, startServer, type MemoryMode } from '../memory-clients';
 import type { Lib, Workload } from '../workload';
 
@@ -128,15 +128,6 @@ async function clientSide(lib: Lib, n: number): Promise<Record<string, number>> 
   } finally {
     await child.stop();
     await server.close();
-  }
-}
-
-/** The open-file limit of this process (the children inherit it). */
-function fdLimit(): number {
-  try {
-    return Number(execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()) || Infinity;
-  } catch {
-    return Infinity;
   }
 }
 
