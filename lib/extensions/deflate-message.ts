@@ -30,3 +30,13 @@ export function deflateAlone(data: Buffer, params: DeflaterConfig): Buffer {
     deflater.release();
   }
 }
+
+const settings = new Map<string, SharedDeflate>();
+
+/** The `SharedDeflate` of a setting: one frozen object per setting, so it is made once. */
+export function sharedDeflate(windowBits: number, level: number, memLevel: number): SharedDeflate {
+  const key = `${windowBits}:${level}:${memLevel}`;
+  let setting = settings.get(key);
+  if (setting === undefined) settings.set(key, (setting = Object.freeze({ key, windowBits, level, memLevel })));
+  return setting;
+}

@@ -35,7 +35,7 @@ import {
   type PerMessageDeflateOptions,
   type ResolvedOptions,
 } from './deflate-params';
-import { endOfMessage, type SharedDeflate } from './deflate-message';
+import { endOfMessage, sharedDeflate, type SharedDeflate } from './deflate-message';
 import {
   DEFLATE_TAIL,
   Deflater,
@@ -92,6 +92,7 @@ export class PerMessageDeflate implements Extension {
   #inboundLastFour = 0; // and its last four, big-endian
   #deflater: Deflater | null = null;
   #outboundCompressed = false; // the message being sent is compressed
+  #shared: SharedDeflate | null = null; // our compressor's setting when each message is compressed alone
 
   /**
    * Make the extension for one connection: pass it in a client's `Request` extensions
@@ -235,6 +236,9 @@ export class PerMessageDeflate implements Extension {
     this.#deflateNoContext = server ? agreed.serverNoContextTakeover : agreed.clientNoContextTakeover;
     this.#inflateBits = server ? agreed.clientMaxWindowBits : agreed.serverMaxWindowBits;
     this.#inflateNoContext = server ? agreed.clientNoContextTakeover : agreed.serverNoContextTakeover;
+    // Window 8 runs as 9 (see the top of this file); one object per setting, made once.
+    const { level, memLevel } = this.#options;
+    this.#shared = this.#deflateNoContext ? sharedDeflate(Math.max(9, this.#deflateBits), level, memLevel) : null;
   }
 
   // ---- inbound (RFC 7692 6 and 7.2.2) ----
@@ -387,10 +391,7 @@ export class PerMessageDeflate implements Extension {
     if (this.#outboundCompressed) return null; // inside a message (the caller prevents it)
     const compressed = compress === true || (compress !== false && length >= this.#options.threshold);
     if (!compressed) return 'plain';
-    if (!this.#deflateNoContext) return null;
-    const { level, memLevel } = this.#options;
-    const windowBits = Math.max(9, this.#deflateBits);
-    return { key: `${windowBits}:${level}:${memLevel}`, windowBits, level, memLevel };
+    return this.#shared;
   }
 
   /** Releases the zlib contexts (the connection is finished). */

@@ -56,12 +56,15 @@ export class OutQueue {
     if (this.#smallBytes >= COALESCE_MAX) return this.flush();
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      process.nextTick(() => {
-        this.#flushScheduled = false;
-        this.flush();
-      });
+      scheduleFlush(this);
     }
     return !this.full;
+  }
+
+  /** @internal The scheduled flush of this tick (see `scheduleFlush`). */
+  flushScheduled(): void {
+    this.#flushScheduled = false;
+    this.flush();
   }
 
   /** Queue an automatic pong: at once when the transport keeps up, else in the one slot. */
@@ -96,4 +99,18 @@ export class OutQueue {
     this.#smallBytes = 0;
     this.#pong = null;
   }
+}
+
+// One tick-end flush for every queue that has small frames waiting: a broadcast to many
+// connections schedules one callback, not one per connection.
+const waiting: OutQueue[] = [];
+
+function scheduleFlush(queue: OutQueue): void {
+  if (waiting.push(queue) === 1) process.nextTick(flushWaiting);
+}
+
+function flushWaiting(): void {
+  // Queues scheduled while these flush (a flush can make a stream emit) wait for the next turn.
+  const queues = waiting.splice(0);
+  for (const queue of queues) queue.flushScheduled();
 }

@@ -15,6 +15,7 @@
  * Memory per client stays under about `limit` plus one message (plus `queue` messages
  * for 'drop-oldest'), whatever the client does.
  */
+import { ConnectionState } from '../../connection';
 import { LocalProtocolError } from '../../errors';
 import type { PreparedMessage } from '../../prepared-message';
 import { kWhenDrained, type WebSocketDuplex } from '../websocket-duplex';
@@ -75,7 +76,7 @@ export class Delivery {
 
   /** Give `message` to `ws` under the policy; `counts` records what happened. */
   deliver(ws: WebSocketDuplex, message: PreparedMessage, counts: DeliveryCounts): void {
-    if (ws.readyState !== 1) return;
+    if (!open(ws)) return;
     // What waits goes first (also when the transport drained under a send of the application's own).
     if (this.#queues.has(ws)) this.#drain(ws);
     const queue = this.#queues.get(ws);
@@ -140,10 +141,15 @@ export class Delivery {
   #drain(ws: WebSocketDuplex): void {
     const queue = this.#queues.get(ws);
     if (queue === undefined) return;
-    while (queue.length > 0 && ws.readyState === 1 && ws.bufferedAmount <= this.#limit) this.#send(ws, queue.shift()!);
-    if (queue.length === 0 || ws.readyState !== 1) this.#queues.delete(ws);
+    while (queue.length > 0 && open(ws) && ws.bufferedAmount <= this.#limit) this.#send(ws, queue.shift()!);
+    if (queue.length === 0 || !open(ws)) this.#queues.delete(ws);
     else this.#wake(ws);
   }
+}
+
+/** True while `ws` may be sent messages (the core's state OPEN; cheaper than `readyState`). */
+function open(ws: WebSocketDuplex): boolean {
+  return ws.connection.state === ConnectionState.OPEN && !ws.destroyed;
 }
 
 function invalid(message: string): never {
