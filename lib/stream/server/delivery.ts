@@ -15,7 +15,6 @@
  * Memory per client stays under about `limit` plus one message (plus `queue` messages
  * for 'drop-oldest'), whatever the client does.
  */
-import { ConnectionState } from '../../connection';
 import { LocalProtocolError } from '../../errors';
 import type { PreparedMessage } from '../../prepared-message';
 import { kWhenDrained, type WebSocketDuplex } from '../websocket-duplex';
@@ -147,9 +146,9 @@ export class Delivery {
   }
 }
 
-/** True while `ws` may be sent messages (the core's state OPEN; cheaper than `readyState`). */
+/** True while `ws` may be sent messages. */
 function open(ws: WebSocketDuplex): boolean {
-  return ws.connection.state === ConnectionState.OPEN && !ws.destroyed;
+  return ws.readyState === 1;
 }
 
 function invalid(message: string): never {

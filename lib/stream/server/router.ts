@@ -10,6 +10,7 @@
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Duplex as NodeDuplex } from 'node:stream';
+import { LocalProtocolError } from '../../errors';
 
 /** What the router hands a request to. */
 export interface UpgradeTarget {
@@ -34,7 +35,10 @@ class Router {
 
   add(path: string | undefined, target: UpgradeTarget): void {
     const taken = path === undefined ? this.#fallback !== null : this.#exact.has(path);
-    if (taken) throw new Error(`a WebSocketServer already serves ${path ?? 'every path'} on this HTTP server`);
+    if (taken) {
+      const what = `a WebSocketServer already serves ${path ?? 'every path'} on this HTTP server`;
+      throw new LocalProtocolError(what, 'ERR_INVALID_OPTION');
+    }
     if (path === undefined) this.#fallback = target;
     else this.#exact.set(path, target);
   }

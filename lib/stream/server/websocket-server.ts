@@ -75,6 +75,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   readonly #topics = new Topics<WebSocketDuplex>();
   readonly #delivery: Delivery;
   #closing: Promise<void> | null = null;
+  #listened: Promise<unknown> = Promise.resolve(); // own server: listening, or failed to
 
   /**
    * Make the server: give `port` (listen), `server` (attach) or `noServer: true`.
@@ -96,6 +97,10 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     if (this.#ownServer) {
       const own = this.server!;
       own.on('error', (error: Error) => this.emit('error', error));
+      this.#listened = new Promise((resolve) => {
+        own.once('listening', resolve);
+        own.once('error', resolve);
+      });
       own.listen(port, host, () => this.emit('listening'));
     }
   }
@@ -222,6 +227,8 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     await Promise.all(gone);
     clearTimeout(deadline);
     if (this.server !== null) removeRoute(this.server, this);
+    // A listen still under way (a host name to look up) would start after close(): wait for it.
+    if (this.#ownServer) await this.#listened;
     if (this.#ownServer && this.server!.listening) {
       const closed = new Promise((resolve) => this.server!.close(resolve));
       this.server!.closeAllConnections();
