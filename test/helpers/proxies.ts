@@ -4,21 +4,15 @@
  * both Debian packages, run in the foreground from a config file written to a fresh
  * temp dir, bound to 127.0.0.1 only. A child never outlives the test process.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort, startForeground } from './foreground';
 
 const TINYPROXY = '/usr/bin/tinyproxy';
 const HAPROXY = '/usr/sbin/haproxy';
-
-/** How long a proxy may take to accept TCP connections, and to exit after SIGTERM. */
-const READY_MS = 5000;
-const KILL_MS = 2000;
-/** The tail of a child's stdout+stderr that output() keeps. */
-const OUTPUT_MAX = 64 * 1024;
 
 /** A proxy child process listening on 127.0.0.1. */
 export interface RunningProxy {
@@ -41,36 +35,7 @@ export function haproxyAvailable(): boolean {
   return fs.existsSync(HAPROXY);
 }
 
-/** Live children and their temp dirs, killed and removed when the test process exits. */
-const children = new Set<ChildProcess>();
-const dirs = new Set<string>();
-let exitHookInstalled = false;
-
-function killOnExit(child: ChildProcess, dir: string): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const c of children) c.kill('SIGKILL');
-      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
-    });
-  }
-  children.add(child);
-  dirs.add(dir);
-  child.on('exit', () => children.delete(child));
-}
-
-/** A port that was free a moment ago (listen on 0, read it, close). */
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
+/** True when something accepts TCP connections on `port`. */
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
@@ -95,57 +60,15 @@ async function run(
   dir: string,
   scheme = 'http',
 ): Promise<RunningProxy> {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  killOnExit(child, dir);
-  let captured = '';
-  const capture = (chunk: Buffer) => {
-    captured += chunk.toString('utf8');
-    if (captured.length > OUTPUT_MAX) captured = captured.slice(-OUTPUT_MAX);
-  };
-  child.stdout!.on('data', capture);
-  child.stderr!.on('data', capture);
-  let exited = false;
-  let spawnError: Error | null = null;
-  const exit = new Promise<void>((resolve) => {
-    child.once('error', (e) => {
-      spawnError = e;
-      exited = true;
-      resolve();
-    });
-    child.once('close', () => {
-      exited = true;
-      resolve();
-    });
+  const service = await startForeground({
+    name,
+    command,
+    args,
+    dir,
+    ready: () => accepts(port),
+    what: `accept connections on port ${port}`,
   });
-
-  let stopping: Promise<void> | null = null;
-  const stop = () =>
-    (stopping ??= (async () => {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), KILL_MS);
-        await exit;
-        clearTimeout(timer);
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-      dirs.delete(dir);
-    })());
-
-  const end = Date.now() + READY_MS;
-  for (;;) {
-    if (exited) {
-      await stop();
-      const why = spawnError !== null ? String(spawnError) : `exited with ${child.exitCode ?? child.signalCode}`;
-      throw new Error(`${name} ${why} before accepting connections on port ${port}:\n${captured}`);
-    }
-    if (await accepts(port)) break;
-    if (Date.now() > end) {
-      await stop();
-      throw new Error(`${name} did not accept connections on port ${port} within ${READY_MS} ms:\n${captured}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { port, url: `${scheme}://127.0.0.1:${port}`, stop, output: () => captured };
+  return { port, url: `${scheme}://127.0.0.1:${port}`, ...service };
 }
 
 /** tinyproxy's config grammar allows only these characters in BasicAuth credentials. */
