@@ -285,8 +285,9 @@ async function attemptHttp2(
     if (owned) session.destroy();
     throw error;
   }
-  if (owned) ws.once('close', () => session.close());
   const stream = request.bind(ws);
+  // Our session ends after its stream (a GOAWAY before our last END_STREAM upsets strict peers).
+  if (owned) ws.once('close', () => (stream.closed ? session.close() : stream.once('close', () => session.close())));
   return handshake(ws, () => void wireHttp2Stream(ws, stream), target, options.signal);
 }
 

@@ -1,10 +1,15 @@
 /**
  * The events of a `WebSocketDuplex`, as a map from name to listener arguments, so that
  * `ws.on('message', (data, isBinary) => ...)` is type-checked and a misspelt event name
- * does not compile.
+ * does not compile; and `dispatch`, which turns each of the core's events into them.
  */
+import type { EventEmitter } from 'node:events';
 import type { Readable } from 'readable-stream';
-import type { RejectConnectionEvent, RejectDataEvent, RequestEvent } from '../events';
+import type { RejectConnectionEvent, RejectDataEvent, RequestEvent, WSEvent } from '../events';
+import type { AppFace } from './app-face';
+import type { MessageQueue } from './messages';
+import type { Opening } from './opening';
+import type { WebSocketDuplexOptions } from './options';
 import type {} from './websocket-duplex';
 
 /** Event name -> listener arguments, for `on`, `once`, `off` and the rest. */
@@ -80,5 +85,50 @@ declare module './websocket-duplex' {
     emit<K extends keyof WebSocketDuplexEvents>(event: K, ...args: WebSocketDuplexEvents[K]): boolean;
     /** The number of listeners of an event. */
     listenerCount(event: keyof WebSocketDuplexEvents): number;
+  }
+}
+
+/** What `dispatch` hands a core event to. */
+export interface DispatchTarget {
+  app(): AppFace | null;
+  readonly opening: Opening;
+  readonly messages: MessageQueue;
+  readonly hook: WebSocketDuplexOptions['accept'];
+  readonly emitter: Pick<EventEmitter, 'emit' | 'listenerCount'>;
+}
+
+/**
+ * One event of the core, to the object face (`ws.app`), the opening handshake and the
+ * EventEmitter conveniences ('request', 'message', 'ping' ...).
+ */
+export function dispatch(event: WSEvent, to: DispatchTarget): void {
+  to.app()?.deliver(event);
+  const { emitter } = to;
+  switch (event.type) {
+    case 'request':
+      to.opening.request(event, () => emitter.emit('request', event), to.hook);
+      break;
+    case 'accept':
+    case 'reject':
+    case 'reject-data':
+      if (event.type === 'reject') emitter.emit('rejected', event);
+      else if (event.type === 'reject-data') emitter.emit('rejected-data', event);
+      to.opening.answered(event);
+      break;
+    case 'text':
+    case 'bytes': {
+      const whole = to.messages.add(event, emitter.listenerCount('message') > 0);
+      if (whole !== null) emitter.emit('message', whole, event.type === 'bytes');
+      break;
+    }
+    case 'ping':
+      emitter.emit('ping', event.payload);
+      break;
+    case 'pong':
+      emitter.emit('pong', event.payload);
+      break;
+    case 'close':
+      to.messages.end();
+      break; // the core answered it (autoCloseReply); the stream's Ending ends what is left
   }
 }

@@ -12,14 +12,24 @@ import { kAbort, type WebSocketDuplex } from './websocket-duplex';
 /** How long a socket may take to flush after its stream closed, in milliseconds. */
 const FLUSH_GRACE = 5000;
 
-/** Pipe `socket` into `ws` and `ws` into `socket` (the input side now, unless `readLater`). */
-export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = false): () => void {
+/**
+ * Pipe `socket` into `ws` and `ws` into `socket` (the input side now, unless `readLater`).
+ * `endInput`, when given, decides when the socket's EOF ends the stream's input (it calls
+ * `end`); by default at once.
+ */
+export function wireSocket(
+  ws: WebSocketDuplex,
+  socket: NodeDuplex,
+  readLater = false,
+  endInput?: (end: () => void) => void,
+): () => void {
   const s = socket as NodeDuplex & { setNoDelay?: (on: boolean) => void; setTimeout?: (ms: number) => void };
   s.setNoDelay?.(true);
   s.setTimeout?.(0);
   let inputEnded = false;
   socket.on('end', () => {
     inputEnded = true;
+    if (endInput !== undefined) endInput(() => ws.end());
   });
   socket.on('error', (error: Error) => ws[kAbort](error));
   socket.on('close', () => {
@@ -53,7 +63,7 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
   });
   ws.pipe(socket as unknown as NodeJS.WritableStream);
   const startReading = () => {
-    if (!ws.destroyed) socket.pipe(ws as unknown as NodeJS.WritableStream);
+    if (!ws.destroyed) socket.pipe(ws as unknown as NodeJS.WritableStream, { end: endInput === undefined });
   };
   if (!readLater) startReading();
   return startReading;

@@ -35,7 +35,7 @@ import { PreparedMessage } from '../prepared-message';
 import { WSConnection } from '../ws-connection';
 import { AppFace } from './app-face';
 import { Flow, type Callback } from './flow';
-import './duplex-events';
+import { dispatch, type DispatchTarget } from './duplex-events';
 import { Ending } from './ending';
 import { LifecycleTimers } from './lifecycle-timers';
 import { MessageQueue, type Message, type MessagesOptions } from './messages';
@@ -93,6 +93,7 @@ export class WebSocketDuplex extends Duplex {
   });
   readonly #opening: Opening;
   readonly #heads: HeadSink | null;
+  readonly #to: DispatchTarget;
   #paused = false; // client: events wait a turn after 'open' (see #opened)
 
   /**
@@ -127,6 +128,13 @@ export class WebSocketDuplex extends Duplex {
       },
       () => makeExtensions(options),
     );
+    this.#to = {
+      app: () => this.#app,
+      opening: this.#opening,
+      messages: this.#messages,
+      hook: options.accept,
+      emitter: this,
+    };
     this.#timers = new LifecycleTimers(timings, {
       ...this.#ending.deadlines,
       sendKeepalivePing: () => this.#sendEvent(new PingEvent({ payload: Buffer.from('keepalive') })),
@@ -346,40 +354,9 @@ export class WebSocketDuplex extends Duplex {
         if (event.type === 'ping') this.#out.writePong(bytes);
         else this.#out.write(bytes);
       }
-      this.#dispatch(event);
+      dispatch(event, this.#to);
     }
     this.#ending.followCore();
-  }
-
-  #dispatch(event: WSEvent): void {
-    this.#app?.deliver(event);
-    switch (event.type) {
-      case 'request':
-        this.#opening.request(event, () => this.emit('request', event), this.#options.accept);
-        break;
-      case 'accept':
-      case 'reject':
-      case 'reject-data':
-        if (event.type === 'reject') this.emit('rejected', event);
-        else if (event.type === 'reject-data') this.emit('rejected-data', event);
-        this.#opening.answered(event);
-        break;
-      case 'text':
-      case 'bytes': {
-        const whole = this.#messages.add(event, this.listenerCount('message') > 0);
-        if (whole !== null) this.emit('message', whole, event.type === 'bytes');
-        break;
-      }
-      case 'ping':
-        this.emit('ping', event.payload);
-        break;
-      case 'pong':
-        this.emit('pong', event.payload);
-        break;
-      case 'close':
-        this.#messages.end();
-        break; // the core answered it (autoCloseReply); #ending.followCore ends what is left
-    }
   }
 
   #opened(): void {

@@ -51,25 +51,51 @@ export function openSession(target: Target, socket: NodeDuplex): http2.ClientHtt
 export async function extendedConnectOffered(session: http2.ClientHttp2Session, signal: AbortSignal): Promise<boolean> {
   if (session.destroyed || session.closed) throw new Error('the HTTP/2 session is closed');
   if (offers(session)) return true;
-  await new Promise<void>((resolve, reject) => {
-    const fail = (error: unknown) => (unwatch(), reject(error));
-    const unwatch = watch(
-      session,
-      {
-        error: fail,
-        close: () => fail(new Error('the HTTP/2 session closed before its SETTINGS arrived')),
-      },
-      signal,
-      () => fail(signal.reason),
-    );
-    const sent = session.ping((error) => {
-      unwatch();
-      if (error === null) resolve();
-      else reject(error);
-    });
-    if (!sent) fail(new Error('the HTTP/2 session refused a PING'));
-  });
+  signal.throwIfAborted();
+  let asked = asking.get(session);
+  if (asked === undefined) {
+    asked = settingsRead(session);
+    asking.set(session, asked);
+    const forget = () => void asking.delete(session);
+    asked.then(forget, forget);
+  }
+  await untilAborted(asked, signal);
   return offers(session);
+}
+
+/** One question per session at a time, however many WebSockets wait for it (Node allows 10 PINGs in flight). */
+const asking = new WeakMap<http2.ClientHttp2Session, Promise<void>>();
+
+/** Resolves once the server's SETTINGS have been read: their event, or our PING answered after them. */
+function settingsRead(session: http2.ClientHttp2Session): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const done = () => (unwatch(), resolve());
+    const fail = (error: unknown) => (unwatch(), reject(error));
+    // A PING sent while connecting is cancelled by Node: ping once connected.
+    const ping = () => {
+      try {
+        session.ping((error) => (error === null ? done() : fail(error)));
+      } catch (error) {
+        fail(error);
+      }
+    };
+    const unwatch = watch(session, {
+      remoteSettings: done,
+      connect: ping,
+      error: fail,
+      close: () => fail(new Error('the HTTP/2 session closed before its SETTINGS arrived')),
+    });
+    if (!session.connecting) ping();
+  });
+}
+
+/** `promise`, or a rejection with the signal's reason once it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 // (@types/node types the setting as `false | undefined`; it is a boolean.)

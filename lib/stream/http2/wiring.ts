@@ -7,6 +7,7 @@
  * and closing the WebSocket ends this stream, never the session (other streams go on).
  */
 import { constants, type ClientHttp2Session, type Http2Stream, type ServerHttp2Session } from 'node:http2';
+import { ConnectionState } from '../../connection';
 import { RemoteProtocolError } from '../../errors';
 import { wireSocket } from '../socket-wiring';
 import { kAbort, type WebSocketDuplex } from '../websocket-duplex';
@@ -68,24 +69,46 @@ function http2Cause(stream: Http2Stream, session: Session, error?: Error): Remot
   return null;
 }
 
+/** How long an EOF without a close frame waits to learn whether it was a reset, in ms. */
+const RESET_WAIT = 100;
+
 /**
  * Pipe `stream` into `ws` and `ws` into `stream`, with HTTP/2's causes on an abnormal
  * end (the input side now, unless `readLater`).
+ *
+ * Node ends a stream's input the same way for END_STREAM and for RST_STREAM, and says
+ * which only afterwards ('aborted', `rstCode`). An EOF after the peer's close frame is the
+ * normal end and passes at once; one before it (1006 either way) waits up to
+ * `RESET_WAIT` for the reset to show, so that the cause names it.
  */
 export function wireHttp2Stream(ws: WebSocketDuplex, stream: Http2Stream, readLater = false): () => void {
   const session = stream.session as Session;
   watchGoaway(session);
   let ended = false;
   stream.on('end', () => void (ended = true));
+  const abnormal = () => {
+    const cause = http2Cause(stream, session);
+    if (cause !== null) ws[kAbort](cause);
+    return cause !== null;
+  };
   // Registered before wireSocket's listeners: the first cause the stream records wins.
   stream.on('error', (error: Error) => {
     const cause = http2Cause(stream, session, error);
     if (cause !== null) ws[kAbort](cause);
   });
-  stream.on('close', () => {
-    if (ended) return;
-    const cause = http2Cause(stream, session);
-    if (cause !== null) ws[kAbort](cause);
-  });
-  return wireSocket(ws, stream, readLater);
+  stream.on('close', () => void (ended || abnormal()));
+  const endInput = (end: () => void) => {
+    const state = ws.connection.state;
+    if (state !== ConnectionState.OPEN && state !== ConnectionState.LOCAL_CLOSING) return end();
+    const settle = () => {
+      clearTimeout(timer);
+      stream.off('aborted', settle);
+      stream.off('close', settle);
+      if (!abnormal()) end();
+    };
+    const timer = setTimeout(settle, RESET_WAIT);
+    stream.once('aborted', settle);
+    stream.once('close', settle);
+  };
+  return wireSocket(ws, stream, readLater, endInput);
 }

@@ -10,8 +10,8 @@
  * sessions (`updateSettings`), without which browsers never try.
  *
  * An exact path wins over a server attached without a path. A WebSocket request that no
- * endpoint claims goes on to the application's own listeners, or, when it has none, is
- * answered 404.
+ * endpoint claims goes on to the application's own 'stream' listeners, or, when it has
+ * none (a compatibility 'request' handler does not count), is answered 404.
  */
 import type {
   Http2SecureServer,
@@ -33,6 +33,11 @@ export interface StreamTarget {
 }
 
 type Emit = (event: string | symbol, ...args: unknown[]) => boolean;
+
+// Node's compatibility layer listens to 'stream' with this function once a 'request'
+// listener exists; it would answer a WebSocket CONNECT with 405, so it does not count as
+// the application's own listener.
+const COMPAT_LISTENER = 'bound onServerStream';
 
 /** True for a server of `node:http2` (it has `updateSettings`; `http`/`https` servers do not). */
 export function isHttp2Server(server: object): server is AnyHttp2Server {
@@ -87,7 +92,7 @@ class Http2Router {
       target.handleHttp2Stream(stream, headers, rawHeaders);
       return true;
     }
-    if (this.#server.listenerCount('stream') > 0 || this.#server.listenerCount('request') > 0) return false;
+    if (this.#server.listeners('stream').some((listener) => listener.name !== COMPAT_LISTENER)) return false;
     refuseStream(stream, 404, 'no WebSocket endpoint at this path\n');
     return true;
   }
