@@ -4,6 +4,7 @@
  * in their `before` (a skip locally when it is missing, a failure in CI), then
  * `launchChromium()`, and close the browser with `within(browser.close(), ...)`.
  */
+import { createHash, X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { requirePeer } from './peers';
 
@@ -42,9 +43,27 @@ export function requireChromium(ctx: Mocha.Context): void {
   );
 }
 
-/** Launch headless Chromium (playwright makes, and removes, a fresh --user-data-dir). */
-export function launchChromium(): Promise<Browser> {
-  return playwright!.chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 20000 });
+/**
+ * Launch headless Chromium (playwright makes, and removes, a fresh --user-data-dir), with
+ * `extraArgs` after the usual ones (e.g. `trustCertificate(cert)`).
+ */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return playwright!.chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
+    timeout: 20000,
+  });
+}
+
+/**
+ * The launch flag that makes Chromium trust one self-signed certificate (PEM) and no other:
+ * `--ignore-certificate-errors-spki-list` with the base64 SHA-256 of its public key (SPKI,
+ * DER). Unlike a context's `ignoreHTTPSErrors`, any other bad certificate still fails.
+ */
+export function trustCertificate(certPem: Buffer | string): string {
+  const spki = new X509Certificate(certPem).publicKey.export({ type: 'spki', format: 'der' });
+  return `--ignore-certificate-errors-spki-list=${createHash('sha256').update(spki).digest('base64')}`;
 }
 
 /** Reject after `ms` if `promise` has not settled. */
