@@ -13,6 +13,13 @@ import { randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
 import { WebSocketServer as WsServer } from 'ws';
+import {
+  connect,
+  HandshakeRejectedError,
+  WebSocketServer,
+  type ConnectOptions,
+  type WebSocketDuplex,
+} from '../../lib/index';
 import { masked } from '../helpers/bytes';
 import { startH2Front, type H2Front, type H2FrontTimeouts } from '../helpers/haproxy-h2';
 import { freePort } from '../helpers/foreground';
@@ -22,6 +29,8 @@ import { haproxyAvailable, makeCertificate } from '../helpers/proxies';
 import { readWholeFrames, type ReadFrame } from '../helpers/read-frame';
 
 type Certificate = { key: Buffer; cert: Buffer };
+type CloseArgs = [number, string, boolean, (Error & { code?: string }) | null];
+type MessageArgs = [string | Buffer, boolean];
 
 const { NGHTTP2_CANCEL } = http2.constants;
 
@@ -66,6 +75,66 @@ async function startWsOrigin(options: { refuse?: boolean; deflate?: boolean } = 
       await srv.close();
     },
   };
+}
+
+/** What our HTTP/1.1 origin saw: each WebSocket's HTTP version, subprotocol, extensions and close. */
+interface OurOrigin {
+  port: number;
+  opened: Array<{ httpVersion: string; protocol: string; extensions: string[] }>;
+  closes: Array<[number, string, boolean]>;
+  close(): Promise<void>;
+}
+
+/**
+ * Our `WebSocketServer` on an HTTP/1.1 server, echoing, with permessage-deflate
+ * (threshold 0: every message compressed) and the subprotocol 'chat' when offered.
+ * A path under /refuse gets 403 'no entry'; the text 'close please' closes with 4001 'bye'.
+ */
+async function startOurOrigin(): Promise<OurOrigin> {
+  const server = http.createServer();
+  const opened: OurOrigin['opened'] = [];
+  const closes: OurOrigin['closes'] = [];
+  const wss = new WebSocketServer({
+    server,
+    perMessageDeflate: { threshold: 0 },
+    accept: (request) =>
+      request.target.startsWith('/refuse')
+        ? { accept: false, statusCode: 403, body: 'no entry' }
+        : { subprotocol: request.subprotocols.includes('chat') ? 'chat' : null },
+  });
+  wss.on('connection', (ws, req) => {
+    opened.push({ httpVersion: req.httpVersion, protocol: ws.protocol, extensions: ws.extensions.map((e) => e.name) });
+    ws.on('message', (data) => (data === 'close please' ? ws.close(4001, 'bye') : ws.send(data)));
+    ws.on('close', (code, reason, wasClean) => closes.push([code, reason, wasClean]));
+  });
+  const srv = await listen(server);
+  return {
+    port: srv.port,
+    opened,
+    closes,
+    close: async () => {
+      await wss.close();
+      await srv.close();
+    },
+  };
+}
+
+/** Send `data` and wait for the echo. */
+async function echo(ws: WebSocketDuplex, data: string | Buffer): Promise<MessageArgs> {
+  const reply = once<MessageArgs>(ws, 'message');
+  ws.send(data);
+  return reply;
+}
+
+/** The rejection of `promise` (fails if it resolves; a WebSocket it opened is closed). */
+async function failure(promise: Promise<WebSocketDuplex>): Promise<Error & { code?: string }> {
+  return promise.then(
+    (ws) => {
+      ws.terminate();
+      throw new Error('expected connect() to reject, it opened');
+    },
+    (error: unknown) => error as Error,
+  );
 }
 
 /** One extended CONNECT stream, read as WebSocket frames. */
@@ -336,6 +405,150 @@ describe('interop: WebSocket over HTTP/2 through HAProxy 2.6 (RFC 8441)', functi
       for (const [i, s] of streams.entries())
         expect((await s.frames(1))[0]!.payload.toString()).to.equal(`stream ${i}`);
       expect(new Set(origin.upgrades.map((r) => r.socket.remotePort)).size).to.equal(3);
+    });
+  });
+
+  describe('our h2 client through HAProxy to our HTTP/1.1 WebSocketServer', () => {
+    let origin: OurOrigin;
+    let f: H2Front;
+    beforeEach(async () => {
+      origin = await startOurOrigin();
+      closers.push(origin.close);
+      f = await front(origin.port);
+    });
+
+    /** connect() with HTTP/2 (trusting the test certificate); the WebSocket is terminated after the test. */
+    const opened: WebSocketDuplex[] = [];
+    afterEach(() => {
+      for (const ws of opened.splice(0)) ws.terminate();
+    });
+    async function h2(url: string, options: ConnectOptions = {}): Promise<WebSocketDuplex> {
+      const ws = await connect(url, { http2: true, tls: { ca: certificate!.cert }, ...options });
+      opened.push(ws);
+      return ws;
+    }
+    /** The log lines HAProxy wrote for streams that went to the origin with 101. */
+    const upgradesLogged = () => f.output().match(/ 101 \d+ .*HTTP\/2\.0"/g) ?? [];
+
+    for (const [name, url] of [
+      ['h2c (prior knowledge)', () => f.wsUrl],
+      ['TLS with ALPN h2', () => f.wssUrl],
+    ] as const) {
+      describe(name, () => {
+        it('text and 1 MiB binary echo; HTTP/2 to HAProxy, HTTP/1.1 to the origin; close 1000 clean on both sides', async () => {
+          const ws = await h2(`${url()}/echo`);
+          expect(ws.response).to.deep.include({ statusCode: 200, httpVersion: '2' });
+          expect(await echo(ws, 'hello over h2')).to.deep.equal(['hello over h2', false]);
+          const big = randomBytes(1 << 20);
+          const [data, isBinary] = await echo(ws, big);
+          expect(isBinary).to.equal(true);
+          expect((data as Buffer).equals(big), 'the 1 MiB echo').to.equal(true);
+          const closed = once<CloseArgs>(ws, 'close');
+          ws.close(1000, 'done');
+          expect(await closed).to.deep.equal([1000, 'done', true, null]);
+          await until(() => origin.closes.length === 1, 5000, 'the origin to close');
+          expect(origin.closes).to.deep.equal([[1000, 'done', true]]);
+          expect(origin.opened[0]!.httpVersion).to.equal('1.1');
+          await until(() => upgradesLogged().length === 1, 5000, 'the httplog line');
+        });
+
+        it('permessage-deflate end to end (HAProxy carries compressed bytes) and the subprotocol', async () => {
+          const ws = await h2(`${url()}/echo`, { perMessageDeflate: true, subprotocols: ['superchat', 'chat'] });
+          expect(ws.protocol).to.equal('chat');
+          expect(ws.extensions.map((e) => e.name)).to.deep.equal(['permessage-deflate']);
+          expect(origin.opened[0]).to.deep.include({ protocol: 'chat', extensions: ['permessage-deflate'] });
+          const text = 'all work and no play '.repeat(20000); // 420 kB, compresses well
+          expect(await echo(ws, text)).to.deep.equal([text, false]);
+          const closed = once<CloseArgs>(ws, 'close');
+          ws.close();
+          expect((await closed)[2]).to.equal(true);
+          // httplog's bytes_read: what HAProxy sent back to this client on the stream.
+          await until(() => upgradesLogged().length === 1, 5000, 'the httplog line');
+          const bytes = Number(/ 101 (\d+) /.exec(upgradesLogged()[0]!)![1]);
+          expect(bytes, 'bytes HAProxy relayed to the client').to.be.below(text.length / 20);
+        });
+
+        it("the origin closes with 4001 'bye': the client gets it, clean", async () => {
+          const ws = await h2(`${url()}/echo`);
+          const closed = once<CloseArgs>(ws, 'close');
+          ws.send('close please');
+          expect(await closed).to.deep.equal([4001, 'bye', true, null]);
+        });
+
+        it("the origin's refusal is a HandshakeRejectedError with HAProxy's status and the body", async () => {
+          const error = await failure(h2(`${url()}/refuse`));
+          expect(error).to.be.instanceOf(HandshakeRejectedError);
+          expect(error).to.deep.include({ code: 'ERR_HANDSHAKE_REJECTED', statusCode: 403 });
+          expect((error as HandshakeRejectedError).body.toString()).to.equal('no entry');
+        });
+      });
+    }
+
+    it('an origin that is down: HandshakeRejectedError 503', async () => {
+      const down = await front(await freePort());
+      const error = await failure(h2(`${down.wssUrl}/echo`));
+      expect(error).to.be.instanceOf(HandshakeRejectedError);
+      expect(error).to.have.property('statusCode', 503);
+    });
+
+    it('several WebSockets on one h2 session (http2: session): closing one leaves the session and the others', async () => {
+      const h2session = await session(`https://127.0.0.1:${f.tlsPort}`);
+      const wss = await Promise.all([1, 2, 3].map(() => h2(`${f.wssUrl}/echo`, { http2: h2session })));
+      for (const [i, ws] of wss.entries()) expect(await echo(ws, `ws ${i}`)).to.deep.equal([`ws ${i}`, false]);
+      const closed = once<CloseArgs>(wss[0]!, 'close');
+      wss[0]!.close(1000);
+      expect((await closed).slice(0, 3)).to.deep.equal([1000, '', true]);
+      expect(h2session.closed || h2session.destroyed, 'the session is left open').to.equal(false);
+      for (const ws of wss.slice(1)) expect(await echo(ws, 'still here')).to.deep.equal(['still here', false]);
+      const fourth = await h2(`${f.wssUrl}/echo`, { http2: h2session });
+      expect(await echo(fourth, 'a new one')).to.deep.equal(['a new one', false]);
+      expect(origin.opened).to.have.length(4);
+    });
+
+    it("HAProxy's timeout tunnel: 1006 ERR_ABNORMAL_CLOSURE on the client, 1006 at the origin", async () => {
+      const short = await front(origin.port, { tunnel: 500 });
+      const ws = await h2(`${short.wsUrl}/echo`);
+      const [code, , wasClean, cause] = await once<CloseArgs>(ws, 'close', 5000);
+      expect({ code, wasClean }).to.deep.equal({ code: 1006, wasClean: false });
+      // HAProxy ends the stream with END_STREAM (then RST_STREAM(CANCEL)): the transport ended.
+      expect(cause?.code, String(cause)).to.equal('ERR_ABNORMAL_CLOSURE');
+      await until(() => origin.closes.length === 1, 5000, 'the origin to close');
+      expect(origin.closes[0]!.slice(0, 1)).to.deep.equal([1006]);
+    });
+
+    it("a soft stop's GOAWAY(NO_ERROR) leaves the open WebSocket working, and it closes cleanly", async () => {
+      const ws = await h2(`${f.wssUrl}/echo`);
+      f.softStop();
+      await sleep(300);
+      expect(await echo(ws, 'after the GOAWAY')).to.deep.equal(['after the GOAWAY', false]);
+      const closed = once<CloseArgs>(ws, 'close');
+      ws.close(1000);
+      expect((await closed).slice(0, 3)).to.deep.equal([1000, '', true]);
+    });
+
+    it("http2: 'prefer' over TLS picks h2; plain HTTP/1.1 through the same TLS port works too", async () => {
+      const preferred = await connect(`${f.wssUrl}/echo`, { http2: 'prefer', tls: { ca: certificate!.cert } });
+      opened.push(preferred);
+      expect(preferred.response).to.have.property('httpVersion', '2');
+      const h1 = await connect(`${f.wssUrl}/echo`, { tls: { ca: certificate!.cert } });
+      opened.push(h1);
+      expect(h1.response).to.have.property('statusCode', 101);
+      expect(await echo(h1, 'over HTTP/1.1')).to.deep.equal(['over HTTP/1.1', false]);
+    });
+
+    it("an origin that ignores the upgrade and serves a page: HAProxy's 200 is success (RFC 8441 5), the page fails as frames: 1002", async () => {
+      const page = http.createServer((_req, res) => res.end('a page, not a websocket'));
+      const srv = await listen(page);
+      closers.push(srv.close);
+      const pageFront = await front(srv.port);
+      const ws = await h2(`${pageFront.wsUrl}/echo`);
+      const [code, , wasClean, cause] = await once<CloseArgs>(ws, 'close');
+      // 'a' (0x61) read as a frame header has RSV2 and RSV3 set.
+      expect({ code, wasClean, cause: cause?.code }).to.deep.equal({
+        code: 1002,
+        wasClean: false,
+        cause: 'ERR_RESERVED_BITS',
+      });
     });
   });
 });
