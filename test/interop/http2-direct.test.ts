@@ -187,6 +187,33 @@ describe('interop: WebSocket over HTTP/2 between our client and our server (RFC 
         expect(await echo(fourth, 'a new one')).to.deep.equal(['a new one', false]);
       });
 
+      it('regression: http2: session straight after http2.connect() (still connecting, SETTINGS not in) opens', async () => {
+        const s = http2.connect(origin.url.replace(/^ws/, 'http'), tls ? { ca: certificate!.cert } : {});
+        s.on('error', () => {});
+        sessions.push(s);
+        expect(s.connecting, 'the session is still connecting').to.equal(true);
+        const ws = await h2('/echo', { http2: s });
+        expect(await echo(ws, 'early')).to.deep.equal(['early', false]);
+      });
+
+      it('regression: 20 WebSockets opened at once on a new session, without MaxListenersExceededWarning', async () => {
+        const warnings: string[] = [];
+        const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+        process.on('warning', onWarning);
+        try {
+          const s = http2.connect(origin.url.replace(/^ws/, 'http'), tls ? { ca: certificate!.cert } : {});
+          s.on('error', () => {});
+          sessions.push(s);
+          await once(s, 'connect'); // connected, its SETTINGS possibly not read yet
+          const wss = await Promise.all(Array.from({ length: 20 }, () => h2('/echo', { http2: s })));
+          for (const [i, ws] of wss.entries()) expect(await echo(ws, `ws ${i}`)).to.deep.equal([`ws ${i}`, false]);
+          await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+          expect(warnings).to.deep.equal([]);
+        } finally {
+          process.off('warning', onWarning);
+        }
+      });
+
       it("the client's session destroyed: the server's WebSocket closes 1006 ERR_ABNORMAL_CLOSURE", async () => {
         const s = await session();
         const ws = await h2('/echo', { http2: s });
