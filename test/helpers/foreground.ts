@@ -21,6 +21,8 @@ export interface Foreground {
   stop(): Promise<void>;
   /** The captured stdout+stderr, for debugging. */
   output(): string;
+  /** Send `signal` to the service if it is still running (e.g. SIGUSR1: HAProxy's soft stop). */
+  signal(signal: NodeJS.Signals): void;
 }
 
 const children = new Set<ChildProcess>();
@@ -50,6 +52,18 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** True when something accepts TCP connections on 127.0.0.1:`port`. */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }
 
 /**
@@ -113,5 +127,8 @@ export async function startForeground(options: {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  return { stop, output: () => captured };
+  const signal = (name: NodeJS.Signals) => {
+    if (!exited) child.kill(name);
+  };
+  return { stop, output: () => captured, signal };
 }

@@ -6,10 +6,9 @@
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { freePort, startForeground } from './foreground';
+import { accepts, freePort, startForeground } from './foreground';
 
 const TINYPROXY = '/usr/bin/tinyproxy';
 const HAPROXY = '/usr/sbin/haproxy';
@@ -33,18 +32,6 @@ export function tinyproxyAvailable(): boolean {
 /** True when HAProxy is installed (`apt-get install haproxy`). */
 export function haproxyAvailable(): boolean {
   return fs.existsSync(HAPROXY);
-}
-
-/** True when something accepts TCP connections on `port`. */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /**
@@ -146,6 +133,13 @@ export function makeCertificate(): { key: Buffer; cert: Buffer; cleanup(): void 
   }
 }
 
+/** HAProxy wants the certificate and its key in one PEM file: write it to `dir`, return its path. */
+export function writeHaproxyPem(dir: string, certificate: { key: Buffer; cert: Buffer }): string {
+  const pem = path.join(dir, 'combined.pem');
+  fs.writeFileSync(pem, Buffer.concat([certificate.cert, Buffer.from('\n'), certificate.key]), { mode: 0o600 });
+  return pem;
+}
+
 /**
  * Start HAProxy as a TLS terminator on a free 127.0.0.1 port: it accepts TLS with
  * `certificate` and forwards the plain bytes to 127.0.0.1:`targetPort` (put it in front
@@ -157,9 +151,7 @@ export async function startTlsFront(
 ): Promise<RunningProxy> {
   const port = await freePort();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsproto-haproxy-'));
-  // HAProxy wants the certificate and its key in one PEM file.
-  const pem = path.join(dir, 'combined.pem');
-  fs.writeFileSync(pem, Buffer.concat([certificate.cert, Buffer.from('\n'), certificate.key]), { mode: 0o600 });
+  const pem = writeHaproxyPem(dir, certificate);
   const lines = [
     'global',
     '  log stderr format raw local0',
