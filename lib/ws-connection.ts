@@ -12,6 +12,10 @@
  *
  * A peer that breaks the handshake makes `receiveData` throw `RemoteProtocolError`; on a
  * server its `eventHint` is the `RejectConnection` to send back.
+ *
+ * Over HTTP/2 (`http2: true`, RFC 8441) the heads are header lists the HTTP/2 layer
+ * sends and receives as HEADERS frames: `receiveHeaders()` and `sendHeaders()` replace
+ * the head bytes (h2-handshake.ts); everything after the handshake is the same.
  */
 import {
   Connection,
@@ -26,7 +30,9 @@ import type { Extension } from './extensions/extension';
 import type { MaskKeyGenerator } from './frame/mask';
 import type { FrameLimits } from './frame/protocol';
 import { ClientHandshake } from './handshake/client-handshake';
+import { H2ClientHandshake, H2ServerHandshake } from './handshake/h2-handshake';
 import type { HeadLimits } from './handshake/http/head-parser';
+import type { HeaderList } from './handshake/http/headers';
 import { ServerHandshake } from './handshake/server-handshake';
 
 /** Options of a `WSConnection`: handshake limits plus the `Connection` limits. */
@@ -36,13 +42,22 @@ export interface WSConnectionOptions
   maxRejectBodySize?: number;
   /** Client only: the masking key source, for tests. @defaultValue a CSPRNG pool */
   maskKey?: MaskKeyGenerator;
+  /**
+   * The handshake is RFC 8441's, on an HTTP/2 stream: heads go through
+   * `receiveHeaders()` / `sendHeaders()`. @defaultValue `false` (HTTP/1.1, RFC 6455 4)
+   */
+  http2?: boolean;
+  /** Client over HTTP/2: the `:scheme`, 'https' for `wss:` or 'http' for `ws:`. @defaultValue `'https'` */
+  scheme?: 'http' | 'https';
 }
+
+type Handshake = ServerHandshake | ClientHandshake | H2ServerHandshake | H2ClientHandshake;
 
 /** A WebSocket connection from the first handshake byte to the close. */
 export class WSConnection {
   readonly #type: ConnectionRole;
   readonly #options: WSConnectionOptions;
-  readonly #handshake: ServerHandshake | ClientHandshake;
+  readonly #handshake: Handshake;
   #connection: Connection | null = null;
 
   /**
@@ -60,8 +75,15 @@ export class WSConnection {
     this.#type = type;
     this.#options = options;
     const onOpen = (extensions: readonly Extension[], trailing: Buffer) => this.#open(extensions, trailing);
-    this.#handshake =
-      type === ConnectionType.CLIENT ? new ClientHandshake(options, onOpen) : new ServerHandshake(options, onOpen);
+    const client = type === ConnectionType.CLIENT;
+    if (options.http2 === true) {
+      this.#handshake = client ? new H2ClientHandshake(options, onOpen) : new H2ServerHandshake(onOpen);
+    } else this.#handshake = client ? new ClientHandshake(options, onOpen) : new ServerHandshake(options, onOpen);
+  }
+
+  /** True when the handshake is RFC 8441's (an HTTP/2 stream). */
+  get http2(): boolean {
+    return this.#handshake instanceof H2ServerHandshake || this.#handshake instanceof H2ClientHandshake;
   }
 
   /** The current state (CONNECTING until the handshake ends, then the `Connection`'s). */
@@ -92,12 +114,41 @@ export class WSConnection {
     version = '1.1',
   ): void {
     if (!(this.#handshake instanceof ServerHandshake)) {
-      throw new LocalProtocolError('initiateUpgradeConnection is for servers', 'ERR_INVALID_STATE');
+      throw new LocalProtocolError('initiateUpgradeConnection is for HTTP/1.1 servers', 'ERR_INVALID_STATE');
     }
     if (this.#connection !== null) {
       throw new LocalProtocolError(`cannot initiate an upgrade in state ${this.state}`, 'ERR_INVALID_STATE');
     }
     this.#handshake.initiateUpgradeConnection(headers, target, method, version);
+  }
+
+  /**
+   * HTTP/2 (RFC 8441): the HEADERS the stream received, pseudo-header fields included
+   * (pairs, or Node's flat `rawHeaders`), and whether they ended the stream. A server
+   * gets the extended CONNECT (a `Request` event, or `RemoteProtocolError` with the
+   * refusal as `eventHint`); a client gets the response (`AcceptConnection` for a 2xx,
+   * else `RejectConnection`, whose body then arrives through `receiveData`).
+   */
+  receiveHeaders(headers: Headers | readonly string[], endStream = false): void {
+    if (!(this.#handshake instanceof H2ServerHandshake || this.#handshake instanceof H2ClientHandshake)) {
+      throw new LocalProtocolError('receiveHeaders is for HTTP/2 connections (http2: true)', 'ERR_INVALID_STATE');
+    }
+    this.#handshake.receiveHeaders(headers, endStream);
+  }
+
+  /**
+   * HTTP/2 (RFC 8441): a handshake head as the header list to send (pseudo-header
+   * fields first, names in lower case): a client's `Request` (the extended CONNECT), a
+   * server's `AcceptConnection` (200) or `RejectConnection`. A refusal's body is then
+   * sent with `send(RejectData)` as DATA.
+   */
+  sendHeaders(event: WSEvent): HeaderList {
+    if (!(this.#handshake instanceof H2ServerHandshake || this.#handshake instanceof H2ClientHandshake)) {
+      throw new LocalProtocolError('sendHeaders is for HTTP/2 connections (http2: true)', 'ERR_INVALID_STATE');
+    }
+    if (this.#connection !== null)
+      throw new LocalProtocolError(`cannot send headers in state ${this.state}`, 'ERR_INVALID_STATE');
+    return this.#handshake.sendHeaders(event);
   }
 
   /**

@@ -97,13 +97,21 @@ export function validateRequest(head: RequestHead): ValidRequest {
   }
   const key = keys[0]!;
   if (!isValidKey(key)) reject('Sec-WebSocket-Key must be base64 of exactly 16 bytes', 400);
+  return { host: hosts[0]!, key, ...requestOffers(headers) };
+}
+
+/**
+ * RFC 6455 4.2.1 items 8 and 9 (and RFC 8441 5, which keeps them): the subprotocols and
+ * extensions a client offers. Throws `RemoteProtocolError` (400) for a bad one.
+ */
+export function requestOffers(headers: Headers): { subprotocols: string[]; extensions: ExtensionParams[] } {
   const subprotocols = getHeaderList(headers, 'sec-websocket-protocol');
   for (const name of subprotocols) {
     if (!TOKEN.test(name)) reject(`invalid subprotocol name ${JSON.stringify(name)}`, 400);
   }
   const extensionValues = headers.filter(([n]) => n.toLowerCase() === 'sec-websocket-extensions').map(([, v]) => v);
   const extensions = extensionValues.length > 0 ? parseExtensionHeader(extensionValues) : [];
-  return { host: hosts[0]!, key, subprotocols, extensions };
+  return { subprotocols, extensions };
 }
 
 /**
@@ -157,6 +165,17 @@ export function validateResponse(
   if (accepts.length !== 1 || accepts[0] !== acceptKey(offer.key)) {
     fail('Sec-WebSocket-Accept does not match the key we sent');
   }
+  return responseChoices(headers, offer);
+}
+
+/**
+ * RFC 6455 4.1 (and RFC 8441 5): the subprotocol and extensions a server chose, checked
+ * against what was offered. Throws `RemoteProtocolError` on any failure.
+ */
+export function responseChoices(
+  headers: Headers,
+  offer: Omit<ClientOffer, 'key'>,
+): { subprotocol: string | null; extensions: Extension[] } {
   let subprotocol: string | null = null;
   const protocols = getHeaderList(headers, 'sec-websocket-protocol');
   if (protocols.length > 1) fail('the server chose more than one subprotocol');
@@ -194,7 +213,15 @@ export function requestHeaders(
     ['Connection', 'Upgrade'],
     ['Sec-WebSocket-Key', key],
     ['Sec-WebSocket-Version', '13'],
+    ...offerHeaders(subprotocols, extensions),
   ];
+  for (const [name, value] of extra) headers.push([name, value]);
+  return headers;
+}
+
+/** Client: the Sec-WebSocket-Protocol and Sec-WebSocket-Extensions fields of an offer (RFC 6455 4.1). */
+export function offerHeaders(subprotocols: readonly string[], extensions: readonly Extension[]): HeaderList {
+  const headers: HeaderList = [];
   if (subprotocols.length > 0) {
     for (const name of subprotocols) {
       if (!TOKEN.test(name))
@@ -211,7 +238,6 @@ export function requestHeaders(
     );
   }
   if (offers.length > 0) headers.push(['Sec-WebSocket-Extensions', offers.join(', ')]);
-  for (const [name, value] of extra) headers.push([name, value]);
   return headers;
 }
 

@@ -31,7 +31,7 @@ import {
 import type { Extension } from '../extensions/extension';
 import { acceptHeaders, negotiateExtensions, validateRequest, type ValidRequest } from './handshake';
 import { HeadParser, type HeadLimits, type RequestHead } from './http/head-parser';
-import type { HeaderList } from './http/headers';
+import { toHeaderList, type HeaderList } from './http/headers';
 import { reasonPhrase, serializeResponse } from './http/serialize';
 
 /**
@@ -252,17 +252,4 @@ export class ServerHandshake {
     if (event.bodyFinished) this.#phase = 'closed';
     return event.data;
   }
-}
-
-/** Headers as pairs, from pairs or from Node's flat `rawHeaders` list. */
-function toHeaderList(headers: Headers | readonly string[]): HeaderList {
-  if (headers.length > 0 && typeof headers[0] === 'string') {
-    const flat = headers as readonly string[];
-    if (flat.length % 2 !== 0)
-      throw new LocalProtocolError('rawHeaders must have an even length', 'ERR_INVALID_HEADER');
-    const out: HeaderList = [];
-    for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
-    return out;
-  }
-  return (headers as Headers).map(([n, v]) => [n, v]);
 }

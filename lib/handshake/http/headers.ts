@@ -2,6 +2,7 @@
  * Header look-up over parsed header fields: single values, list elements (RFC 9110
  * 5.6.1) and tokens in lists, with names and tokens compared ASCII case-insensitively.
  */
+import { LocalProtocolError } from '../../errors';
 import type { Headers } from '../../events';
 import { HTAB, SP, asciiLowerCase, skipOws } from './abnf';
 
@@ -68,4 +69,17 @@ function pushElement(raw: string, out: string[]): void {
 export function hasToken(headers: Headers, name: string, token: string): boolean {
   const wanted = asciiLowerCase(token);
   return getHeaderList(headers, name).some((element) => asciiLowerCase(element) === wanted);
+}
+
+/** Headers as pairs, from pairs or from Node's flat `rawHeaders` list. */
+export function toHeaderList(headers: Headers | readonly string[]): HeaderList {
+  if (headers.length > 0 && typeof headers[0] === 'string') {
+    const flat = headers as readonly string[];
+    if (flat.length % 2 !== 0)
+      throw new LocalProtocolError('rawHeaders must have an even length', 'ERR_INVALID_HEADER');
+    const out: HeaderList = [];
+    for (let i = 0; i < flat.length; i += 2) out.push([flat[i]!, flat[i + 1]!]);
+    return out;
+  }
+  return (headers as Headers).map(([n, v]) => [n, v]);
 }
