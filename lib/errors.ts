@@ -57,7 +57,10 @@ export type RemoteErrorCode =
   | 'ERR_CLOSE_TIMEOUT'
   | 'ERR_PONG_TIMEOUT'
   | 'ERR_HANDSHAKE_TIMEOUT'
-  | 'ERR_TRANSPORT';
+  | 'ERR_TRANSPORT'
+  // HTTP/2 (RFC 8441): the stream was reset, or the session went away.
+  | 'ERR_HTTP2_STREAM_RESET'
+  | 'ERR_HTTP2_GOAWAY';
 
 /** The caller used the API in a way the protocol or the current state does not allow. */
 export class LocalProtocolError extends Error {

@@ -58,9 +58,12 @@ export type { AcceptDecision, SendOptions, WebSocketDuplexOptions } from './stre
 export type { Message, MessagesOptions } from './stream/messages';
 export type { ReadyState } from './stream/ready-state';
 export { handleUpgrade, type UpgradeOptions } from './stream/upgrade';
+export { handleHttp2Stream, isWebSocketConnect, type Http2UpgradeRequest } from './stream/http2/server';
+export type { Http2Option } from './stream/http2/client';
 export {
   WebSocketServer,
   type ServerCloseOptions,
+  type UpgradeRequest,
   type WebSocketServerEvents,
   type WebSocketServerOptions,
 } from './stream/server/websocket-server';

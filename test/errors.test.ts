@@ -51,6 +51,8 @@ const REMOTE_CODES: Record<RemoteErrorCode, true> = {
   ERR_PONG_TIMEOUT: true,
   ERR_HANDSHAKE_TIMEOUT: true,
   ERR_TRANSPORT: true,
+  ERR_HTTP2_STREAM_RESET: true,
+  ERR_HTTP2_GOAWAY: true,
 };
 
 describe('errors', () => {

@@ -6,10 +6,16 @@
  * starts another attempt at the next URL.
  *
  * Two clocks: `connectTimeout` bounds opening each transport (DNS, TCP, TLS, the proxy's
- * answer); `handshakeTimeout` bounds each handshake on it. The `signal` aborts at any
- * stage and destroys whatever was opened.
+ * answer, an HTTP/2 server's SETTINGS); `handshakeTimeout` bounds each handshake on it.
+ * The `signal` aborts at any stage and destroys whatever was opened.
+ *
+ * With the `http2` option an attempt opens the WebSocket on an HTTP/2 stream (RFC 8441,
+ * `http2/client.ts`): on the caller's session, or on a session over the dialed transport
+ * (ALPN `h2` for `wss:`, prior knowledge for `ws:`). `'prefer'` falls back to HTTP/1.1
+ * when the server does not agree to HTTP/2 or does not offer extended CONNECT.
  */
 import type { EventEmitter } from 'node:events';
+import type { ClientHttp2Session } from 'node:http2';
 import type * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { LocalProtocolError } from '../errors';
@@ -24,6 +30,9 @@ import { coreOptions, makeExtensions, type WebSocketDuplexOptions } from './opti
 import { wireSocket } from './socket-wiring';
 import { watch } from './client/watch';
 import { kAbort, WebSocketDuplex } from './websocket-duplex';
+import { alpnFor, alpnOf, extendedConnectOffered, openSession, requestOn, type Http2Option } from './http2/client';
+import { wireHttp2Stream } from './http2/wiring';
+import type { Duplex as NodeDuplex } from 'node:stream';
 
 /**
  * Extra request headers for `connect`: `[name, value]` pairs (any iterable of them, a
@@ -86,6 +95,16 @@ export interface ConnectOptions extends Omit<WebSocketDuplexOptions, 'request' |
   family?: number;
   /** Local address to connect from. @defaultValue the system's choice */
   localAddress?: string;
+  /**
+   * WebSocket over HTTP/2 (RFC 8441): `true` opens an HTTP/2 session to the origin (ALPN
+   * `h2` for `wss:`, prior knowledge for `ws:`) and fails with `ConnectError`
+   * (`ERR_HTTP2_UNAVAILABLE`, `ERR_HTTP2_NO_EXTENDED_CONNECT`) when the server does not
+   * agree; `'prefer'` falls back to HTTP/1.1 then; a `ClientHttp2Session` carries the
+   * WebSocket as one more stream (many WebSockets on one connection). A session opened
+   * here closes with its WebSocket; the caller's stays open.
+   * @defaultValue `false` (HTTP/1.1)
+   */
+  http2?: Http2Option;
 }
 
 export { AbortError, ConnectError, HandshakeRejectedError, ProxyRejectedError } from './client/errors';
@@ -127,6 +146,10 @@ export async function connect(url: string | URL, options: ConnectOptions = {}): 
       'ERR_INVALID_OPTION',
     );
   }
+  const session = typeof options.http2 === 'object' ? options.http2 : null;
+  if (session !== null && first.socketPath !== null) {
+    throw new LocalProtocolError('a ws+unix: URL cannot use an HTTP/2 session', 'ERR_INVALID_OPTION');
+  }
   let hop = { target: first, headers, sameOrigin: true };
   for (let count = 0; ; count++) {
     const outcome = await attempt(hop.target, withCredentials(hop, first), options);
@@ -162,7 +185,23 @@ async function attempt(
 ): Promise<WebSocketDuplex | HandshakeRejectedError> {
   const { signal } = options;
   if (signal?.aborted === true) throw new AbortError(signal.reason);
-  const socket = await openTransport(target, options);
+  let socket: NodeDuplex | null = null;
+  if (options.http2 !== undefined && options.http2 !== false) {
+    const outcome = await attemptHttp2(target, headers, options, options.http2);
+    if (!('fallback' in outcome)) return outcome;
+    socket = outcome.fallback;
+  }
+  socket ??= await openTransport(target, options);
+  return attemptHttp1(socket, target, headers, options);
+}
+
+/** The HTTP/1.1 handshake on an open transport. */
+function attemptHttp1(
+  socket: NodeDuplex,
+  target: Target,
+  headers: Headers,
+  options: ConnectOptions,
+): Promise<WebSocketDuplex | HandshakeRejectedError> {
   const parked = handOver(socket);
   if (parked !== null) {
     socket.destroy();
@@ -178,20 +217,112 @@ async function attempt(
     socket.destroy();
     throw error;
   }
-  return handshake(ws, socket, target, signal);
+  return handshake(ws, () => void wireSocket(ws, socket), target, options.signal);
+}
+
+/**
+ * One attempt over HTTP/2: the session, the server's consent to extended CONNECT, then
+ * the handshake on a new stream. `{ fallback }` when `'prefer'` gives up on HTTP/2 (with
+ * the TLS transport that agreed on HTTP/1.1, or null to dial anew).
+ */
+async function attemptHttp2(
+  target: Target,
+  headers: Headers,
+  options: ConnectOptions,
+  option: Http2Option,
+): Promise<WebSocketDuplex | HandshakeRejectedError | { fallback: NodeDuplex | null }> {
+  const prefer = option === 'prefer';
+  let session: ClientHttp2Session;
+  if (typeof option === 'object') session = option;
+  else {
+    const socket = await openTransport(target, options, target.secure ? alpnFor(option) : undefined);
+    if (target.secure && alpnOf(socket) !== 'h2') {
+      if (prefer) return { fallback: socket };
+      socket.destroy();
+      const agreed = alpnOf(socket) || 'none';
+      throw new ConnectError(
+        `the server did not agree to HTTP/2 (ALPN: ${agreed})`,
+        'ERR_HTTP2_UNAVAILABLE',
+        target.url,
+      );
+    }
+    const parked = handOver(socket);
+    if (parked !== null) {
+      socket.destroy();
+      throw parked;
+    }
+    session = openSession(target, socket);
+  }
+  const owned = session !== option;
+  let offered: boolean;
+  try {
+    offered = await underDeadline(target, options, (signal) => extendedConnectOffered(session, signal));
+  } catch (error) {
+    if (owned) session.destroy();
+    const stopped =
+      options.signal?.aborted === true || (error instanceof ConnectError && error.code === 'ERR_CONNECT_TIMEOUT');
+    if (prefer && !stopped) return { fallback: null };
+    throw error;
+  }
+  if (!offered) {
+    if (owned) session.destroy();
+    if (prefer) return { fallback: null };
+    const message = 'the server does not offer WebSockets over HTTP/2 (no SETTINGS_ENABLE_CONNECT_PROTOCOL)';
+    throw new ConnectError(message, 'ERR_HTTP2_NO_EXTENDED_CONNECT', target.url);
+  }
+  const request = requestOn(session, target);
+  let ws: WebSocketDuplex;
+  try {
+    ws = new WebSocketDuplex(
+      'client',
+      {
+        ...streamOptions(options),
+        request: { ...requestOf(target, headers, options), url: withoutCredentials(target.url) },
+      },
+      request.heads,
+    );
+  } catch (error) {
+    if (owned) session.destroy();
+    throw error;
+  }
+  if (owned) ws.once('close', () => session.close());
+  const stream = request.bind(ws);
+  return handshake(ws, () => void wireHttp2Stream(ws, stream), target, options.signal);
 }
 
 /** The options that are the stream's (`WebSocketDuplexOptions`), without those of `connect`. */
 function streamOptions(options: ConnectOptions): WebSocketDuplexOptions {
   const { subprotocols, headers, signal, tls, connectTimeout, proxy, proxyTls, proxyHeaders, ...rest } = options;
-  const { createConnection, followRedirects, maxRedirects, lookup, family, localAddress, ...stream } = rest;
+  const { createConnection, followRedirects, maxRedirects, lookup, family, localAddress, http2, ...stream } = rest;
   void [subprotocols, headers, signal, tls, connectTimeout, proxy, proxyTls, proxyHeaders];
-  void [createConnection, followRedirects, maxRedirects, lookup, family, localAddress];
+  void [createConnection, followRedirects, maxRedirects, lookup, family, localAddress, http2];
   return stream;
 }
 
-/** `dial` under a fresh signal that aborts for the caller's signal or the connect timeout. */
-async function openTransport(target: Target, options: ConnectOptions) {
+/** `dial` under the connect deadline (with `alpn` offered to a TLS origin). */
+function openTransport(target: Target, options: ConnectOptions, alpn?: string[]): Promise<NodeDuplex> {
+  const dialOptions: DialOptions = {
+    tls: options.tls,
+    proxy: options.createConnection === undefined ? chooseProxy(target, options.proxy) : null,
+    proxyTls: options.proxyTls,
+    proxyHeaders: headerPairs(options.proxyHeaders),
+    createConnection: options.createConnection,
+    socket: {
+      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
+      ...(options.family === undefined ? {} : { family: options.family }),
+      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
+    },
+    ...(alpn === undefined ? {} : { alpn }),
+  };
+  return underDeadline(target, options, (signal) => dial(target, dialOptions, signal));
+}
+
+/** Run a connect stage under a fresh signal that aborts for the caller's signal or the connect timeout. */
+async function underDeadline<T>(
+  target: Target,
+  options: ConnectOptions,
+  stage: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
   const controller = new AbortController();
   const userSignal = options.signal;
   const onAbort = () => controller.abort(new AbortError(userSignal?.reason));
@@ -204,30 +335,18 @@ async function openTransport(target: Target, options: ConnectOptions) {
           controller.abort(new ConnectError(message, 'ERR_CONNECT_TIMEOUT', target.url));
         }, ms)
       : null;
-  const dialOptions: DialOptions = {
-    tls: options.tls,
-    proxy: options.createConnection === undefined ? chooseProxy(target, options.proxy) : null,
-    proxyTls: options.proxyTls,
-    proxyHeaders: headerPairs(options.proxyHeaders),
-    createConnection: options.createConnection,
-    socket: {
-      ...(options.lookup === undefined ? {} : { lookup: options.lookup }),
-      ...(options.family === undefined ? {} : { family: options.family }),
-      ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }),
-    },
-  };
   try {
-    return await dial(target, dialOptions, controller.signal);
+    return await stage(controller.signal);
   } finally {
     if (timer !== null) clearTimeout(timer);
     userSignal?.removeEventListener('abort', onAbort);
   }
 }
 
-/** Wire the stream to its transport and wait for the server's answer. */
+/** Wire the stream to its transport (`wire`) and wait for the server's answer. */
 function handshake(
   ws: WebSocketDuplex,
-  socket: Parameters<typeof wireSocket>[1],
+  wire: () => void,
   target: Target,
   signal: AbortSignal | undefined,
 ): Promise<WebSocketDuplex | HandshakeRejectedError> {
@@ -252,6 +371,6 @@ function handshake(
       signal,
       () => ws[kAbort](new AbortError(signal?.reason)),
     );
-    wireSocket(ws, socket);
+    wire();
   });
 }

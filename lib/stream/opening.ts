@@ -33,12 +33,22 @@ export interface OpeningOwner {
   isDestroyed(): boolean;
 }
 
-/** Client: the server's 101 response, readable on the open stream as `ws.response`. */
+/** Client: the server's answer that opened the WebSocket, readable on the open stream as `ws.response`. */
 export interface HandshakeResponse {
-  /** 101. */
+  /** 101 over HTTP/1.1; over HTTP/2 the 2xx (200). */
   readonly statusCode: number;
-  /** The response headers as they arrived (interim 1xx responses before it are skipped). */
+  /** The response headers as they arrived (interim 1xx responses before it are skipped; over HTTP/2 `:status` first). */
   readonly headers: Headers;
+  /** `'1.1'`, or `'2'` for RFC 8441 over HTTP/2. */
+  readonly httpVersion: '1.1' | '2';
+}
+
+/** @internal Over HTTP/2: where a stream's handshake heads go (the HTTP/2 layer sends them as HEADERS). */
+export interface HeadSink {
+  /** The `:scheme` of a client's extended CONNECT. */
+  readonly scheme: 'http' | 'https';
+  /** Send a head; `endStream` when nothing follows it (a refusal without a body). */
+  send(headers: Array<[string, string]>, endStream: boolean): void;
 }
 
 /** The stream's side of the opening handshake. */
@@ -88,7 +98,11 @@ export class Opening {
   answered(event: AcceptConnectionEvent | RejectConnectionEvent | RejectDataEvent): void {
     if (event.type === 'accept') {
       this.protocol = event.subprotocol;
-      this.response = { statusCode: 101, headers: event.extraHeaders };
+      const status = event.extraHeaders.find(([name]) => name === ':status');
+      this.response =
+        status === undefined
+          ? { statusCode: 101, headers: event.extraHeaders, httpVersion: '1.1' }
+          : { statusCode: Number(status[1]), headers: event.extraHeaders, httpVersion: '2' };
       this.#owner.opened();
     } else if (event.type === 'reject') {
       this.ended = `the server rejected the handshake with ${event.statusCode}`;

@@ -37,7 +37,7 @@ export type AcceptDecision =
     };
 
 /** Options of a `WebSocketDuplex`. */
-export interface WebSocketDuplexOptions extends WSConnectionOptions {
+export interface WebSocketDuplexOptions extends Omit<WSConnectionOptions, 'http2' | 'scheme'> {
   /**
    * Client: the request to send (host and target are required).
    *
@@ -160,8 +160,11 @@ export function wireOptions(timings: ResolvedTimings) {
 }
 
 /** The core's options: the stream's, with the automatic replies on unless turned off. */
-export function coreOptions(options: WebSocketDuplexOptions): WSConnectionOptions {
-  return { ...options, autoPong: options.autoPong !== false, autoCloseReply: options.autoCloseReply !== false };
+export function coreOptions(options: WebSocketDuplexOptions): Omit<WSConnectionOptions, 'http2' | 'scheme'> {
+  // Never the transport's fields (a `connect` option object carries its own `http2`).
+  const { http2, scheme, ...rest } = options as WSConnectionOptions;
+  void [http2, scheme];
+  return { ...rest, autoPong: options.autoPong !== false, autoCloseReply: options.autoCloseReply !== false };
 }
 
 /** The extensions to offer (client) or negotiate (server): fresh ones per connection. */

@@ -11,8 +11,11 @@ import type { AcceptDecision, WebSocketDuplexOptions } from './options';
 import { wireSocket } from './socket-wiring';
 import { WebSocketDuplex } from './websocket-duplex';
 
-/** Options of `handleUpgrade`. */
-export interface UpgradeOptions extends Omit<WebSocketDuplexOptions, 'request' | 'accept'> {
+/**
+ * Options of `handleUpgrade` (and of `handleHttp2Stream`, where `req` is an
+ * `Http2UpgradeRequest`): the stream's options and the server's hooks.
+ */
+export interface UpgradeOptions<Req = IncomingMessage> extends Omit<WebSocketDuplexOptions, 'request' | 'accept'> {
   /**
    * Decide on each request (sync or async), seeing the core's `Request` event and the
    * HTTP request (its socket, cookies ...): `true`, `false` (403), `{ subprotocol,
@@ -22,16 +25,36 @@ export interface UpgradeOptions extends Omit<WebSocketDuplexOptions, 'request' |
    * @defaultValue none: every valid request is accepted (after `verifyOrigin`), with
    *   `selectSubprotocol`'s choice
    */
-  accept?: (request: RequestEvent, req: IncomingMessage) => AcceptDecision | Promise<AcceptDecision>;
+  accept?(request: RequestEvent, req: Req): AcceptDecision | Promise<AcceptDecision>;
   /** Return false to refuse an Origin (403). @defaultValue none: every origin is allowed */
-  verifyOrigin?: (origin: string | undefined, req: IncomingMessage) => boolean;
+  verifyOrigin?(origin: string | undefined, req: Req): boolean;
   /**
    * Pick a subprotocol from the client's list (null for none). Not consulted when the
    * `accept` option is given: its answer names the subprotocol.
    *
    * @defaultValue none: no subprotocol is selected
    */
-  selectSubprotocol?: (offered: readonly string[], req: IncomingMessage) => string | null;
+  selectSubprotocol?(offered: readonly string[], req: Req): string | null;
+}
+
+/**
+ * The stream's options and its `accept` decision from the server's hooks: `verifyOrigin`
+ * first, then `accept`, else `selectSubprotocol`'s choice.
+ */
+export function serverOptions<Req extends { headers: { origin?: string | undefined } }>(
+  options: UpgradeOptions<Req>,
+  req: Req,
+): WebSocketDuplexOptions {
+  const { verifyOrigin, selectSubprotocol, accept, ...rest } = options;
+  const decide = (request: RequestEvent): AcceptDecision | Promise<AcceptDecision> => {
+    if (verifyOrigin !== undefined && !verifyOrigin.call(options, req.headers.origin, req)) {
+      return { accept: false, statusCode: 403, body: 'origin not allowed\n' };
+    }
+    if (accept !== undefined) return accept.call(options, request, req);
+    const subprotocol = selectSubprotocol?.call(options, request.subprotocols, req) ?? null;
+    return { subprotocol };
+  };
+  return { ...rest, accept: decide };
 }
 
 /**
@@ -46,16 +69,7 @@ export function handleUpgrade(
   head: Buffer,
   options: UpgradeOptions = {},
 ): WebSocketDuplex {
-  const { verifyOrigin, selectSubprotocol, accept, ...rest } = options;
-  const decide = (request: RequestEvent): AcceptDecision | Promise<AcceptDecision> => {
-    if (verifyOrigin !== undefined && !verifyOrigin(req.headers.origin, req)) {
-      return { accept: false, statusCode: 403, body: 'origin not allowed\n' };
-    }
-    if (accept !== undefined) return accept(request, req);
-    const subprotocol = selectSubprotocol?.(request.subprotocols, req) ?? null;
-    return { subprotocol };
-  };
-  const ws = new WebSocketDuplex('server', { ...rest, accept: decide });
+  const ws = new WebSocketDuplex('server', serverOptions(options, req));
   const startReading = wireSocket(ws, socket, true);
   // Start on the next tick, so that the caller attaches its listeners ('open',
   // 'message', ws.app) before the first event.

@@ -43,7 +43,7 @@ import { coreOptions, makeExtensions, messageEvent, resolveTimings, wireOptions 
 import type { SendOptions, WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
 import { closeReport } from './close-report';
-import { Opening, clientRequest, type HandshakeResponse } from './opening';
+import { Opening, clientRequest, type HandshakeResponse, type HeadSink } from './opening';
 import { defineReadyStates, readyStateOf, type ReadyState } from './ready-state';
 
 /** @internal Ends the stream because its transport failed or went away (never emits 'error'). */
@@ -51,6 +51,9 @@ export const kAbort = Symbol('wsproto.abort');
 
 /** @internal Waits for the transport to take more output (the server's slow-client queues). */
 export const kWhenDrained = Symbol('wsproto.whenDrained');
+
+/** @internal HTTP/2: the HEADERS the stream received (see `WSConnection.receiveHeaders`). */
+export const kHeaders = Symbol('wsproto.headers');
 
 /**
  * The Duplex WebSocket: wire bytes on the stream itself, events on `ws.app`. Its event
@@ -89,6 +92,7 @@ export class WebSocketDuplex extends Duplex {
     destroy: () => this.destroy(),
   });
   readonly #opening: Opening;
+  readonly #heads: HeadSink | null;
   #paused = false; // client: events wait a turn after 'open' (see #opened)
 
   /**
@@ -98,13 +102,16 @@ export class WebSocketDuplex extends Duplex {
    *
    * @param role `'client'` or `'server'`.
    * @param options handshake, limits, timeouts and conveniences.
+   * @param heads @internal over HTTP/2 (RFC 8441): where the handshake's heads go.
    */
-  constructor(role: ConnectionRole, options: WebSocketDuplexOptions = {}) {
+  constructor(role: ConnectionRole, options: WebSocketDuplexOptions = {}, heads?: HeadSink) {
     const timings = resolveTimings(options);
     super(wireOptions(timings) as DuplexOptions);
     this.#options = options;
     this.#client = role === ConnectionType.CLIENT;
-    this.connection = new WSConnection(role, coreOptions(options));
+    this.#heads = heads ?? null;
+    const http2 = heads === undefined ? {} : { http2: true, scheme: heads.scheme };
+    this.connection = new WSConnection(role, { ...coreOptions(options), ...http2 });
     this.#out = new OutQueue(this as unknown as Duplex);
     this.#messages = new MessageQueue(
       { resume: () => process.nextTick(() => this.#resume()), close: () => this.close() },
@@ -112,7 +119,7 @@ export class WebSocketDuplex extends Duplex {
     );
     this.#opening = new Opening(
       {
-        send: (event) => void this.#out.write(this.connection.send(event)),
+        send: (event) => this.#sendHead(event),
         opened: () => this.#opened(),
         endWire: () => this.#ending.endWire(),
         noteCause: (error) => this.#ending.noteCause(error),
@@ -124,7 +131,7 @@ export class WebSocketDuplex extends Duplex {
       ...this.#ending.deadlines,
       sendKeepalivePing: () => this.#sendEvent(new PingEvent({ payload: Buffer.from('keepalive') })),
     });
-    if (this.#client) this.#out.write(this.connection.send(clientRequest(options)));
+    if (this.#client) this.#sendHead(clientRequest(options));
     // Armed after the request was validated and written (a refused request throws above).
     this.#timers.startHandshake();
   }
@@ -246,6 +253,11 @@ export class WebSocketDuplex extends Duplex {
   [kWhenDrained](callback: Callback): void {
     if (this.destroyed) process.nextTick(callback, dropped('the WebSocket closed'));
     else this.#flow.holdWriter(callback);
+  }
+
+  /** @internal HTTP/2: the stream's HEADERS (the request, or the response), and whether they ended it. */
+  [kHeaders](headers: Headers | readonly string[], endStream: boolean): void {
+    if (this.#feed(() => this.connection.receiveHeaders(headers, endStream))) this.#process();
   }
 
   /**
@@ -392,6 +404,12 @@ export class WebSocketDuplex extends Duplex {
   }
 
   // ---- events out ----
+
+  /** A handshake event: head bytes on the wire, or over HTTP/2 a header list for the stream (a body stays bytes). */
+  #sendHead(event: WSEvent): void {
+    if (this.#heads === null || event.type === 'reject-data') this.#out.write(this.connection.send(event));
+    else this.#heads.send(this.connection.sendHeaders(event), event.type === 'reject' && !event.hasBody);
+  }
 
   /** Serialize and queue an event; null when it is dropped (the close handshake started, or the stream ended). */
   #transmit(event: WSEvent | PreparedMessage): boolean | null {

@@ -64,7 +64,8 @@ async function startOrigin(options: WebSocketServerOptions = {}): Promise<Origin
     ws.on('message', (data) => (data === 'close please' ? ws.close(4001, 'later') : ws.send(data)));
     const closed = new Promise<CloseArgs>((resolve) => ws.once('close', (...args: CloseArgs) => resolve(args)));
     const socket = req.socket;
-    seen.push({ ws, req, socket, closed, message: () => once<Message>(ws, 'message', 10000) });
+    // Through nginx every request is an HTTP/1.1 upgrade.
+    seen.push({ ws, req: req as http.IncomingMessage, socket, closed, message: () => once<Message>(ws, 'message', 10000) });
   });
   await once(wss, 'listening');
   let taken = 0;

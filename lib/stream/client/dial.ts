@@ -46,6 +46,8 @@ export interface DialOptions {
   readonly proxyHeaders: Headers;
   readonly createConnection: CreateConnection | undefined;
   readonly socket: Pick<net.TcpNetConnectOpts, 'lookup' | 'family' | 'localAddress'>;
+  /** The ALPN protocols to offer the origin over TLS (HTTP/2: `['h2']`). @defaultValue none */
+  readonly alpn?: string[];
 }
 
 const parked = new WeakMap<NodeDuplex, Error | null>();
@@ -103,6 +105,7 @@ async function transport(
       port: target.port,
       servername,
       ...options.socket,
+      ...alpn(options),
       ...options.tls,
     });
     return waitFor(open(socket), 'secureConnect', signal);
@@ -110,8 +113,12 @@ async function transport(
   const tunnel = await throughProxy(target, options, signal, open);
   if (!target.secure) return tunnel;
   // TLS to the origin inside the tunnel: SNI and certificate checks for the origin's name.
-  const socket = tls.connect({ socket: tunnel, servername, host: target.hostname, ...options.tls });
+  const socket = tls.connect({ socket: tunnel, servername, host: target.hostname, ...alpn(options), ...options.tls });
   return waitFor(open(socket), 'secureConnect', signal);
+}
+
+function alpn(options: DialOptions): Pick<tls.ConnectionOptions, 'ALPNProtocols'> {
+  return options.alpn === undefined ? {} : { ALPNProtocols: options.alpn };
 }
 
 /** Connect to the proxy and ask it for a tunnel to the target (RFC 9110 9.3.6). */

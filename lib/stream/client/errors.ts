@@ -14,7 +14,9 @@ export type ConnectErrorCode =
   | 'ERR_PROXY_REJECTED'
   | 'ERR_TOO_MANY_REDIRECTS'
   | 'ERR_INSECURE_REDIRECT'
-  | 'ERR_BAD_REDIRECT';
+  | 'ERR_BAD_REDIRECT'
+  | 'ERR_HTTP2_UNAVAILABLE'
+  | 'ERR_HTTP2_NO_EXTENDED_CONNECT';
 
 /** A connection attempt failed before the WebSocket opened (see `code`). */
 export class ConnectError extends Error {

@@ -1,11 +1,14 @@
 /**
  * `WebSocketServer`: the server object. It listens itself, or attaches to an `http` /
- * `https` server of the application (several on one, by path: router.ts), accepts
- * upgrades with the options and hooks of `handleUpgrade`, keeps the live set of clients,
+ * `https` / `http2` server of the application (several on one, by path: router.ts, and
+ * http2-router.ts for RFC 8441 extended CONNECT streams, so one port serves HTTP/1.1
+ * upgrades and WebSockets over HTTP/2), accepts them with the options and hooks of
+ * `handleUpgrade`, keeps the live set of clients,
  * publishes to topics and broadcasts with each message framed once (`PreparedMessage`)
  * under a slow-client policy (delivery.ts), and shuts down gracefully.
  *
  *   upgrade request ──router──▶ handleUpgrade ──'open'──▶ clients, 'connection' (ws, req)
+ *   extended CONNECT ──http2-router──▶ handleHttp2Stream ──┘
  *                                                         └─'close'──▶ out of clients, topics, queues
  *   publish(topic, data) ──PreparedMessage (framed once)──▶ Delivery.deliver(ws) for each subscriber
  *   close() ──▶ 503 to new upgrades, 1001 to every client, wait ≤ timeout, terminate the rest
@@ -14,19 +17,29 @@ import { EventEmitter } from 'node:events';
 import * as http from 'node:http';
 import type * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { Duplex as NodeDuplex } from 'node:stream';
 import { LocalProtocolError } from '../../errors';
 import { PreparedMessage, type PreparedMessageOptions } from '../../prepared-message';
+import { http2Request, serveHttp2Request, type Http2UpgradeRequest } from '../http2/server';
 import { handleUpgrade, type UpgradeOptions } from '../upgrade';
 import type { WebSocketDuplex } from '../websocket-duplex';
 import { Delivery, type DeliveryCounts, type SlowClientPolicy } from './delivery';
+import { addHttp2Route, isHttp2Server, refuseStream, removeHttp2Route, type AnyHttp2Server } from './http2-router';
 import { addRoute, refuse, removeRoute } from './router';
 import { Topics } from './topics';
 
+/** The request that opened a WebSocket: an HTTP/1.1 upgrade, or an extended CONNECT over HTTP/2. */
+export type UpgradeRequest = http.IncomingMessage | Http2UpgradeRequest;
+
 /** Options of a `WebSocketServer`: where it listens, and `handleUpgrade`'s options for each connection. */
-export interface WebSocketServerOptions extends UpgradeOptions {
-  /** Attach to this HTTP(S) server (it listens and serves pages; upgrades come here). @defaultValue none */
-  server?: http.Server | https.Server;
+export interface WebSocketServerOptions extends UpgradeOptions<UpgradeRequest> {
+  /**
+   * Attach to this server (it listens and serves pages; upgrades come here): `http`,
+   * `https`, or `http2` (extended CONNECT streams, RFC 8441; with `allowHTTP1` on a
+   * secure one, HTTP/1.1 upgrades too, on the same port). @defaultValue none
+   */
+  server?: http.Server | https.Server | AnyHttp2Server;
   /** Listen on this port with an HTTP server of its own (0: any free port). @defaultValue none */
   port?: number;
   /** With `port`: the address to listen on. @defaultValue all interfaces (Node's default) */
@@ -53,8 +66,8 @@ export interface ServerCloseOptions {
 
 /** The events of a `WebSocketServer` and their listener arguments. */
 export interface WebSocketServerEvents {
-  /** A client completed the handshake; `req` is its upgrade request. */
-  connection: [ws: WebSocketDuplex, req: http.IncomingMessage];
+  /** A client completed the handshake; `req` is its upgrade request (`req.httpVersion` '2.0' over HTTP/2). */
+  connection: [ws: WebSocketDuplex, req: UpgradeRequest];
   /** The server's own HTTP server is listening (`port` mode). */
   listening: [];
   /** `close()` finished: every client is gone. */
@@ -66,8 +79,8 @@ export interface WebSocketServerEvents {
 /** The server object (see the top of the file). */
 export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
   /** The HTTP server the upgrades come from: the one given, or its own (`port`); null with `noServer`. */
-  readonly server: http.Server | https.Server | null;
-  readonly #options: UpgradeOptions;
+  readonly server: http.Server | https.Server | AnyHttp2Server | null;
+  readonly #options: UpgradeOptions<UpgradeRequest>;
   readonly #ownServer: boolean;
   readonly #shutdownTimeout: number;
   readonly #clients = new Set<WebSocketDuplex>();
@@ -93,7 +106,7 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     this.#delivery = new Delivery(slowClient);
     this.#ownServer = port !== undefined;
     this.server = server ?? (this.#ownServer ? http.createServer(upgradeRequired) : null);
-    if (this.server !== null) addRoute(this.server, path, this);
+    if (this.server !== null) this.#route(path);
     if (this.#ownServer) {
       const own = this.server!;
       own.on('error', (error: Error) => this.emit('error', error));
@@ -124,7 +137,43 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       refuse(socket, 503, 'the server is shutting down\n', { 'Retry-After': '5' });
       return null;
     }
-    const ws = handleUpgrade(req, socket, head, this.#options);
+    return this.#track(handleUpgrade(req, socket, head, this.#options), req);
+  }
+
+  /**
+   * Take an extended CONNECT stream of an `http2` server (the router calls this; with
+   * `noServer` the application does, from its 'stream' listener). Returns the stream, or
+   * null when the server is shutting down (answered 503).
+   */
+  handleHttp2Stream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    rawHeaders?: readonly string[],
+  ): WebSocketDuplex | null {
+    if (this.#closing !== null) {
+      refuseStream(stream, 503, 'the server is shutting down\n', { 'retry-after': '5' });
+      return null;
+    }
+    const req = http2Request(stream, headers, rawHeaders);
+    return this.#track(serveHttp2Request(req, this.#options), req);
+  }
+
+  #route(path: string | undefined): void {
+    const server = this.server!;
+    if (isHttp2Server(server)) {
+      addHttp2Route(server, path, this);
+      // A secure one with allowHTTP1 also emits 'upgrade' for HTTP/1.1 clients.
+      addRoute(server as unknown as http.Server, path, this);
+    } else addRoute(server, path, this);
+  }
+
+  #unroute(): void {
+    const server = this.server!;
+    if (isHttp2Server(server)) removeHttp2Route(server, this);
+    removeRoute(server as http.Server, this);
+  }
+
+  #track(ws: WebSocketDuplex, req: UpgradeRequest): WebSocketDuplex {
     this.#opening.add(ws);
     ws.once('open', () => {
       this.#opening.delete(ws);
@@ -226,12 +275,12 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
     }, timeout);
     await Promise.all(gone);
     clearTimeout(deadline);
-    if (this.server !== null) removeRoute(this.server, this);
+    if (this.server !== null) this.#unroute();
     // A listen still under way (a host name to look up) would start after close(): wait for it.
     if (this.#ownServer) await this.#listened;
     if (this.#ownServer && this.server!.listening) {
       const closed = new Promise((resolve) => this.server!.close(resolve));
-      this.server!.closeAllConnections();
+      (this.server as http.Server).closeAllConnections();
       await closed;
     }
     this.emit('close');

@@ -16,6 +16,7 @@ import {
   LocalProtocolError,
   PreparedMessage,
   WebSocketServer,
+  type UpgradeRequest,
   type WebSocketDuplex,
   type WebSocketServerOptions,
 } from '../../../lib/index';
@@ -36,7 +37,7 @@ async function started(options: Omit<WebSocketServerOptions, 'port'> = {}) {
 
 /** The server-side streams in the order they opened. */
 function connections(wss: WebSocketServer) {
-  const list: Array<{ ws: WebSocketDuplex; req: http.IncomingMessage }> = [];
+  const list: Array<{ ws: WebSocketDuplex; req: UpgradeRequest }> = [];
   wss.on('connection', (ws, req) => list.push({ ws, req }));
   return list;
 }
