@@ -159,11 +159,16 @@ class Link:
     # ---- input ----
 
     async def run(self):
+        frames = GoawayFilter(server_side=not self.conn.config.client_side)
         try:
             while True:
                 data = await self.reader.read(65536)
                 if not data:
                     break
+                data, goaways = frames.feed(data)
+                for code, last_stream_id in goaways:
+                    self.goaway = {"error": error_name(code), "last_stream_id": last_stream_id}
+                    self._window.set()
                 try:
                     events = self.conn.receive_data(data)
                 except h2.exceptions.ProtocolError as exc:
@@ -216,6 +221,46 @@ class Link:
         elif isinstance(event, h2.events.ConnectionTerminated):
             self.goaway = {"error": error_name(event.error_code), "last_stream_id": event.last_stream_id}
             self._window.set()
+
+
+class GoawayFilter:
+    """Keeps the peer's GOAWAY frames from h2, which would end the connection at once.
+
+    h2 4.1 moves its connection to CLOSED on a received GOAWAY and then refuses every
+    frame (python-hyper/h2#1181), but RFC 9113 6.8 lets streams at or below the last
+    stream id complete: node:http2's `session.close()` sends GOAWAY and then still ends
+    its open streams. So complete frames go to h2 as they come, except GOAWAY, which is
+    recorded here; the peer closes TCP when its streams are done.
+    """
+
+    PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+    GOAWAY = 0x7
+
+    def __init__(self, server_side):
+        self.buffer = bytearray()
+        self.preface = len(self.PREFACE) if server_side else 0
+
+    def feed(self, data):
+        """(bytes for h2, [(error code, last stream id)] of the GOAWAYs withheld)."""
+        self.buffer += data
+        out, goaways = bytearray(), []
+        if self.preface:
+            take = min(self.preface, len(self.buffer))
+            out += self.buffer[:take]
+            del self.buffer[:take]
+            self.preface -= take
+        while len(self.buffer) >= 9:  # RFC 9113 4.1: length (24 bits), type, flags, stream id
+            end = 9 + int.from_bytes(self.buffer[0:3], "big")
+            if len(self.buffer) < end:
+                break
+            frame = bytes(self.buffer[:end])
+            del self.buffer[:end]
+            if frame[3] == self.GOAWAY and end >= 17:
+                last = int.from_bytes(frame[9:13], "big") & 0x7FFFFFFF
+                goaways.append((int.from_bytes(frame[13:17], "big"), last))
+            else:
+                out += frame
+        return bytes(out), goaways
 
 
 def header_dict(headers):

@@ -16,6 +16,8 @@ options:
   --await-close         after the sweep send the text "please close" and wait for the
                         server's close instead of sending one
   --ignore-setting      send the CONNECT even without SETTINGS_ENABLE_CONNECT_PROTOCOL
+  --abort WHAT          after the sweep, no close: RST_STREAM with the error code WHAT
+                        (CANCEL, INTERNAL_ERROR ...), or WHAT = goaway: GOAWAY NO_ERROR
 
 sweep: waits for the server's SETTINGS, checks SETTINGS_ENABLE_CONNECT_PROTOCOL (RFC 8441
 3), sends the extended CONNECT (RFC 8441 4) on each stream, then over wsproto's frame-level
@@ -31,6 +33,7 @@ import ssl
 import sys
 
 import h2.config
+import h2.errors
 import h2.settings
 from wsproto.connection import ConnectionType
 from wsproto.events import BytesMessage, CloseConnection, Ping, Pong, TextMessage
@@ -47,7 +50,7 @@ def parse(argv):
         "mode": argv[1], "host": argv[2], "port": int(argv[3]), "tls": False, "ca": None,
         "insecure": False, "servername": None, "path": "/", "authority": None, "deflate": False,
         "subprotocols": [], "streams": 1, "sizes": list(SIZES), "close": (4000, "client done"),
-        "await_close": False, "ignore_setting": False,
+        "await_close": False, "ignore_setting": False, "abort": None,
     }
     args = argv[4:]
     i = 0
@@ -77,6 +80,8 @@ def parse(argv):
             opts["close"], i = (int(args[i + 1]), args[i + 2]), i + 2
         elif a == "--await-close":
             opts["await_close"] = True
+        elif a == "--abort":
+            opts["abort"], i = args[i + 1], i + 1
         elif a == "--ignore-setting":
             opts["ignore_setting"] = True
         else:
@@ -183,6 +188,16 @@ async def one_websocket(link, opts, index):
     event = await ws.next_event()
     out["pong"] = isinstance(event, Pong) and bytes(event.payload) == payload
 
+    if opts["abort"] is not None:
+        # No close handshake: the stream reset (RST_STREAM) or the connection given up (GOAWAY).
+        if opts["abort"] == "goaway":
+            link.conn.close_connection()
+            link.flush()
+        else:
+            link.reset_stream(stream, h2.errors.ErrorCodes[opts["abort"]])
+        out["aborted"] = opts["abort"]
+        await asyncio.sleep(0.5)  # before the connection closes
+        return out
     if opts["await_close"]:
         await ws.send(TextMessage(data="please close"))
         event = await ws.next_message()
