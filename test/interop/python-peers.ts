@@ -6,6 +6,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { rng } from '../helpers/bytes';
 
 /** The interpreter that has the peers' modules. */
 export const PYTHON = '/usr/bin/python3';
@@ -101,4 +102,30 @@ export class PythonProcess {
     clearTimeout(timer);
     return code;
   }
+}
+
+// ---- payloads our side sends (the same kinds as common.py's, not the same bytes) ----
+
+const ALPHABET = Array.from('abcdefghij klmnop QRSTUV 0123456789 .,;!? é ß ñ ✓ € 漢字 😀 🚀\n');
+
+/** A string whose UTF-8 encoding is exactly `size` bytes (1- to 4-byte code points). */
+export function makeText(size: number, seed: number): string {
+  const rand = rng(seed);
+  const unit = Buffer.from(
+    Array.from({ length: 3000 }, () => ALPHABET[Math.floor(rand() * ALPHABET.length)]!).join(''),
+  );
+  const raw = Buffer.alloc(size + 4);
+  for (let at = 0; at < raw.length; at += unit.length) unit.copy(raw, at);
+  let cut = size;
+  while (cut > 0 && (raw[cut]! & 0xc0) === 0x80) cut--; // do not split a code point
+  return raw.toString('utf8', 0, cut) + 'x'.repeat(size - cut);
+}
+
+/** `size` pseudo-random bytes. */
+export function makeBytes(size: number, seed: number): Buffer {
+  const rand = rng(seed);
+  const out = Buffer.alloc(size);
+  for (let i = 0; i + 4 <= size; i += 4) out.writeUInt32LE(Math.floor(rand() * 0x100000000), i);
+  for (let i = size & ~3; i < size; i++) out[i] = Math.floor(rand() * 256);
+  return out;
 }

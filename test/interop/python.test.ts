@@ -14,10 +14,9 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import { BytesMessage, connect, handleUpgrade, TextMessage, type WebSocketDuplex } from '../../lib/index';
-import { rng } from '../helpers/bytes';
 import { listen, once, until } from '../helpers/net';
 import { requirePeer } from '../helpers/peers';
-import { PythonProcess, PYTHON_INSTALL, pythonHas } from './python-peers';
+import { makeBytes, makeText, PythonProcess, PYTHON_INSTALL, pythonHas } from './python-peers';
 
 const SIZES = [0, 125, 126, 65535, 65536, 1 << 20];
 const BIG = 16 << 20;
@@ -67,30 +66,6 @@ function printMatrix(): void {
 }
 
 // ---- payloads our client sends ----
-
-const ALPHABET = Array.from('abcdefghij klmnop QRSTUV 0123456789 .,;!? é ß ñ ✓ € 漢字 😀 🚀\n');
-
-/** A string whose UTF-8 encoding is exactly `size` bytes (1- to 4-byte code points). */
-function makeText(size: number, seed: number): string {
-  const rand = rng(seed);
-  const unit = Buffer.from(
-    Array.from({ length: 3000 }, () => ALPHABET[Math.floor(rand() * ALPHABET.length)]!).join(''),
-  );
-  const raw = Buffer.alloc(size + 4);
-  for (let at = 0; at < raw.length; at += unit.length) unit.copy(raw, at);
-  let cut = size;
-  while (cut > 0 && (raw[cut]! & 0xc0) === 0x80) cut--; // do not split a code point
-  return raw.toString('utf8', 0, cut) + 'x'.repeat(size - cut);
-}
-
-/** `size` pseudo-random bytes. */
-function makeBytes(size: number, seed: number): Buffer {
-  const rand = rng(seed);
-  const out = Buffer.alloc(size);
-  for (let i = 0; i + 4 <= size; i += 4) out.writeUInt32LE(Math.floor(rand() * 0x100000000), i);
-  for (let i = size & ~3; i < size; i++) out[i] = Math.floor(rand() * 256);
-  return out;
-}
 
 /** Split a string into `count` pieces on code point boundaries. */
 function splitText(text: string, cutsAt: number[]): string[] {
