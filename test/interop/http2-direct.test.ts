@@ -214,15 +214,16 @@ describe('interop: WebSocket over HTTP/2 between our client and our server (RFC 
         }
       });
 
-      it("the client's session destroyed: the server's WebSocket closes 1006 ERR_ABNORMAL_CLOSURE", async () => {
+      it("the client's session destroyed: the server's WebSocket closes 1006 ERR_HTTP2_GOAWAY (Node's destroy sends GOAWAY NO_ERROR)", async () => {
         const s = await session();
         const ws = await h2('/echo', { http2: s });
         expect(await echo(ws, 'before')).to.deep.equal(['before', false]);
         s.destroy();
         const [code, , wasClean, cause] = await origin.seen[0]!.closed;
         expect({ code, wasClean }).to.deep.equal({ code: 1006, wasClean: false });
-        // The session's socket ends; the streams on it end with it, reset by nobody.
-        expect(cause?.code, String(cause)).to.equal('ERR_ABNORMAL_CLOSURE');
+        // Node's destroy() sends GOAWAY(NO_ERROR) before the socket ends: the cause names it.
+        expect(cause?.code, String(cause)).to.equal('ERR_HTTP2_GOAWAY');
+        expect(cause?.message).to.include('GOAWAY NO_ERROR');
       });
 
       it('the server resets the stream (RST_STREAM INTERNAL_ERROR alone): the client gets 1006 ERR_HTTP2_STREAM_RESET', async () => {
@@ -238,7 +239,7 @@ describe('interop: WebSocket over HTTP/2 between our client and our server (RFC 
         expect(cause!.message).to.include('INTERNAL_ERROR');
       });
 
-      it("a reset after END_STREAM (Node's stream.close(code) sends both) reads as the transport's end: 1006 ERR_ABNORMAL_CLOSURE", async () => {
+      it("a reset after END_STREAM (Node's stream.close(code) sends both) is still named a reset: 1006 ERR_HTTP2_STREAM_RESET", async () => {
         const ws = await h2();
         const closed = once<CloseArgs>(ws, 'close');
         origin.seen[0]!.stream!.close(NGHTTP2_INTERNAL_ERROR);
@@ -246,8 +247,9 @@ describe('interop: WebSocket over HTTP/2 between our client and our server (RFC 
         expect({ code, wasClean, cause: cause?.code }).to.deep.equal({
           code: 1006,
           wasClean: false,
-          cause: 'ERR_ABNORMAL_CLOSURE',
+          cause: 'ERR_HTTP2_STREAM_RESET',
         });
+        expect(cause!.message).to.include('INTERNAL_ERROR');
       });
 
       it('http2: true: closing the WebSocket closes the session it opened (nothing left open)', async () => {

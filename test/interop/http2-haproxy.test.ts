@@ -505,13 +505,14 @@ describe('interop: WebSocket over HTTP/2 through HAProxy 2.6 (RFC 8441)', functi
       expect(origin.opened).to.have.length(4);
     });
 
-    it("HAProxy's timeout tunnel: 1006 ERR_ABNORMAL_CLOSURE on the client, 1006 at the origin", async () => {
+    it("HAProxy's timeout tunnel: 1006 ERR_HTTP2_STREAM_RESET (CANCEL) on the client, 1006 at the origin", async () => {
       const short = await front(origin.port, { tunnel: 500 });
       const ws = await h2(`${short.wsUrl}/echo`);
       const [code, , wasClean, cause] = await once<CloseArgs>(ws, 'close', 5000);
       expect({ code, wasClean }).to.deep.equal({ code: 1006, wasClean: false });
-      // HAProxy ends the stream with END_STREAM (then RST_STREAM(CANCEL)): the transport ended.
-      expect(cause?.code, String(cause)).to.equal('ERR_ABNORMAL_CLOSURE');
+      // HAProxy ends the stream with END_STREAM, then RST_STREAM(CANCEL): the cause names the reset.
+      expect(cause?.code, String(cause)).to.equal('ERR_HTTP2_STREAM_RESET');
+      expect(cause?.message).to.include('CANCEL');
       await until(() => origin.closes.length === 1, 5000, 'the origin to close');
       expect(origin.closes[0]!.slice(0, 1)).to.deep.equal([1006]);
     });

@@ -98,8 +98,11 @@ export function wireHttp2Stream(ws: WebSocketDuplex, stream: Http2Stream, readLa
   });
   stream.on('close', () => void (ended || abnormal()));
   const endInput = (end: () => void) => {
+    // Waits only when nothing explains the end yet (no close frame, no failure of ours).
+    const core = ws.connection.connection;
     const state = ws.connection.state;
-    if (state !== ConnectionState.OPEN && state !== ConnectionState.LOCAL_CLOSING) return end();
+    const open = state === ConnectionState.OPEN || state === ConnectionState.LOCAL_CLOSING;
+    if (!open || core === null || core.failure !== null) return end();
     const settle = () => {
       clearTimeout(timer);
       stream.off('aborted', settle);
