@@ -554,7 +554,7 @@ describe('WSConnection: the handshake, then the Connection', () => {
     expect(ws.type).to.equal(ConnectionType.CLIENT);
     expect(new WSConnection(ConnectionType.SERVER).type).to.equal(ConnectionType.SERVER);
     expect(() => ws.initiateUpgradeConnection([['Host', 'h']], '/'))
-      .to.throw(LocalProtocolError, 'initiateUpgradeConnection is for servers')
+      .to.throw(LocalProtocolError, 'initiateUpgradeConnection is for HTTP/1.1 servers')
       .with.property('code', 'ERR_INVALID_STATE');
     expect(() => new WSConnection('browser' as typeof ConnectionType.CLIENT)).to.throw(
       LocalProtocolError,
