@@ -32,7 +32,6 @@ import type { FrameLimits } from './frame/protocol';
 import { ClientHandshake } from './handshake/client-handshake';
 import { H2ClientHandshake, H2ServerHandshake } from './handshake/h2-handshake';
 import type { HeadLimits } from './handshake/http/head-parser';
-import type { HeaderList } from './handshake/http/headers';
 import { ServerHandshake } from './handshake/server-handshake';
 
 /** Options of a `WSConnection`: handshake limits plus the `Connection` limits. */
@@ -142,7 +141,7 @@ export class WSConnection {
    * server's `AcceptConnection` (200) or `RejectConnection`. A refusal's body is then
    * sent with `send(RejectData)` as DATA.
    */
-  sendHeaders(event: WSEvent): HeaderList {
+  sendHeaders(event: WSEvent): Array<[string, string]> {
     if (!(this.#handshake instanceof H2ServerHandshake || this.#handshake instanceof H2ClientHandshake)) {
       throw new LocalProtocolError('sendHeaders is for HTTP/2 connections (http2: true)', 'ERR_INVALID_STATE');
     }

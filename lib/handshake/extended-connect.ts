@@ -13,8 +13,9 @@
  * forbidden (8.2.2).
  *
  * A request that is malformed in the RFC 9113 sense (missing or unknown pseudo-header
- * fields, upper-case names, connection-specific fields) is refused with 400, which RFC
- * 9113 8.1.1 allows a server to send before it closes the stream.
+ * fields, upper-case names, values with NUL, CR, LF or whitespace at either end,
+ * connection-specific fields) is refused with 400, which RFC 9113 8.1.1 allows a server
+ * to send before it closes the stream.
  */
 import { LocalProtocolError, RemoteProtocolError, type RemoteErrorCode } from '../errors';
 import { RejectConnectionEvent, type Headers } from '../events';
@@ -30,6 +31,12 @@ const REQUEST_PSEUDO = new Set([':method', ':scheme', ':authority', ':path', ':p
 
 /** A field name as RFC 9113 8.2.1 allows it: a token without upper-case letters (pseudo-fields aside). */
 const LOWER_TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+/** RFC 9113 8.2.1: a field value with NUL, CR or LF, or with whitespace at either end, is malformed. */
+const BAD_VALUE = /[\0\r\n]|^[ \t]|[ \t]$/;
+
+/** RFC 9113 8.2.2: TE is the one connection-specific field allowed, and only as "trailers". */
+const isTrailers = (value: string): boolean => value.trim().toLowerCase() === 'trailers';
 
 /** What the server learns from a valid extended CONNECT. */
 export type ValidConnect = Omit<ValidRequest, 'key'> & {
@@ -62,6 +69,7 @@ export function validateConnect(headers: Headers): ValidConnect {
   const pseudo = new Map<string, string>();
   const fields: HeaderList = [];
   for (const [name, value] of headers) {
+    if (BAD_VALUE.test(value)) reject(`field ${name} has an invalid value`, 400);
     if (name.startsWith(':')) {
       // RFC 9113 8.3: pseudo-fields come first, once each, and only the defined ones.
       if (fields.length > 0) reject(`pseudo-header field ${name} after a regular field`, 400);
@@ -71,7 +79,7 @@ export function validateConnect(headers: Headers): ValidConnect {
       continue;
     }
     if (!LOWER_TOKEN.test(name)) reject(`field name ${JSON.stringify(name)} is not a lower-case token`, 400);
-    if (CONNECTION_SPECIFIC.has(name) || (name === 'te' && value.trim().toLowerCase() !== 'trailers')) {
+    if (CONNECTION_SPECIFIC.has(name) || (name === 'te' && !isTrailers(value))) {
       reject(`connection-specific field ${name} is not allowed in HTTP/2`, 400);
     }
     fields.push([name, value]);
@@ -91,7 +99,8 @@ export function validateConnect(headers: Headers): ValidConnect {
     reject(`the extended CONNECT lacks ${missing.join(', ')}`, 400);
   }
   if (scheme !== 'https' && scheme !== 'http') reject(`the scheme must be https or http, not ${scheme}`, 400);
-  if (path === '' || (path[0] !== '/' && path !== '*')) reject(`invalid :path ${JSON.stringify(path)}`, 400);
+  // RFC 9113 8.3.1: "*" is for OPTIONS only; a WebSocket's target is a path.
+  if (!path.startsWith('/')) reject(`invalid :path ${JSON.stringify(path)}`, 400);
   if (authority === '') reject('empty :authority', 400);
   // RFC 9113 8.3.1: a Host field, if any, must name the same authority.
   const hosts = fields.filter(([n]) => n === 'host');
@@ -112,7 +121,8 @@ export function validateConnect(headers: Headers): ValidConnect {
 
 /**
  * Header fields of an HTTP/1.1-style list made fit for HTTP/2 (RFC 9113 8.2): names in
- * lower case, connection-specific fields removed (as 8.2.2 asks of a translation), and
+ * lower case, connection-specific fields removed (as 8.2.2 asks of a translation, TE
+ * kept only as "trailers"), values trimmed of whitespace at either end (8.2.1), and
  * pseudo-field names refused (only this module writes those).
  */
 export function http2Fields(headers: Headers): HeaderList {
@@ -125,8 +135,9 @@ export function http2Fields(headers: Headers): HeaderList {
     if (typeof value !== 'string' || /[\0\r\n]/.test(value)) {
       throw new LocalProtocolError(`header ${name} has an invalid value`, 'ERR_INVALID_HEADER');
     }
-    if (CONNECTION_SPECIFIC.has(lower)) continue;
-    out.push([lower, value]);
+    if (CONNECTION_SPECIFIC.has(lower) || (lower === 'te' && !isTrailers(value))) continue;
+    // RFC 9113 8.2.1: no whitespace at either end (HTTP/1.1's OWS, not part of the value).
+    out.push([lower, value.replace(/^[ \t]+|[ \t]+$/g, '')]);
   }
   return out;
 }

@@ -142,6 +142,13 @@ export class H2ServerHandshake extends H2Handshake {
       if (event.statusCode < 200 || event.statusCode > 999) {
         throw new LocalProtocolError(`cannot reject with status ${event.statusCode}`, 'ERR_INVALID_EVENT');
       }
+      // RFC 9113 8.5, RFC 8441 5: any 2xx to a CONNECT opens the tunnel; it cannot refuse.
+      if (event.statusCode < 300) {
+        throw new LocalProtocolError(
+          `cannot reject with status ${event.statusCode}: a 2xx opens the WebSocket over HTTP/2`,
+          'ERR_INVALID_EVENT',
+        );
+      }
       const headers = connectRejectHeaders(event.statusCode, event.headers);
       this.#early = EMPTY;
       this.phase = event.hasBody ? 'rejecting' : 'closed';
@@ -231,6 +238,14 @@ export class H2ClientHandshake extends H2Handshake {
     if (status === null) {
       this.phase = 'failed';
       throw new RemoteProtocolError('the response has no valid :status', { code: 'ERR_BAD_HTTP' });
+    }
+    // RFC 9113 8.6: HTTP/2 has no 101; 8.1: an interim response cannot end the stream.
+    if (status === 101 || (status < 200 && endStream)) {
+      this.phase = 'failed';
+      throw new RemoteProtocolError(
+        status === 101 ? 'a 101 response does not exist in HTTP/2' : `an interim ${status} response with END_STREAM`,
+        { code: 'ERR_BAD_HTTP' },
+      );
     }
     if (status < 200) return; // RFC 9110 15.2: an interim response; the final one follows
     if (status < 300) {
