@@ -52,6 +52,9 @@ export const kAbort = Symbol('wsproto.abort');
 /** @internal Waits for the transport to take more output (the server's slow-client queues). */
 export const kWhenDrained = Symbol('wsproto.whenDrained');
 
+/** @internal Explains an end of input that may turn out abnormal (an HTTP/2 reset). */
+export const kEndCause = Symbol('wsproto.endCause');
+
 /** @internal HTTP/2: the HEADERS the stream received (see `WSConnection.receiveHeaders`). */
 export const kHeaders = Symbol('wsproto.headers');
 
@@ -255,6 +258,11 @@ export class WebSocketDuplex extends Duplex {
   /** @internal The transport failed or closed under us (see socket-wiring). */
   [kAbort](cause: Error | null): void {
     this.#ending.abort(cause);
+  }
+
+  /** @internal Why the transport's input ended, should the end turn out abnormal (no close frame). */
+  [kEndCause](cause: Error): void {
+    this.#ending.noteCause(cause);
   }
 
   /** @internal Call back the next time the transport takes more of our output (with an error if the stream ends first). */

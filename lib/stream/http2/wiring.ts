@@ -10,7 +10,7 @@ import { constants, type ClientHttp2Session, type Http2Stream, type ServerHttp2S
 import { ConnectionState } from '../../connection';
 import { RemoteProtocolError } from '../../errors';
 import { wireSocket } from '../socket-wiring';
-import { kAbort, type WebSocketDuplex } from '../websocket-duplex';
+import { kAbort, kEndCause, type WebSocketDuplex } from '../websocket-duplex';
 
 type Session = ClientHttp2Session | ServerHttp2Session;
 
@@ -77,28 +77,27 @@ const RESET_WAIT = 100;
  * end (the input side now, unless `readLater`).
  *
  * Node ends a stream's input the same way for END_STREAM and for RST_STREAM, and says
- * which only afterwards ('aborted', `rstCode`). An EOF after the peer's close frame is the
- * normal end and passes at once; one before it (1006 either way) waits up to
- * `RESET_WAIT` for the reset to show, so that the cause names it.
+ * which only afterwards ('aborted', `rstCode`). An EOF after the peer's close frame (or
+ * after a failure of ours) is the normal end and passes at once; any other waits up to
+ * `RESET_WAIT` for a reset to show, and passes with it noted as the cause, which the
+ * close reports only if what was received before the EOF does not explain the end.
  */
 export function wireHttp2Stream(ws: WebSocketDuplex, stream: Http2Stream, readLater = false): () => void {
   const session = stream.session as Session;
   watchGoaway(session);
   let ended = false;
   stream.on('end', () => void (ended = true));
-  const abnormal = () => {
-    const cause = http2Cause(stream, session);
-    if (cause !== null) ws[kAbort](cause);
-    return cause !== null;
-  };
   // Registered before wireSocket's listeners: the first cause the stream records wins.
   stream.on('error', (error: Error) => {
     const cause = http2Cause(stream, session, error);
     if (cause !== null) ws[kAbort](cause);
   });
-  stream.on('close', () => void (ended || abnormal()));
+  stream.on('close', () => {
+    if (ended) return;
+    const cause = http2Cause(stream, session);
+    if (cause !== null) ws[kAbort](cause);
+  });
   const endInput = (end: () => void) => {
-    // Waits only when nothing explains the end yet (no close frame, no failure of ours).
     const core = ws.connection.connection;
     const state = ws.connection.state;
     const open = state === ConnectionState.OPEN || state === ConnectionState.LOCAL_CLOSING;
@@ -107,7 +106,9 @@ export function wireHttp2Stream(ws: WebSocketDuplex, stream: Http2Stream, readLa
       clearTimeout(timer);
       stream.off('aborted', settle);
       stream.off('close', settle);
-      if (!abnormal()) end();
+      const cause = http2Cause(stream, session);
+      if (cause !== null) ws[kEndCause](cause);
+      end();
     };
     const timer = setTimeout(settle, RESET_WAIT);
     stream.once('aborted', settle);
