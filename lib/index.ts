@@ -68,6 +68,7 @@ export {
   type WebSocketServerOptions,
 } from './stream/server/websocket-server';
 export type { DeliveryCounts, SlowClientPolicy } from './stream/server/delivery';
+export type { AnyHttp2Server } from './stream/server/http2-router';
 export {
   AbortError,
   connect,
