@@ -12,6 +12,7 @@
  * arrayBuffers, connections } after garbage collection), { cmd: 'open', port, n }
  * (answer: { type: 'opened', n }), { cmd: 'close' } (answer: { type: 'closed' }).
  */
+import { settle } from './child';
 import { closeAll, openClients, startServer, type Closable, type EchoServer, type MemoryMode } from './memory-clients';
 import type { Lib } from './workload';
 
@@ -19,15 +20,6 @@ interface Command {
   cmd: 'snapshot' | 'open' | 'close';
   port?: number;
   n?: number;
-}
-
-async function settle(): Promise<void> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (gc === undefined) throw new Error('run with --expose-gc');
-  for (let i = 0; i < 4; i++) {
-    gc();
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 async function main(): Promise<void> {

@@ -29,6 +29,7 @@ import { serializeWorkloads } from './workloads/serialize';
 import { deflateWorkloads } from './workloads/deflate';
 import { loopbackWorkloads } from './workloads/loopback';
 import { memoryWorkloads } from './workloads/memory';
+import { http2Workloads } from './workloads/http2';
 import { broadcastWorkloads } from './workloads/broadcast';
 
 const WORKLOADS: Workload[] = [
@@ -37,6 +38,7 @@ const WORKLOADS: Workload[] = [
   ...deflateWorkloads,
   ...loopbackWorkloads,
   ...memoryWorkloads,
+  ...http2Workloads,
   ...broadcastWorkloads,
 ];
 
@@ -98,7 +100,7 @@ function si(v: number): string {
   if (v >= 1e9) return `${(v / 1e9).toFixed(2)} G`;
   if (v >= 1e6) return `${(v / 1e6).toFixed(2)} M`;
   if (v >= 1e3) return `${(v / 1e3).toFixed(1)} k`;
-  return v.toFixed(v >= 100 ? 0 : 1);
+  return `${v.toFixed(v >= 100 ? 0 : 1)} `;
 }
 
 function format(v: number, unit: Unit): string {
@@ -129,6 +131,18 @@ function ratio(v: number): string {
   return `${v.toFixed(2)}×`;
 }
 
+/** A figure of a row: a message rate of fixed-size messages is given in MB/s too. */
+function formatValue(v: number, r: { unit: Unit; bytesPerUnit?: number | undefined }): string {
+  const text = format(v, r.unit);
+  return r.bytesPerUnit === undefined ? text : `${text}, ${format(v * r.bytesPerUnit, 'B/s')}`;
+}
+
+/** A median ratio with its min–max when there are several. */
+function ratioSpread(ratios: number[]): string {
+  const spread = ratios.length > 1 ? ` (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)})` : '';
+  return `${ratio(median(ratios))}${spread}`;
+}
+
 // ---------------------------------------------------------------------------------
 // running
 
@@ -137,6 +151,7 @@ interface Row {
   metric: string;
   title: string;
   unit: Unit;
+  bytesPerUnit?: number | undefined;
   better: 'higher' | 'lower' | 'shorter';
   target: number | null;
   ours: number[];
@@ -203,6 +218,16 @@ async function runWorkload(workload: Workload, config: BenchConfig): Promise<Row
         if (workload.baseline) await workload.baseline.measure(config, true);
       }
       for (let i = 0; i < reps; i++) {
+        if (workload.baseline?.ratio !== undefined) {
+          // A third side: the three take turns at going first.
+          const sides: Array<Lib | 'baseline'> = ['ours', 'ws', 'baseline'];
+          for (let k = 0; k < 3; k++) {
+            const side = sides[(i + k) % 3]!;
+            if (side === 'baseline') baseline.push(await workload.baseline.measure(config, false));
+            else results[side].push(await measure(side, config, false));
+          }
+          continue;
+        }
         // Alternate which library goes first, so that drift during a pair cancels out.
         const order: Lib[] = i % 2 === 0 ? ['ours', 'ws'] : ['ws', 'ours'];
         for (const lib of order) results[lib].push(await measure(lib, config, false));
@@ -243,7 +268,15 @@ function row(
     ? { label: workload.baseline.label, values: baseline.map((r) => r[metric.key]!) }
     : null;
   let extra = '';
-  if (base !== null) {
+  if (base !== null && workload.baseline?.ratio !== undefined) {
+    // A third side: the per-repetition ratios ours / baseline (turned round for durations).
+    const b = median(base.values);
+    const pairs = ours.map((o, i) => (metric.better === 'shorter' ? base.values[i]! / o : o / base.values[i]!));
+    extra = `${base.label}: ${formatValue(b, { unit: metric.unit, bytesPerUnit: metric.bytesPerUnit })}; ${workload.baseline.ratio} ${ratioSpread(pairs)}`;
+    if (metric.key === 'value' && results.ours.every((r, i) => r.cpu !== undefined && baseline[i]?.cpu !== undefined)) {
+      extra += `, CPU-time ${ratio(median(results.ours.map((r, i) => r.cpu! / baseline[i]!.cpu!)))}`;
+    }
+  } else if (base !== null) {
     const b = median(base.values);
     extra = `${base.label}: ${format(b, metric.unit)}; ours = ${((median(ours) / b) * 100).toFixed(0)}% of it`;
   }
@@ -256,6 +289,7 @@ function row(
     metric: metric.key,
     title: metric.title,
     unit: metric.unit,
+    bytesPerUnit: metric.bytesPerUnit,
     better: metric.better,
     target: metric.target,
     ours,
@@ -362,8 +396,8 @@ function table(rows: Row[]): string {
     const spread = r.ratios.length > 1 ? ` (${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)})` : '';
     return [
       r.title,
-      format(r.oursMedian, r.unit),
-      format(r.wsMedian, r.unit),
+      formatValue(r.oursMedian, r),
+      formatValue(r.wsMedian, r),
       `${ratio(r.ratioMedian)}${spread}`,
       target,
       status(r),
@@ -447,7 +481,7 @@ async function main(): Promise<void> {
       'for durations (ms) it is ws / ours: how many times faster.',
   );
   console.log(
-    'CPU-time ratio: the same ratio in units per CPU second of this process (all threads), which other processes on a busy machine do not disturb.',
+    'CPU-time ratio: the same ratio in units per CPU second of this process (all threads; the HTTP/2 echo rows: of both peer processes), which other processes on a busy machine do not disturb.',
   );
   console.log(`total time: ${elapsed.toFixed(1)} s; load average at the end ${loadavg()}`);
 

@@ -29,6 +29,8 @@ export interface Metric {
   better: 'higher' | 'lower' | 'shorter';
   /** The issue's target for ours / ws, or null when there is none. */
   target: number | null;
+  /** A rate in msg/s of messages of this many bytes: printed in MB/s too. */
+  bytesPerUnit?: number;
 }
 
 /**
@@ -64,9 +66,16 @@ export interface Workload {
   pass?(lib: Lib): Pass;
   /** Other workloads: one measurement for one library (`warmup`: a short run whose result is dropped). */
   measure?(lib: Lib, config: BenchConfig, warmup: boolean): Promise<Record<string, number>> | Record<string, number>;
-  /** An optional baseline measured in the same rounds (raw TCP), shown beside the pair. */
+  /**
+   * An optional baseline measured in the same rounds (raw TCP), shown beside the pair.
+   * With `ratio`, it is a third side compared with ours (ours over HTTP/1.1 beside ours
+   * over HTTP/2): measured in rotation with ours and ws, and the notes give the median of
+   * the per-repetition ratios ours / baseline (its min–max, and its CPU-time ratio when
+   * measured), named `ratio`.
+   */
   baseline?: {
     label: string;
+    ratio?: string;
     measure(config: BenchConfig, warmup: boolean): Promise<Record<string, number>> | Record<string, number>;
   };
   /** Key of the Python wsproto figure (bench/py/wsproto_bench.py) for this workload's first metric. */

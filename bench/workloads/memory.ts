@@ -15,8 +15,8 @@
  * snapshot after garbage collection, then N connections, another snapshot; the figures
  * are (RSS delta) / N and (heapUsed delta) / N.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { Child } from '../child';
 import { fdLimit, sleep, type BenchConfig } from '../common';
 import { closeAll, openClients, startServer, type MemoryMode } from '../memory-clients';
 import type { Lib, Workload } from '../workload';
@@ -30,54 +30,9 @@ interface Snapshot {
   connections: number;
 }
 
-class Child {
-  readonly proc: ChildProcess;
-  readonly #inbox: Array<{ type: string } & Record<string, unknown>> = [];
-  #waiter: (() => void) | null = null;
-  #exited = false;
-
-  constructor(lib: Lib, role: 'server' | 'client', mode: MemoryMode) {
-    this.proc = fork(path.join(__dirname, '..', 'memory.js'), [lib, role, mode], {
-      execArgv: ['--expose-gc'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.proc.on('message', (message: { type: string } & Record<string, unknown>) => {
-      this.#inbox.push(message);
-      this.#waiter?.();
-    });
-    this.proc.on('exit', () => {
-      this.#exited = true;
-      this.#waiter?.();
-    });
-  }
-
-  async next<T>(type: string): Promise<T> {
-    for (;;) {
-      const message = this.#inbox.shift();
-      if (message !== undefined) {
-        if (message.type === 'error') throw new Error(`memory child: ${String(message.message)}`);
-        if (message.type !== type) throw new Error(`memory child: expected ${type}, got ${message.type}`);
-        return message as unknown as T;
-      }
-      if (this.#exited) throw new Error('memory child exited');
-      await new Promise<void>((resolve) => (this.#waiter = resolve));
-      this.#waiter = null;
-    }
-  }
-
-  request<T>(command: object, type: string): Promise<T> {
-    this.proc.send(command);
-    return this.next<T>(type);
-  }
-
-  async stop(): Promise<void> {
-    if (this.#exited) return;
-    const exited = new Promise<void>((resolve) => this.proc.once('exit', () => resolve()));
-    this.proc.disconnect();
-    const timer = setTimeout(() => this.proc.kill(), 3000);
-    await exited;
-    clearTimeout(timer);
-  }
+/** A memory child (bench/memory.ts) of `lib` in `role`. */
+function memoryChild(lib: Lib, role: 'server' | 'client', mode: MemoryMode): Child {
+  return new Child(path.join(__dirname, '..', 'memory.js'), [lib, role, mode], ['--expose-gc'], 'memory child');
 }
 
 const WARM = 20;
@@ -93,7 +48,7 @@ function perConnection(before: Snapshot, after: Snapshot, n: number): Record<str
 
 /** The server of `lib` in a child; clients here. */
 async function serverSide(lib: Lib, mode: MemoryMode, n: number): Promise<Record<string, number>> {
-  const child = new Child(lib, 'server', mode);
+  const child = memoryChild(lib, 'server', mode);
   try {
     const { port } = await child.next<{ port: number }>('ready');
     // The clients are the same for both servers: raw idle sockets, or ws's compressed client.
@@ -115,7 +70,7 @@ async function serverSide(lib: Lib, mode: MemoryMode, n: number): Promise<Record
 /** Clients of `lib` in a child; a ws server here. */
 async function clientSide(lib: Lib, n: number): Promise<Record<string, number>> {
   const server = await startServer('ws', 'deflate');
-  const child = new Child(lib, 'client', 'deflate');
+  const child = memoryChild(lib, 'client', 'deflate');
   try {
     await child.next('ready');
     await child.request({ cmd: 'open', port: server.port, n: WARM }, 'opened');
