@@ -14,11 +14,19 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import * as dns from 'node:dns';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import type * as tls from 'node:tls';
 import { WebSocketServer } from 'ws';
-import { connect, handleUpgrade, ProxyRejectedError, type ConnectOptions, type WebSocketDuplex } from '../../lib/index';
+import {
+  connect,
+  handleUpgrade,
+  ProxyRejectedError,
+  WebSocketServer as OurServer,
+  type ConnectOptions,
+  type WebSocketDuplex,
+} from '../../lib/index';
 import { listen, once, until } from '../helpers/net';
 import { requirePeer } from '../helpers/peers';
 import {
@@ -211,6 +219,38 @@ describe('interop: through a real forward proxy (tinyproxy, HAProxy)', function 
         await expectEchoAndClose(ws);
       } finally {
         await origin.close();
+      }
+    });
+
+    it('wss:// over HTTP/2 (RFC 8441) through the tunnel: ALPN h2 inside it, 1 MiB echo intact; prefer rides h2 too', async () => {
+      const server = http2.createSecureServer({ key: certificate.key, cert: certificate.cert, allowHTTP1: true });
+      const wss = new OurServer({ server, path: '/h2' });
+      const versions: string[] = [];
+      wss.on('connection', (ws, req) => {
+        versions.push(req.httpVersion);
+        ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      });
+      const srv = await listen(server as unknown as net.Server);
+      try {
+        for (const http2Option of [true, 'prefer'] as const) {
+          const ws = await connect(`wss://localhost:${srv.port}/h2`, {
+            proxy: proxy.url,
+            http2: http2Option,
+            tls: { ca: certificate.cert },
+          });
+          await loggedConnect(proxy, `localhost:${srv.port}`);
+          expect(ws.response?.httpVersion).to.equal('2');
+          const mebibyte = randomBytes(1 << 20);
+          const [data] = await echo(ws, mebibyte);
+          expect(Buffer.compare(data as Buffer, mebibyte)).to.equal(0);
+          const closed = once<CloseArgs>(ws, 'close');
+          ws.close(4000, 'done');
+          expect(await closed).to.deep.equal([4000, 'done', true, null]);
+        }
+        expect(versions).to.deep.equal(['2.0', '2.0']);
+      } finally {
+        await wss.close();
+        await srv.close();
       }
     });
 
