@@ -57,15 +57,17 @@ function http2Cause(stream: Http2Stream, session: Session, error?: Error): Remot
     });
   }
   const rst = stream.rstCode;
-  if (rst !== undefined && rst !== constants.NGHTTP2_NO_ERROR) {
-    const cause = new RemoteProtocolError(`the HTTP/2 stream was reset (RST_STREAM ${http2ErrorName(rst)})`, {
-      code: 'ERR_HTTP2_STREAM_RESET',
-      closeCode: 1006,
-    });
-    if (error !== undefined) Object.defineProperty(cause, 'cause', { value: error, enumerable: false });
-    return cause;
-  }
-  return null;
+  return rst !== undefined && rst !== constants.NGHTTP2_NO_ERROR ? resetCause(rst, error) : null;
+}
+
+/** The cause of a stream reset with `code` (RST_STREAM). */
+function resetCause(code: number, error?: Error): RemoteProtocolError {
+  const cause = new RemoteProtocolError(`the HTTP/2 stream was reset (RST_STREAM ${http2ErrorName(code)})`, {
+    code: 'ERR_HTTP2_STREAM_RESET',
+    closeCode: 1006,
+  });
+  if (error !== undefined) Object.defineProperty(cause, 'cause', { value: error, enumerable: false });
+  return cause;
 }
 
 /**
@@ -81,6 +83,13 @@ export function wireHttp2Stream(ws: WebSocketDuplex, stream: Http2Stream, readLa
   stream.on('error', (error: Error) => {
     const cause = http2Cause(stream, session, error);
     if (cause !== null) ws[kAbort](cause);
+  });
+  // The stream was reset before our side ended it: by the peer (RST_STREAM; CANCEL, as a
+  // browser drops a WebSocket, and NO_ERROR bring no 'error', and an EOF comes after it)
+  // or by a local close(). It carries nothing more, and Node keeps it closed but not
+  // destroyed until our output finished, which it never will: end the WebSocket now.
+  stream.on('aborted', () => {
+    ws[kAbort](http2Cause(stream, session) ?? resetCause(stream.rstCode ?? constants.NGHTTP2_NO_ERROR));
   });
   stream.on('close', () => {
     if (ended) return;
