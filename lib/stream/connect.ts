@@ -235,7 +235,7 @@ async function attemptHttp2(
   let session: ClientHttp2Session;
   if (typeof option === 'object') session = option;
   else {
-    const socket = await openTransport(target, options, target.secure ? alpnFor(option) : undefined);
+    const socket = await openTransport(target, options, target.secure ? alpnFor() : undefined);
     if (target.secure && alpnOf(socket) !== 'h2') {
       if (prefer) return { fallback: socket };
       socket.destroy();
@@ -262,6 +262,11 @@ async function attemptHttp2(
     const stopped =
       options.signal?.aborted === true || (error instanceof ConnectError && error.code === 'ERR_CONNECT_TIMEOUT');
     if (prefer && !stopped) return { fallback: null };
+    // A session of ours that failed before the server's SETTINGS: the server does not speak HTTP/2.
+    if (owned && !stopped) {
+      const message = `the server did not answer in HTTP/2 (${(error as Error).message})`;
+      throw new ConnectError(message, 'ERR_HTTP2_UNAVAILABLE', target.url, { cause: error });
+    }
     throw error;
   }
   if (!offered) {

@@ -14,22 +14,17 @@ const FLUSH_GRACE = 5000;
 
 /**
  * Pipe `socket` into `ws` and `ws` into `socket` (the input side now, unless `readLater`).
- * `endInput`, when given, decides when the socket's EOF ends the stream's input (it calls
- * `end`); by default at once.
+ * `onEof`, when given, takes the socket's EOF and ends the stream's input itself
+ * (`ws.end()`) when it is ready; by default the EOF ends it at once.
  */
-export function wireSocket(
-  ws: WebSocketDuplex,
-  socket: NodeDuplex,
-  readLater = false,
-  endInput?: (end: () => void) => void,
-): () => void {
+export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = false, onEof?: () => void): () => void {
   const s = socket as NodeDuplex & { setNoDelay?: (on: boolean) => void; setTimeout?: (ms: number) => void };
   s.setNoDelay?.(true);
   s.setTimeout?.(0);
   let inputEnded = false;
   socket.on('end', () => {
     inputEnded = true;
-    if (endInput !== undefined) endInput(() => ws.end());
+    onEof?.();
   });
   socket.on('error', (error: Error) => ws[kAbort](error));
   socket.on('close', () => {
@@ -63,7 +58,7 @@ export function wireSocket(
   });
   ws.pipe(socket as unknown as NodeJS.WritableStream);
   const startReading = () => {
-    if (!ws.destroyed) socket.pipe(ws as unknown as NodeJS.WritableStream, { end: endInput === undefined });
+    if (!ws.destroyed) socket.pipe(ws as unknown as NodeJS.WritableStream, { end: onEof === undefined });
   };
   if (!readLater) startReading();
   return startReading;

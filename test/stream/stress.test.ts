@@ -1,18 +1,24 @@
 /**
  * Model-based stress test of the stream layer (connect, handleUpgrade, WebSocketDuplex)
  * over real TCP on 127.0.0.1, against itself and against `ws`, with and without
- * permessage-deflate. See test/stream/stress/ for the schedule generator, the endpoints
- * and the oracle.
+ * permessage-deflate; and of ours against ours over HTTP/2 (RFC 8441: connect with a
+ * session, handleHttp2Stream; h2c and TLS), several WebSockets on one session at once.
+ * See test/stream/stress/ for the schedule generator, the endpoints and the oracle.
  *
  *   STRESS_SEED=n        replay one random schedule
  *   STRESS_RUNS=n        number of random schedules (default 12)
  *   STRESS_BASE_SEED=n   first seed of the random schedules (default: random, printed)
- *   STRESS_LONG=1        also the heavier fixed variants (echo with permessage-deflate)
+ *   STRESS_LONG=1        also the heavier fixed variants (echo with permessage-deflate, the
+ *                        burst over HTTP/2 with TLS)
+ *   STRESS_H2_SEED=n     replay one random schedule over HTTP/2
+ *   STRESS_H2_RUNS=n     number of random schedules over HTTP/2 (default 6; seeds from
+ *                        STRESS_BASE_SEED + 700,000, printed)
  */
 import { expect } from 'chai';
 import { formatBytes, Rng, type MessageSpec } from './stress/prng';
 import { collectGarbage, runSchedule, type RunOptions } from './stress/runner';
 import {
+  generateHttp2Schedule,
   generateSchedule,
   isOurs,
   PAIRINGS,
@@ -20,6 +26,7 @@ import {
   type Schedule,
   type SideScript,
   type Step,
+  type Transport,
 } from './stress/schedule';
 import { requirePeer } from '../helpers/peers';
 import { startTinyproxy, tinyproxyAvailable, type RunningProxy } from '../helpers/proxies';
@@ -37,14 +44,25 @@ async function expectPass(schedule: Schedule, options: RunOptions = {}): Promise
 
 const idle: SideScript = { reader: { kind: 'fast' }, steps: [] };
 
-function fixed(name: string, pairing: Pairing, deflate: boolean, client: SideScript, server: SideScript): Schedule {
+function fixed(
+  name: string,
+  pairing: Pairing,
+  deflate: boolean,
+  client: SideScript,
+  server: SideScript,
+  transport: Transport = 'tcp',
+  neighbours: Schedule['neighbours'] = [],
+): Schedule {
+  const over = transport === 'tcp' ? '' : ` over ${transport} (+${neighbours.length})`;
   return {
     seed: null,
-    name: `"${name}" ${pairing} deflate=${deflate ? 'on' : 'off'}`,
+    name: `"${name}" ${pairing}${over} deflate=${deflate ? 'on' : 'off'}`,
     pairing,
     deflate,
     client,
     server,
+    transport,
+    neighbours,
   };
 }
 
@@ -258,6 +276,111 @@ describe('stream stress: our client through a real forward proxy (tinyproxy)', f
       // backlog (about 10 s), as a deployment behind a proxy would set it.
       await expectPass(schedule, { connect: { proxy: proxy!.url, closeTimeout: 20_000 } });
       expect(proxy!.output()).to.match(/CONNECT/);
+    });
+  }
+});
+
+describe('stream stress over HTTP/2 (RFC 8441): fixed regressions', function () {
+  this.timeout(60_000);
+  const burstThenClose: SideScript = {
+    reader: { kind: 'fast' },
+    steps: [bigBurst(1), { kind: 'close', code: 1000, reason: '' }],
+  };
+
+  // Over TLS too in long runs (random schedules take TLS half of the time).
+  for (const transport of LONG ? (['h2c', 'h2-tls'] as const) : (['h2c'] as const)) {
+    const name =
+      'deadlock after a send burst (5 × 1 MB, 50 × 100 KB, 200 × 20 KB, 10,000 × 1 KB right after open, ' +
+      'then close → clean 1000 both sides)';
+    it(`${name} [${transport}]`, async () => {
+      await expectPass(
+        fixed(
+          name,
+          'ours-client/ours-server',
+          false,
+          burstThenClose,
+          { reader: { kind: 'fast' }, steps: [bigBurst(2)] },
+          transport,
+        ),
+      );
+    });
+  }
+
+  it('a server that pauses its stream (HTTP/2 flow control) while 3 neighbours on the session burst and echo: all intact, clean closes', async () => {
+    const sender = (salt: number): SideScript => ({
+      reader: { kind: 'fast' },
+      steps: [
+        { kind: 'burst', awaitMode: 'none', messages: repeat(200, 16 * 1024, salt % 2 === 0, salt) },
+        { kind: 'await-received', count: 200 },
+        { kind: 'close', code: 1000, reason: 'done' },
+      ],
+    });
+    const echoing: SideScript = { reader: { kind: 'echo' }, steps: [] };
+    const paused: SideScript = { reader: { kind: 'pausing', pauses: 4, pauseMs: 150, runMs: 20 }, steps: [] };
+    const neighbours = [1, 2, 3].map((salt) => ({ client: sender(salt), server: echoing }));
+    await expectPass(
+      fixed(
+        'paused stream beside busy neighbours',
+        'ours-client/ours-server',
+        false,
+        {
+          reader: { kind: 'fast' },
+          steps: [
+            { kind: 'burst', awaitMode: 'none', messages: repeat(400, 8 * 1024, true, 9) },
+            { kind: 'close', code: 4000, reason: 'bye' },
+          ],
+        },
+        paused,
+        'h2c',
+        neighbours,
+      ),
+    );
+  });
+
+  it('one stream reset (RST_STREAM) mid-burst: that pair gets 1006 and a prefix, its neighbours finish clean', async () => {
+    const sender: SideScript = {
+      reader: { kind: 'fast' },
+      steps: [{ kind: 'burst', awaitMode: 'none', messages: repeat(400, 16 * 1024, true, 7) }],
+    };
+    const resetter: SideScript = {
+      reader: { kind: 'fast' },
+      steps: [
+        { kind: 'sleep', ms: 5 },
+        { kind: 'reset', how: 'rst' },
+      ],
+    };
+    const closing: SideScript = {
+      reader: { kind: 'fast' },
+      steps: [
+        { kind: 'burst', awaitMode: 'end', messages: repeat(100, 4 * 1024, false, 3) },
+        { kind: 'close', code: 1000, reason: '' },
+      ],
+    };
+    const quiet: SideScript = { reader: { kind: 'fast' }, steps: [] };
+    await expectPass(
+      fixed('reset one stream', 'ours-client/ours-server', true, sender, resetter, 'h2-tls', [
+        { client: closing, server: quiet },
+        { client: quiet, server: closing },
+      ]),
+    );
+  });
+});
+
+describe('stream stress over HTTP/2 (RFC 8441): random schedules', function () {
+  this.timeout(60_000);
+  const replay = process.env.STRESS_H2_SEED;
+  const runs = Number(process.env.STRESS_H2_RUNS ?? 6);
+  const base = Number(process.env.STRESS_BASE_SEED ?? Math.floor(Math.random() * 1_000_000) * 6) + 700_000;
+  const seeds = replay !== undefined ? [Number(replay)] : Array.from({ length: runs }, (_, i) => base + i);
+
+  before(() => {
+    if (replay === undefined) console.log(`    stress over HTTP/2: ${runs} schedules from seed ${base}`);
+  });
+
+  for (const seed of seeds) {
+    const schedule = generateHttp2Schedule(seed);
+    it(`${schedule.name} (STRESS_H2_SEED=${seed})`, async () => {
+      await expectPass(schedule);
     });
   }
 });

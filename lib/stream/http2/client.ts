@@ -26,9 +26,13 @@ import { watchGoaway } from './wiring';
  */
 export type Http2Option = boolean | 'prefer' | http2.ClientHttp2Session;
 
-/** The ALPN protocols to offer for an attempt. */
-export function alpnFor(option: Http2Option): string[] {
-  return option === 'prefer' ? ['h2', 'http/1.1'] : ['h2'];
+/**
+ * The ALPN protocols to offer: both, even when HTTP/2 is required. A server without h2
+ * then agrees on http/1.1 and the attempt fails with ERR_HTTP2_UNAVAILABLE; offered h2
+ * alone, an ALPN-aware server aborts the TLS handshake (RFC 7301 3.2, no_application_protocol).
+ */
+export function alpnFor(): string[] {
+  return ['h2', 'http/1.1'];
 }
 
 /** The protocol TLS agreed on a dialed transport ('' when it is not TLS or none was agreed). */
@@ -47,31 +51,39 @@ export function openSession(target: Target, socket: NodeDuplex): http2.ClientHtt
   return session;
 }
 
+/**
+ * The wait for a session's SETTINGS, one per session and shared by every attempt on it:
+ * Node refuses (cancels) PINGs beyond 10 unanswered, so 100 connects at once on a new
+ * session must not send one each.
+ */
+const settingsWaits = new WeakMap<http2.ClientHttp2Session, Promise<void>>();
+
 /** True when the server's SETTINGS allow extended CONNECT; waits for them when they may not have arrived. */
 export async function extendedConnectOffered(session: http2.ClientHttp2Session, signal: AbortSignal): Promise<boolean> {
   if (session.destroyed || session.closed) throw new Error('the HTTP/2 session is closed');
   if (offers(session)) return true;
-  signal.throwIfAborted();
-  let asked = asking.get(session);
-  if (asked === undefined) {
-    asked = settingsRead(session);
-    asking.set(session, asked);
-    const forget = () => void asking.delete(session);
-    asked.then(forget, forget);
+  let wait = settingsWaits.get(session);
+  if (wait === undefined) {
+    wait = settingsArrived(session);
+    settingsWaits.set(session, wait);
+    // A failed wait is not kept: a later attempt asks again.
+    wait.catch(() => settingsWaits.delete(session));
   }
-  await untilAborted(asked, signal);
+  await new Promise<void>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    void wait.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
   return offers(session);
 }
 
-/** One question per session at a time, however many WebSockets wait for it (Node allows 10 PINGs in flight). */
-const asking = new WeakMap<http2.ClientHttp2Session, Promise<void>>();
-
-/** Resolves once the server's SETTINGS have been read: their event, or our PING answered after them. */
-function settingsRead(session: http2.ClientHttp2Session): Promise<void> {
+/** Resolves once the server's SETTINGS have been read (their event, or a PING answered after them). */
+function settingsArrived(session: http2.ClientHttp2Session): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const done = () => (unwatch(), resolve());
     const fail = (error: unknown) => (unwatch(), reject(error));
-    // A PING sent while connecting is cancelled by Node: ping once connected.
+    // A session still connecting cancels PINGs: ask once it is connected.
     const ping = () => {
       try {
         session.ping((error) => (error === null ? done() : fail(error)));
@@ -86,15 +98,6 @@ function settingsRead(session: http2.ClientHttp2Session): Promise<void> {
       close: () => fail(new Error('the HTTP/2 session closed before its SETTINGS arrived')),
     });
     if (!session.connecting) ping();
-  });
-}
-
-/** `promise`, or a rejection with the signal's reason once it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 

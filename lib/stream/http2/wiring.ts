@@ -58,15 +58,17 @@ function http2Cause(stream: Http2Stream, session: Session, error?: Error): Remot
     });
   }
   const rst = stream.rstCode;
-  if (rst !== undefined && rst !== constants.NGHTTP2_NO_ERROR) {
-    const cause = new RemoteProtocolError(`the HTTP/2 stream was reset (RST_STREAM ${http2ErrorName(rst)})`, {
-      code: 'ERR_HTTP2_STREAM_RESET',
-      closeCode: 1006,
-    });
-    if (error !== undefined) Object.defineProperty(cause, 'cause', { value: error, enumerable: false });
-    return cause;
-  }
-  return null;
+  return rst !== undefined && rst !== constants.NGHTTP2_NO_ERROR ? resetCause(rst, error) : null;
+}
+
+/** The cause of a stream reset with `code` (RST_STREAM). */
+function resetCause(code: number, error?: Error): RemoteProtocolError {
+  const cause = new RemoteProtocolError(`the HTTP/2 stream was reset (RST_STREAM ${http2ErrorName(code)})`, {
+    code: 'ERR_HTTP2_STREAM_RESET',
+    closeCode: 1006,
+  });
+  if (error !== undefined) Object.defineProperty(cause, 'cause', { value: error, enumerable: false });
+  return cause;
 }
 
 /** How long an EOF without a close frame waits to learn whether it was a reset, in ms. */
@@ -85,34 +87,47 @@ const RESET_WAIT = 100;
 export function wireHttp2Stream(ws: WebSocketDuplex, stream: Http2Stream, readLater = false): () => void {
   const session = stream.session as Session;
   watchGoaway(session);
-  let ended = false;
+  let ended = false; // the stream's input ended ('end')
+  let inputDone = false; // the WebSocket's input was ended (once)
+  const endInput = (cause: RemoteProtocolError | null) => {
+    if (cause !== null) ws[kEndCause](cause);
+    if (inputDone) return;
+    inputDone = true;
+    ws.end();
+  };
   stream.on('end', () => void (ended = true));
   // Registered before wireSocket's listeners: the first cause the stream records wins.
   stream.on('error', (error: Error) => {
     const cause = http2Cause(stream, session, error);
     if (cause !== null) ws[kAbort](cause);
   });
+  // Reset before its input ended (RST_STREAM CANCEL, as a browser drops a WebSocket, or
+  // NO_ERROR, neither of which brings an 'error'): nothing more will arrive, and Node keeps
+  // the stream until our output is done. The WebSocket's input ends, with the reset as the
+  // cause unless what arrived before it explains the end.
+  stream.on('aborted', () => {
+    if (!ended) endInput(http2Cause(stream, session) ?? resetCause(stream.rstCode ?? constants.NGHTTP2_NO_ERROR));
+  });
   stream.on('close', () => {
-    if (ended) return;
+    if (ended || inputDone) return;
     const cause = http2Cause(stream, session);
     if (cause !== null) ws[kAbort](cause);
   });
-  const endInput = (end: () => void) => {
+  const onEof = () => {
+    if (inputDone) return;
     const core = ws.connection.connection;
     const state = ws.connection.state;
     const open = state === ConnectionState.OPEN || state === ConnectionState.LOCAL_CLOSING;
-    if (!open || core === null || core.failure !== null) return end();
+    if (!open || core === null || core.failure !== null) return endInput(null);
     const settle = () => {
       clearTimeout(timer);
       stream.off('aborted', settle);
       stream.off('close', settle);
-      const cause = http2Cause(stream, session);
-      if (cause !== null) ws[kEndCause](cause);
-      end();
+      endInput(http2Cause(stream, session));
     };
     const timer = setTimeout(settle, RESET_WAIT);
     stream.once('aborted', settle);
     stream.once('close', settle);
   };
-  return wireSocket(ws, stream, readLater, endInput);
+  return wireSocket(ws, stream, readLater, onEof);
 }

@@ -12,9 +12,8 @@ async function h2Server(settings: http2.Settings) {
 }
 
 describe('http2/client: the session of an attempt', () => {
-  it('alpnFor: h2 alone for http2: true, h2 then http/1.1 for prefer; alpnOf reads a TLS socket', () => {
-    expect(alpnFor(true)).to.deep.equal(['h2']);
-    expect(alpnFor('prefer')).to.deep.equal(['h2', 'http/1.1']);
+  it('alpnFor: h2 then http/1.1 (RFC 7301 3.2: offered h2 alone, a server without it aborts TLS); alpnOf reads a TLS socket', () => {
+    expect(alpnFor()).to.deep.equal(['h2', 'http/1.1']);
     expect(alpnOf(new PassThrough())).to.equal('');
     expect(alpnOf(Object.assign(new PassThrough(), { alpnProtocol: 'h2' }))).to.equal('h2');
     expect(alpnOf(Object.assign(new PassThrough(), { alpnProtocol: false }))).to.equal('');

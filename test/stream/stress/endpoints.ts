@@ -7,7 +7,8 @@
  * No 'error' listener is ever attached to our streams (the contract is that a peer never
  * causes one); the process-level traps in the runner catch any that escape.
  */
-import type * as net from 'node:net';
+import * as http2 from 'node:http2';
+import * as net from 'node:net';
 import WebSocket from 'ws';
 import type { WebSocketDuplex } from '../../../lib/index';
 import { digest, DigestBuilder, type MessageDigest } from './prng';
@@ -27,13 +28,20 @@ type SendCallback = (error?: Error | null) => void;
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Reset a TCP connection (RST). After end() Node cannot reset (libuv refuses while a
- * shutdown is pending, and the socket then never emits 'close'), so such a socket is
- * destroyed instead.
+ * What carries one end of a WebSocket, when the test can reach it: its TCP socket, or
+ * its HTTP/2 stream (our server's, over HTTP/2).
  */
-function resetSocket(socket: net.Socket): void {
-  if (socket.destroyed || socket.writableEnded) socket.destroy();
-  else socket.resetAndDestroy();
+export type Transport = net.Socket | http2.Http2Stream;
+
+/**
+ * Reset a transport. TCP: RST (after end() Node cannot reset: libuv refuses while a
+ * shutdown is pending, and the socket then never emits 'close', so such a socket is
+ * destroyed instead). HTTP/2: RST_STREAM CANCEL for the stream alone.
+ */
+function resetTransport(transport: Transport): void {
+  if (!(transport instanceof net.Socket)) transport.close(http2.constants.NGHTTP2_CANCEL);
+  else if (transport.destroyed || transport.writableEnded) transport.destroy();
+  else transport.resetAndDestroy();
 }
 
 /**
@@ -75,8 +83,8 @@ export abstract class Endpoint {
     readonly label: string,
     readonly ours: boolean,
     protected readonly reader: ReaderMode,
-    /** The TCP socket of this end, when the test can reach it. */
-    readonly socket: net.Socket | null,
+    /** The transport of this end (TCP socket or HTTP/2 stream), when the test can reach it. */
+    readonly socket: Transport | null,
   ) {}
 
   /** Still OPEN: has not seen (or sent) a close, and the transport is up. */
@@ -200,7 +208,7 @@ export class OurEndpoint extends Endpoint {
     label: string,
     readonly ws: WebSocketDuplex,
     reader: ReaderMode,
-    socket: net.Socket | null,
+    socket: Transport | null,
   ) {
     super(label, true, reader, socket);
     ws.on('close', (code: number, reason: string, wasClean: boolean) => this.recordClose(code, reason, wasClean));
@@ -287,7 +295,7 @@ export class OurEndpoint extends Endpoint {
 
   protected rawReset(how: 'destroy' | 'rst'): void {
     if (this.socket === null) this.ws.destroy();
-    else if (how === 'rst') resetSocket(this.socket);
+    else if (how === 'rst') resetTransport(this.socket);
     else this.socket.destroy();
   }
 
@@ -348,7 +356,7 @@ export class WsEndpoint extends Endpoint {
   }
 
   protected rawReset(how: 'destroy' | 'rst'): void {
-    if (how === 'rst' && this.socket !== null) resetSocket(this.socket);
+    if (how === 'rst' && this.socket !== null) resetTransport(this.socket);
     else this.ws.terminate();
   }
 

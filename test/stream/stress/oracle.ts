@@ -13,6 +13,10 @@
  * 4. No uncaught exception or unhandled rejection; no 'error' from ws.app's reader; no
  *    protocol error reported by the ws peer.
  * 5. No deadlock (the runner's watchdog, reported here).
+ *
+ * Over HTTP/2 every WebSocket on the session (the main pair and its neighbours) is judged
+ * alike and on its own: a reset of one stream excuses only that pair; memory is bounded
+ * by the bytes of all of them.
  */
 import type { Endpoint } from './endpoints';
 import { formatBytes, type MessageDigest } from './prng';
@@ -23,6 +27,8 @@ export interface Outcome {
   readonly schedule: Schedule;
   readonly client: Endpoint;
   readonly server: Endpoint;
+  /** HTTP/2: the other WebSockets on the session. */
+  readonly neighbours?: ReadonlyArray<{ readonly client: Endpoint; readonly server: Endpoint }>;
   /** The watchdog's diagnosis, or null. */
   readonly stuck: string | null;
   readonly unhandled: readonly string[];
@@ -97,8 +103,8 @@ function checkDirection(from: Endpoint, to: Endpoint, reset: boolean, failures: 
   }
 }
 
-function checkCloses(outcome: Outcome, reset: boolean, failures: string[]): void {
-  const { client, server } = outcome;
+function checkCloses(pair: { client: Endpoint; server: Endpoint }, reset: boolean, failures: string[]): void {
+  const { client, server } = pair;
   const codes = [...client.closeCodesSent, ...server.closeCodesSent];
   for (const e of [client, server]) {
     if (e.closes.length !== 1) {
@@ -127,17 +133,19 @@ function checkCloses(outcome: Outcome, reset: boolean, failures: string[]): void
 /** Check one run; returns human-readable failures (empty: it passed). */
 export function checkOutcome(outcome: Outcome): string[] {
   const failures: string[] = [];
-  const { client, server } = outcome;
   if (outcome.stuck !== null) failures.push(outcome.stuck);
-  const reset = client.resetDone || server.resetDone;
-  checkDirection(client, server, reset, failures);
-  checkDirection(server, client, reset, failures);
-  checkCloses(outcome, reset, failures);
-  for (const e of [client, server]) for (const v of e.violations) failures.push(`${e.label}: ${v}`);
+  const pairs = [outcome, ...(outcome.neighbours ?? [])];
+  for (const { client, server } of pairs) {
+    const reset = client.resetDone || server.resetDone;
+    checkDirection(client, server, reset, failures);
+    checkDirection(server, client, reset, failures);
+    checkCloses({ client, server }, reset, failures);
+    for (const e of [client, server]) for (const v of e.violations) failures.push(`${e.label}: ${v}`);
+  }
   for (const u of outcome.unhandled) failures.push(u);
   // Loose: everything in flight may exist a few times over (sender's buffer, socket
   // buffers, receive assembly, the payloads the test itself built), plus 64 MiB.
-  const inFlight = Math.max(client.sentBytes, server.sentBytes) + Math.min(client.sentBytes, server.sentBytes);
+  const inFlight = pairs.reduce((n, { client, server }) => n + client.sentBytes + server.sentBytes, 0);
   const arrayBound = 64 * MiB + 4 * inFlight;
   const grew = outcome.memory.peakArrayBuffers - outcome.memory.baselineArrayBuffers;
   if (grew > arrayBound) {

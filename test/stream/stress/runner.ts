@@ -2,6 +2,8 @@
  * Runs one schedule over real TCP on 127.0.0.1: opens the pairing, runs both sides'
  * scripts at once, watches progress (a watchdog), memory and bufferedAmount, traps
  * uncaught errors, waits for both 'close' events, then hands everything to the oracle.
+ * Over HTTP/2 (`schedule.transport`) one session carries the WebSocket and its
+ * neighbours, all run at once (http2-pairs.ts opens them).
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
@@ -10,9 +12,10 @@ import * as vm from 'node:vm';
 import WebSocket, { WebSocketServer } from 'ws';
 import { connect, handleUpgrade, type ConnectOptions, type WebSocketDuplex } from '../../../lib/index';
 import { OurEndpoint, WsEndpoint, type Endpoint } from './endpoints';
+import { openHttp2Pairs } from './http2-pairs';
 import { makePayload } from './prng';
 import { checkOutcome, type Outcome } from './oracle';
-import { describeSchedule, isOurs, type Schedule, type SideName, type SideScript, type Step } from './schedule';
+import { describeSchedule, isOurs, type Schedule, type SideScript, type Step } from './schedule';
 
 /** Knobs of a run. */
 export interface RunOptions {
@@ -41,9 +44,11 @@ export function collectGarbage(): boolean {
   return gcFunction !== null;
 }
 
-interface Pair {
+/** The endpoints of a run: the main pair, its HTTP/2 neighbours, and how to tear all down. */
+export interface Pair {
   client: Endpoint;
   server: Endpoint;
+  neighbours: Array<{ client: Endpoint; server: Endpoint }>;
   close(): Promise<void>;
 }
 
@@ -71,6 +76,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 }
 
 async function openPair(schedule: Schedule, options: RunOptions): Promise<Pair> {
+  if ((schedule.transport ?? 'tcp') !== 'tcp') return openHttp2Pairs(schedule, options.connect);
   const { pairing, deflate } = schedule;
   const httpServer = http.createServer((_req, res) => res.end());
   const sockets = new Set<net.Socket>();
@@ -126,6 +132,7 @@ async function openPair(schedule: Schedule, options: RunOptions): Promise<Pair> 
   return {
     client,
     server,
+    neighbours: [],
     close: async () => {
       client.dispose();
       server.dispose();
@@ -184,7 +191,7 @@ class Abort {
   }
 }
 
-async function runScript(side: SideName, script: SideScript, me: Endpoint, abort: Abort): Promise<string[]> {
+async function runScript(side: string, script: SideScript, me: Endpoint, abort: Abort): Promise<string[]> {
   const log: string[] = [];
   const race = (p: Promise<unknown>) => Promise.race([p, abort.promise]);
   for (const [index, step] of script.steps.entries()) {
@@ -263,22 +270,24 @@ export async function runSchedule(
         report: describeSchedule(schedule),
       };
     }
-    const { client, server } = pair;
+    const { client, server, neighbours } = pair;
+    const pairs = [{ client, server }, ...neighbours];
+    const endpoints = pairs.flatMap((p) => [p.client, p.server]);
+    const scriptsOf = [schedule, ...(schedule.neighbours ?? [])];
     let lastProgress = Date.now();
     let lastMoved = -1;
     const watchdog = setInterval(() => {
       const mem = process.memoryUsage();
       peakArrayBuffers = Math.max(peakArrayBuffers, mem.arrayBuffers);
       peakHeap = Math.max(peakHeap, mem.heapUsed);
-      client.sampleBuffered();
-      server.sampleBuffered();
-      const moved = client.bytesIn + server.bytesIn + client.closes.length + server.closes.length;
+      for (const e of endpoints) e.sampleBuffered();
+      const moved = endpoints.reduce((n, e) => n + e.bytesIn + e.closes.length, 0);
       const now = Date.now();
       if (moved !== lastMoved) {
         lastMoved = moved;
         lastProgress = now;
       } else if (now - lastProgress > watchdogMs) {
-        stuck = describeStuck(client, server, watchdogMs);
+        stuck = pairs.map((p) => describeStuck(p.client, p.server, watchdogMs)).join('\n');
         abort.fire('watchdog');
       }
       if (now - started > deadlineMs) {
@@ -287,13 +296,15 @@ export async function runSchedule(
       }
     }, 50);
     try {
-      const scripts = Promise.all([
-        runScript('client', schedule.client, client, abort),
-        runScript('server', schedule.server, server, abort),
-      ]);
+      const scripts = Promise.all(
+        pairs.flatMap((p, i) => [
+          runScript(`client${i === 0 ? '' : ` #${i}`}`, scriptsOf[i]!.client, p.client, abort),
+          runScript(`server${i === 0 ? '' : ` #${i}`}`, scriptsOf[i]!.server, p.server, abort),
+        ]),
+      );
       logs = await Promise.race([scripts, abort.promise.then(() => [])]);
-      // Both ends must report their close (bounded by the watchdog).
-      while (!(client.closed && server.closed) && abort.reason === null) await sleep(10);
+      // Every end must report its close (bounded by the watchdog).
+      while (!endpoints.every((e) => e.closed) && abort.reason === null) await sleep(10);
       // Time for a second, wrong 'close' event to show up.
       await sleep(100);
     } finally {
@@ -303,6 +314,7 @@ export async function runSchedule(
       schedule,
       client,
       server,
+      neighbours,
       stuck,
       unhandled: traps.caught,
       memory: {
@@ -315,14 +327,15 @@ export async function runSchedule(
     const failures = checkOutcome(outcome);
     const report = [
       describeSchedule(schedule),
-      `  ${client.summary()}`,
-      `  ${server.summary()}`,
+      ...endpoints.map((e) => `  ${e.summary()}`),
       `  elapsed ${Date.now() - started} ms; steps run: ${logs.map((l) => l.length).join(' / ') || 'aborted'}`,
     ].join('\n');
     return { failures, report };
   } finally {
-    pair?.client.stop();
-    pair?.server.stop();
+    for (const p of pair === null ? [] : [pair, ...pair.neighbours]) {
+      p.client.stop();
+      p.server.stop();
+    }
     if (pair !== null) await pair.close();
     // Errors raised while tearing down still belong to this run.
     await sleep(20);

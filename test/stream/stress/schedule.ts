@@ -10,6 +10,13 @@ export const PAIRINGS = ['ours-client/ours-server', 'ours-client/ws-server', 'ws
 export type Pairing = (typeof PAIRINGS)[number];
 export type SideName = 'client' | 'server';
 
+/**
+ * What carries the WebSocket: its own TCP connection (HTTP/1.1 upgrade), or a stream of
+ * an HTTP/2 session (RFC 8441), cleartext (h2c) or over TLS. HTTP/2 pairs our client with
+ * our server (the `ws` peer has no HTTP/2).
+ */
+export type Transport = 'tcp' | 'h2c' | 'h2-tls';
+
 /** How a side reads what it receives. */
 export type ReaderMode =
   /** 'message' listener (ours) or ws's 'message', attached at once. */
@@ -44,15 +51,23 @@ export interface SideScript {
   readonly steps: readonly Step[];
 }
 
+/** Both sides of one WebSocket. */
+export interface PairScript {
+  readonly client: SideScript;
+  readonly server: SideScript;
+}
+
 /** Everything one run does. */
-export interface Schedule {
+export interface Schedule extends PairScript {
   /** The seed (random schedules) or null (fixed cases). */
   readonly seed: number | null;
   readonly name: string;
   readonly pairing: Pairing;
   readonly deflate: boolean;
-  readonly client: SideScript;
-  readonly server: SideScript;
+  /** @defaultValue `'tcp'` */
+  readonly transport?: Transport;
+  /** HTTP/2 only: more WebSockets on the same session, run at the same time, each judged alike. */
+  readonly neighbours?: readonly PairScript[];
 }
 
 /** Is this side of the pairing our implementation? */
@@ -105,9 +120,9 @@ function drawReader(rng: Rng, ours: boolean, side: SideName): ReaderMode {
   return rng.pick(modes);
 }
 
-function drawSteps(rng: Rng): Step[] {
+function drawSteps(rng: Rng, sideBytes = MAX_SIDE_BYTES): Step[] {
   const steps: Step[] = [];
-  const budget = { left: MAX_SIDE_BYTES };
+  const budget = { left: sideBytes };
   const n = rng.int(1, 6);
   for (let i = 0; i < n; i++) {
     const r = rng.float();
@@ -126,8 +141,33 @@ export function generateSchedule(seed: number): Schedule {
   const rng = new Rng(seed);
   const pairing = PAIRINGS[seed % 3]!;
   const deflate = Math.floor(seed / 3) % 2 === 1;
-  const client = drawSteps(rng);
-  const server = drawSteps(rng);
+  const name = `seed=${seed} ${pairing} deflate=${deflate ? 'on' : 'off'}`;
+  return { seed, name, pairing, deflate, ...drawPair(rng, pairing) };
+}
+
+/** Neighbours on an HTTP/2 session move less each, so that a schedule stays a few seconds. */
+const NEIGHBOUR_SIDE_BYTES = 2 * 1024 * 1024;
+
+/**
+ * A random schedule over HTTP/2: our client and our server on one session, with up to
+ * three neighbour WebSockets on it. Compression and TLS come from the seed (seed % 2, then
+ * the next digit in base 2), so consecutive seeds cover all four combinations.
+ */
+export function generateHttp2Schedule(seed: number): Schedule {
+  const rng = new Rng(seed);
+  const pairing = 'ours-client/ours-server';
+  const deflate = seed % 2 === 1;
+  const transport: Transport = Math.floor(seed / 2) % 2 === 1 ? 'h2-tls' : 'h2c';
+  const main = drawPair(rng, pairing);
+  const neighbours = Array.from({ length: rng.int(0, 3) }, () => drawPair(rng, pairing, NEIGHBOUR_SIDE_BYTES));
+  const name = `seed=${seed} ${pairing} over ${transport} (+${neighbours.length}) deflate=${deflate ? 'on' : 'off'}`;
+  return { seed, name, pairing, deflate, transport, neighbours, ...main };
+}
+
+/** Both scripts of one WebSocket: steps, who closes (and maybe a reset), then the readers. */
+function drawPair(rng: Rng, pairing: Pairing, sideBytes = MAX_SIDE_BYTES): PairScript {
+  const client = drawSteps(rng, sideBytes);
+  const server = drawSteps(rng, sideBytes);
   const r = rng.float();
   const closers: SideName[] = r < 0.45 ? ['client'] : r < 0.9 ? ['server'] : ['client', 'server'];
   for (const side of closers) {
@@ -144,12 +184,7 @@ export function generateSchedule(seed: number): Schedule {
     const steps = rng.chance(0.5) ? client : server;
     steps.splice(rng.int(0, steps.length), 0, { kind: 'reset', how: rng.pick(['destroy', 'rst'] as const) });
   }
-  const name = `seed=${seed} ${pairing} deflate=${deflate ? 'on' : 'off'}`;
   return {
-    seed,
-    name,
-    pairing,
-    deflate,
     client: { reader: drawReader(rng, isOurs(pairing, 'client'), 'client'), steps: client },
     server: { reader: drawReader(rng, isOurs(pairing, 'server'), 'server'), steps: server },
   };
@@ -175,14 +210,24 @@ function describeStep(step: Step): string {
   }
 }
 
+/** How to replay a random schedule. */
+export function replayHint(schedule: Schedule): string {
+  if (schedule.seed === null) return '';
+  return ` (replay: ${(schedule.transport ?? 'tcp') === 'tcp' ? 'STRESS_SEED' : 'STRESS_H2_SEED'}=${schedule.seed})`;
+}
+
 /** A few lines a failure message carries, enough to see what the schedule did. */
 export function describeSchedule(schedule: Schedule): string {
-  const side = (name: SideName, script: SideScript) =>
-    `  ${name} (${isOurs(schedule.pairing, name) ? 'ours' : 'ws'}) reader=${JSON.stringify(script.reader)}: ` +
+  const side = (name: string, ours: boolean, script: SideScript) =>
+    `  ${name} (${ours ? 'ours' : 'ws'}) reader=${JSON.stringify(script.reader)}: ` +
     script.steps.map(describeStep).join(' → ');
+  const pair = (pairScript: PairScript, suffix: string) => [
+    side(`client${suffix}`, isOurs(schedule.pairing, 'client'), pairScript.client),
+    side(`server${suffix}`, isOurs(schedule.pairing, 'server'), pairScript.server),
+  ];
   return [
-    `schedule ${schedule.name}` + (schedule.seed === null ? '' : ` (replay: STRESS_SEED=${schedule.seed})`),
-    side('client', schedule.client),
-    side('server', schedule.server),
+    `schedule ${schedule.name}${replayHint(schedule)}`,
+    ...pair(schedule, ''),
+    ...(schedule.neighbours ?? []).flatMap((n, i) => pair(n, ` #${i + 1}`)),
   ].join('\n');
 }
