@@ -5,13 +5,6 @@
  * WebSocket and its neighbours at once, each at its own path (/stress/0, /stress/1 ...).
  * The server end's transport is its HTTP/2 stream (the 'pausing' reader pauses it, a
  * reset is RST_STREAM); the client's stays hidden inside `connect()`, as over TCP.
- *
- * Both ends get a closeTimeout of 20 s, as the runs through a proxy do: a message arrives
- * over HTTP/2 in DATA frames of at most 16 KiB (over TCP in reads of up to 64 KiB), so the
- * 'app' reader, which sleeps per event, works through a backlog of big messages up to four
- * times slower, and the sender cannot see it reading the last of it (in the session's
- * window and buffers). closeTimeout is the policy for a silent peer; this one is only slow.
- * (The watchdog still fails a run in which nothing moves for 5 s.)
  */
 import * as http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
@@ -33,8 +26,6 @@ function tlsCertificate(): { key: Buffer; cert: Buffer } {
   }
   return certificate;
 }
-
-const CLOSE_TIMEOUT = 20_000;
 
 const label = (side: 'client' | 'server', index: number) => `our ${side}${index === 0 ? '' : ` #${index}`}`;
 
@@ -74,8 +65,7 @@ export async function openHttp2Pairs(schedule: Schedule, extra: ConnectOptions =
       stream.respond({ ':status': 404 }, { endStream: true });
       return;
     }
-    const options = { perMessageDeflate: schedule.deflate, closeTimeout: CLOSE_TIMEOUT };
-    const ws = handleHttp2Stream(stream, headers, options, rawHeaders);
+    const ws = handleHttp2Stream(stream, headers, { perMessageDeflate: schedule.deflate }, rawHeaders);
     const endpoint = new OurEndpoint(label('server', index), ws, script.server.reader, stream);
     ws.once('open', () => serverEnds[index]!.resolve(endpoint));
   };
@@ -98,7 +88,6 @@ export async function openHttp2Pairs(schedule: Schedule, extra: ConnectOptions =
   try {
     const clients = scripts.map((script, i) =>
       connect(`${secure ? 'wss' : 'ws'}://127.0.0.1:${port}/stress/${i}`, {
-        closeTimeout: CLOSE_TIMEOUT,
         ...extra,
         perMessageDeflate: schedule.deflate,
         http2: session,
