@@ -102,11 +102,11 @@ export function wireHttp2Stream(ws: WebSocketDuplex, stream: Http2Stream, readLa
     if (cause !== null) ws[kAbort](cause);
   });
   // Reset before its input ended (RST_STREAM CANCEL, as a browser drops a WebSocket, or
-  // NO_ERROR, neither of which brings an 'error'): nothing more will arrive, and Node keeps
-  // the stream until our output is done. The WebSocket's input ends, with the reset as the
-  // cause unless what arrived before it explains the end.
+  // NO_ERROR, as a peer's terminate() does; neither brings an 'error'): the stream is dead
+  // both ways, and Node keeps it until our output is done, which it never will be. End the
+  // WebSocket now, with the reset as the cause (RFC 9113 6.4: a reset ends a stream at once).
   stream.on('aborted', () => {
-    if (!ended) endInput(http2Cause(stream, session) ?? resetCause(stream.rstCode ?? constants.NGHTTP2_NO_ERROR));
+    if (!ended) ws[kAbort](http2Cause(stream, session) ?? resetCause(stream.rstCode ?? constants.NGHTTP2_NO_ERROR));
   });
   stream.on('close', () => {
     if (ended || inputDone) return;
