@@ -101,12 +101,18 @@ export function wireHttp2Stream(ws: WebSocketDuplex, stream: Http2Stream, readLa
     const cause = http2Cause(stream, session, error);
     if (cause !== null) ws[kAbort](cause);
   });
-  // Reset before its input ended (RST_STREAM CANCEL, as a browser drops a WebSocket, or
-  // NO_ERROR, as a peer's terminate() does; neither brings an 'error'): the stream is dead
-  // both ways, and Node keeps it until our output is done, which it never will be. End the
-  // WebSocket now, with the reset as the cause (RFC 9113 6.4: a reset ends a stream at once).
+  // A reset stream (RST_STREAM: CANCEL, as a browser drops a WebSocket; NO_ERROR, as a
+  // peer's terminate() does; neither brings an 'error') is dead both ways, and Node keeps
+  // it until our output is done, which it never will be. What arrived before the reset is
+  // still read (it may explain the end: a close frame, a protocol error), then the
+  // WebSocket ends with the reset as the cause (RFC 9113 6.4).
+  const reset = (cause: RemoteProtocolError) => {
+    endInput(cause);
+    if (ws.writableFinished) ws[kAbort](cause);
+    else ws.once('finish', () => ws[kAbort](cause));
+  };
   stream.on('aborted', () => {
-    if (!ended) ws[kAbort](http2Cause(stream, session) ?? resetCause(stream.rstCode ?? constants.NGHTTP2_NO_ERROR));
+    if (!ended) reset(http2Cause(stream, session) ?? resetCause(stream.rstCode ?? constants.NGHTTP2_NO_ERROR));
   });
   stream.on('close', () => {
     if (ended || inputDone) return;
@@ -123,7 +129,9 @@ export function wireHttp2Stream(ws: WebSocketDuplex, stream: Http2Stream, readLa
       clearTimeout(timer);
       stream.off('aborted', settle);
       stream.off('close', settle);
-      endInput(http2Cause(stream, session));
+      const cause = http2Cause(stream, session);
+      if (cause === null && !stream.aborted) endInput(null);
+      else reset(cause ?? resetCause(stream.rstCode ?? constants.NGHTTP2_NO_ERROR));
     };
     const timer = setTimeout(settle, RESET_WAIT);
     stream.once('aborted', settle);
