@@ -65,7 +65,13 @@ async function startOrigin(options: WebSocketServerOptions = {}): Promise<Origin
     const closed = new Promise<CloseArgs>((resolve) => ws.once('close', (...args: CloseArgs) => resolve(args)));
     const socket = req.socket;
     // Through nginx every request is an HTTP/1.1 upgrade.
-    seen.push({ ws, req: req as http.IncomingMessage, socket, closed, message: () => once<Message>(ws, 'message', 10000) });
+    seen.push({
+      ws,
+      req: req as http.IncomingMessage,
+      socket,
+      closed,
+      message: () => once<Message>(ws, 'message', 10000),
+    });
   });
   await once(wss, 'listening');
   let taken = 0;
