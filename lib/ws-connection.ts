@@ -30,7 +30,7 @@ import type { Extension } from './extensions/extension';
 import type { MaskKeyGenerator } from './frame/mask';
 import type { FrameLimits } from './frame/protocol';
 import { ClientHandshake } from './handshake/client-handshake';
-import { H2ClientHandshake, H2ServerHandshake } from './handshake/h2-handshake';
+import { H2ClientHandshake, H2Handshake, H2ServerHandshake } from './handshake/h2-handshake';
 import type { HeadLimits } from './handshake/http/head-parser';
 import { ServerHandshake } from './handshake/server-handshake';
 
@@ -82,7 +82,7 @@ export class WSConnection {
 
   /** True when the handshake is RFC 8441's (an HTTP/2 stream). */
   get http2(): boolean {
-    return this.#handshake instanceof H2ServerHandshake || this.#handshake instanceof H2ClientHandshake;
+    return this.#handshake instanceof H2Handshake;
   }
 
   /** The current state (CONNECTING until the handshake ends, then the `Connection`'s). */
@@ -129,10 +129,7 @@ export class WSConnection {
    * else `RejectConnection`, whose body then arrives through `receiveData`).
    */
   receiveHeaders(headers: Headers | readonly string[], endStream = false): void {
-    if (!(this.#handshake instanceof H2ServerHandshake || this.#handshake instanceof H2ClientHandshake)) {
-      throw new LocalProtocolError('receiveHeaders is for HTTP/2 connections (http2: true)', 'ERR_INVALID_STATE');
-    }
-    this.#handshake.receiveHeaders(headers, endStream);
+    this.#http2Handshake('receiveHeaders').receiveHeaders(headers, endStream);
   }
 
   /**
@@ -142,12 +139,16 @@ export class WSConnection {
    * sent with `send(RejectData)` as DATA.
    */
   sendHeaders(event: WSEvent): Array<[string, string]> {
-    if (!(this.#handshake instanceof H2ServerHandshake || this.#handshake instanceof H2ClientHandshake)) {
-      throw new LocalProtocolError('sendHeaders is for HTTP/2 connections (http2: true)', 'ERR_INVALID_STATE');
-    }
+    const handshake = this.#http2Handshake('sendHeaders');
     if (this.#connection !== null)
       throw new LocalProtocolError(`cannot send headers in state ${this.state}`, 'ERR_INVALID_STATE');
-    return this.#handshake.sendHeaders(event);
+    return handshake.sendHeaders(event);
+  }
+
+  /** The RFC 8441 handshake, for the HTTP/2-only methods; throws on an HTTP/1.1 connection. */
+  #http2Handshake(method: string): H2Handshake {
+    if (this.#handshake instanceof H2Handshake) return this.#handshake;
+    throw new LocalProtocolError(`${method} is for HTTP/2 connections (http2: true)`, 'ERR_INVALID_STATE');
   }
 
   /**

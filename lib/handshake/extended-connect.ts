@@ -17,10 +17,10 @@
  * connection-specific fields) is refused with 400, which RFC 9113 8.1.1 allows a server
  * to send before it closes the stream.
  */
-import { LocalProtocolError, RemoteProtocolError, type RemoteErrorCode } from '../errors';
-import { RejectConnectionEvent, type Headers } from '../events';
+import { LocalProtocolError } from '../errors';
+import type { Headers } from '../events';
 import type { Extension } from '../extensions/extension';
-import { offerHeaders, requestOffers, responseChoices, type ClientOffer, type ValidRequest } from './handshake';
+import { offerHeaders, reject, requestOffers, responseChoices, type ClientOffer, type ValidRequest } from './handshake';
 import type { HeaderList } from './http/headers';
 
 /** RFC 9113 8.2.2: fields that only mean something to one HTTP/1.1 connection. */
@@ -47,15 +47,6 @@ export type ValidConnect = Omit<ValidRequest, 'key'> & {
   /** The regular fields (no pseudo-fields), as received. */
   fields: HeaderList;
 };
-
-function reject(
-  message: string,
-  statusCode: number,
-  headers: Headers = [],
-  code: RemoteErrorCode = 'ERR_BAD_HANDSHAKE',
-): never {
-  throw new RemoteProtocolError(message, { code, eventHint: new RejectConnectionEvent({ statusCode, headers }) });
-}
 
 /**
  * Server: validate an extended CONNECT request (RFC 8441 4 and 5). Throws
@@ -86,7 +77,7 @@ export function validateConnect(headers: Headers): ValidConnect {
   }
   const method = pseudo.get(':method');
   if (method !== 'CONNECT')
-    reject(`the method must be CONNECT, not ${method ?? '(none)'}`, 405, [['allow', 'CONNECT']]);
+    reject(`the method must be CONNECT, not ${method ?? '(none)'}`, 405, 'ERR_BAD_HANDSHAKE', [['allow', 'CONNECT']]);
   const protocol = pseudo.get(':protocol');
   if (protocol === undefined) reject('a CONNECT without :protocol is not an extended CONNECT', 400);
   if (protocol !== 'websocket') reject(`the protocol ${JSON.stringify(protocol)} is not supported`, 501);
@@ -112,8 +103,8 @@ export function validateConnect(headers: Headers): ValidConnect {
         ? 'the sec-websocket-version field is missing'
         : `unsupported sec-websocket-version ${versions.join(', ')}; this server speaks 13`,
       400,
-      [['sec-websocket-version', '13']],
       'ERR_UNSUPPORTED_VERSION',
+      [['sec-websocket-version', '13']],
     );
   }
   return { host: authority, scheme, path, fields, ...requestOffers(fields) };

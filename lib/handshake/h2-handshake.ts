@@ -36,9 +36,9 @@ import {
   validateConnectResponse,
   type ValidConnect,
 } from './extended-connect';
-import { negotiateExtensions, type ClientOffer } from './handshake';
+import { acceptChoices, type ClientOffer } from './handshake';
 import { toHeaderList, type HeaderList } from './http/headers';
-import { MAX_EARLY_DATA, type HandshakeState, type OnOpen } from './server-handshake';
+import { withEarlyData, type HandshakeState, type OnOpen } from './server-handshake';
 
 type Phase = 'idle' | 'reading' | 'failed' | 'deciding' | 'rejecting' | 'closed' | 'open';
 
@@ -59,7 +59,7 @@ function wrongState(what: string, state: string): LocalProtocolError {
 }
 
 /** @internal What both roles share: the phase, the event queue. */
-abstract class H2Handshake {
+export abstract class H2Handshake {
   protected phase: Phase;
   protected readonly events: WSEvent[] = [];
   protected readonly onOpen: OnOpen;
@@ -123,14 +123,7 @@ export class H2ServerHandshake extends H2Handshake {
   /** `AcceptConnection` (200) or `RejectConnection` as a header list, as the phase allows. */
   sendHeaders(event: WSEvent): HeaderList {
     if (event.type === 'accept' && this.phase === 'deciding') {
-      const request = this.#request!;
-      if (event.subprotocol !== null && !request.subprotocols.includes(event.subprotocol)) {
-        throw new LocalProtocolError(
-          `subprotocol ${JSON.stringify(event.subprotocol)} was not offered by the client`,
-          'ERR_INVALID_SUBPROTOCOL',
-        );
-      }
-      const { enabled, header } = negotiateExtensions(event.extensions, request.extensions);
+      const { enabled, header } = acceptChoices(this.#request!, event.subprotocol, event.extensions);
       const headers = connectAcceptHeaders(event.subprotocol, header, event.extraHeaders);
       this.onOpen(enabled, this.#early);
       this.#early = EMPTY;
@@ -173,13 +166,7 @@ export class H2ServerHandshake extends H2Handshake {
     if (this.phase === 'reading') throw wrongState('receive data before the request headers', this.state);
     if (this.phase === 'open') throw wrongState('receive data on the handshake', this.state);
     if (this.phase !== 'deciding' || chunk === null) return;
-    if (this.#early.length + chunk.length > MAX_EARLY_DATA) {
-      throw new RemoteProtocolError('too much data before the handshake completed', {
-        code: 'ERR_BAD_HANDSHAKE',
-        eventHint: new RejectConnectionEvent({ statusCode: 400 }),
-      });
-    }
-    this.#early = this.#early.length === 0 ? chunk : Buffer.concat([this.#early, chunk]);
+    this.#early = withEarlyData(this.#early, chunk);
   }
 }
 

@@ -34,7 +34,8 @@ export function isValidKey(key: string): boolean {
 /** RFC 6455 4.1 and 4.3: subprotocol names are tokens. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-function reject(
+/** Refuse a request: throws `RemoteProtocolError` whose `eventHint` is the `RejectConnection` to answer with. */
+export function reject(
   message: string,
   statusCode: number,
   code: RemoteErrorCode = 'ERR_BAD_HANDSHAKE',
@@ -136,6 +137,26 @@ export function negotiateExtensions(
     }
   }
   return { enabled, header: accepted.length > 0 ? accepted.join(', ') : null };
+}
+
+/**
+ * Server: the choices of an `AcceptConnection` checked against the request (the
+ * subprotocol must be one the client offered) and the extensions negotiated (RFC 6455
+ * 9.1: each takes the first of the client's offers it accepts). Both handshakes, HTTP/1.1
+ * and HTTP/2, accept through this.
+ */
+export function acceptChoices(
+  request: { subprotocols: readonly string[]; extensions: readonly ExtensionParams[] },
+  subprotocol: string | null,
+  extensions: readonly Extension[],
+): { enabled: Extension[]; header: string | null } {
+  if (subprotocol !== null && !request.subprotocols.includes(subprotocol)) {
+    throw new LocalProtocolError(
+      `subprotocol ${JSON.stringify(subprotocol)} was not offered by the client`,
+      'ERR_INVALID_SUBPROTOCOL',
+    );
+  }
+  return negotiateExtensions(extensions, request.extensions);
 }
 
 /** What the client remembers of its request, to check the response against. */

@@ -29,7 +29,7 @@ import {
   type WSEvent,
 } from '../events';
 import type { Extension } from '../extensions/extension';
-import { acceptHeaders, negotiateExtensions, validateRequest, type ValidRequest } from './handshake';
+import { acceptChoices, acceptHeaders, validateRequest, type ValidRequest } from './handshake';
 import { HeadParser, type HeadLimits, type RequestHead } from './http/head-parser';
 import { toHeaderList, type HeaderList } from './http/headers';
 import { reasonPhrase, serializeResponse } from './http/serialize';
@@ -39,6 +39,20 @@ import { reasonPhrase, serializeResponse } from './http/serialize';
  * is refused with 400.
  */
 export const MAX_EARLY_DATA = 64 * 1024;
+
+/**
+ * @internal Bytes a client sent after its request and before our answer, with `chunk`
+ * added; throws `RemoteProtocolError` (400) past `MAX_EARLY_DATA`.
+ */
+export function withEarlyData(early: Buffer, chunk: Buffer): Buffer {
+  if (early.length + chunk.length > MAX_EARLY_DATA) {
+    throw new RemoteProtocolError('too much data before the handshake completed', {
+      code: 'ERR_BAD_HANDSHAKE',
+      eventHint: new RejectConnectionEvent({ statusCode: 400 }),
+    });
+  }
+  return early.length === 0 ? chunk : Buffer.concat([early, chunk]);
+}
 
 /** @internal The states a handshake reports (the `Connection` owns the rest). */
 export type HandshakeState =
@@ -145,13 +159,7 @@ export class ServerHandshake {
         // A client may send frames before it sees our answer: keep them (bounded) for
         // the Connection that accepting creates. EOF here is left to the application.
         if (chunk === null) return;
-        if (this.#early.length + chunk.length > MAX_EARLY_DATA) {
-          throw new RemoteProtocolError('too much data before the handshake completed', {
-            code: 'ERR_BAD_HANDSHAKE',
-            eventHint: new RejectConnectionEvent({ statusCode: 400 }),
-          });
-        }
-        this.#early = this.#early.length === 0 ? chunk : Buffer.concat([this.#early, chunk]);
+        this.#early = withEarlyData(this.#early, chunk);
         return;
       case 'open':
         throw new LocalProtocolError('the handshake is over: data goes to the Connection', 'ERR_INVALID_STATE');
@@ -210,14 +218,7 @@ export class ServerHandshake {
 
   #sendAccept(event: AcceptConnectionEvent): Buffer {
     const request = this.#request!;
-    if (event.subprotocol !== null && !request.subprotocols.includes(event.subprotocol)) {
-      throw new LocalProtocolError(
-        `subprotocol ${JSON.stringify(event.subprotocol)} was not offered by the client`,
-        'ERR_INVALID_SUBPROTOCOL',
-      );
-    }
-    // RFC 6455 9.1: each extension takes the first of the client's offers it accepts.
-    const { enabled, header } = negotiateExtensions(event.extensions, request.extensions);
+    const { enabled, header } = acceptChoices(request, event.subprotocol, event.extensions);
     // RFC 6455 4.2.2: 101, Upgrade, Connection, Sec-WebSocket-Accept, then the choices.
     const bytes = serializeResponse(
       101,

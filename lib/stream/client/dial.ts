@@ -19,7 +19,7 @@ import { TunnelResponse, tunnelRequest } from '../../handshake/http/tunnel';
 import { ProxyRejectedError } from './errors';
 import { proxyAuthorization, proxyEndpoint } from './proxy';
 import type { Target } from './target';
-import { watch } from './watch';
+import { untilAborted, watch } from './watch';
 
 /** What `createConnection` is given: where the caller's transport should lead. */
 export interface TransportTarget {
@@ -201,15 +201,6 @@ function waitFor<T extends NodeDuplex>(socket: T, event: string, signal: AbortSi
       signal,
       () => fail(signal.reason),
     );
-  });
-}
-
-/** `promise`, or a rejection with the signal's reason once it aborts. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 

@@ -29,3 +29,13 @@ export function watch(
     if (signal !== undefined && onAbort !== undefined) signal.removeEventListener('abort', onAbort);
   };
 }
+
+/** `promise`, or a rejection with the signal's reason once it aborts (at once when it already has). */
+export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

@@ -15,7 +15,7 @@ import type { Duplex as NodeDuplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { HeadSink } from '../opening';
 import { kHeaders, type WebSocketDuplex } from '../websocket-duplex';
-import { watch } from '../client/watch';
+import { untilAborted, watch } from '../client/watch';
 import type { Target } from '../client/target';
 import { fromHttp2Headers, toHttp2Headers } from './fields';
 import { watchGoaway } from './wiring';
@@ -69,12 +69,7 @@ export async function extendedConnectOffered(session: http2.ClientHttp2Session, 
     // A failed wait is not kept: a later attempt asks again.
     wait.catch(() => settingsWaits.delete(session));
   }
-  await new Promise<void>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    void wait.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
+  await untilAborted(wait, signal);
   return offers(session);
 }
 

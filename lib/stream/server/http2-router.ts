@@ -20,9 +20,8 @@ import type {
   ServerHttp2Stream,
   OutgoingHttpHeaders,
 } from 'node:http2';
-import { LocalProtocolError } from '../../errors';
 import { isWebSocketConnect } from '../http2/server';
-import { pathOf } from './router';
+import { PathTable } from './router';
 
 /** An `http2` server, plain (h2c) or secure (h2 over TLS, HTTP/1.1 too with `allowHTTP1`). */
 export type AnyHttp2Server = Http2Server | Http2SecureServer;
@@ -47,8 +46,7 @@ export function isHttp2Server(server: object): server is AnyHttp2Server {
 class Http2Router {
   readonly #server: AnyHttp2Server;
   readonly #emit: Emit;
-  readonly #exact = new Map<string, StreamTarget>();
-  #fallback: StreamTarget | null = null;
+  readonly #paths = new PathTable<StreamTarget>();
 
   constructor(server: AnyHttp2Server) {
     this.#server = server;
@@ -63,22 +61,15 @@ class Http2Router {
   }
 
   get empty(): boolean {
-    return this.#exact.size === 0 && this.#fallback === null;
+    return this.#paths.empty;
   }
 
   add(path: string | undefined, target: StreamTarget): void {
-    const taken = path === undefined ? this.#fallback !== null : this.#exact.has(path);
-    if (taken) {
-      const what = `a WebSocketServer already serves ${path ?? 'every path'} on this HTTP/2 server`;
-      throw new LocalProtocolError(what, 'ERR_INVALID_OPTION');
-    }
-    if (path === undefined) this.#fallback = target;
-    else this.#exact.set(path, target);
+    this.#paths.add(path, target, 'HTTP/2 server');
   }
 
   remove(target: StreamTarget): void {
-    if (this.#fallback === target) this.#fallback = null;
-    for (const [path, t] of this.#exact) if (t === target) this.#exact.delete(path);
+    this.#paths.remove(target);
     if (this.empty) (this.#server as unknown as { emit: Emit }).emit = this.#emit;
   }
 
@@ -86,8 +77,7 @@ class Http2Router {
   #claim(args: unknown[]): boolean {
     const [stream, headers, , rawHeaders] = args as [ServerHttp2Stream, IncomingHttpHeaders, number, string[]?];
     if (!isWebSocketConnect(headers)) return false;
-    const path = typeof headers[':path'] === 'string' ? headers[':path'] : '/';
-    const target = this.#exact.get(pathOf(path)) ?? this.#fallback;
+    const target = this.#paths.lookup(headers[':path']);
     if (target !== null) {
       target.handleHttp2Stream(stream, headers, rawHeaders);
       return true;

@@ -17,11 +17,44 @@ export interface UpgradeTarget {
   handleUpgrade(req: IncomingMessage, socket: NodeDuplex, head: Buffer): unknown;
 }
 
+/**
+ * The endpoints of one server by path: an exact path wins over the one endpoint attached
+ * without a path, which takes every path no other claims. (Shared with http2-router.ts.)
+ */
+export class PathTable<T> {
+  readonly #exact = new Map<string, T>();
+  #fallback: T | null = null;
+
+  get empty(): boolean {
+    return this.#exact.size === 0 && this.#fallback === null;
+  }
+
+  /** Serve `path` (every unclaimed path when undefined) with `target`; throws when it is taken. */
+  add(path: string | undefined, target: T, server: string): void {
+    const taken = path === undefined ? this.#fallback !== null : this.#exact.has(path);
+    if (taken) {
+      const what = `a WebSocketServer already serves ${path ?? 'every path'} on this ${server}`;
+      throw new LocalProtocolError(what, 'ERR_INVALID_OPTION');
+    }
+    if (path === undefined) this.#fallback = target;
+    else this.#exact.set(path, target);
+  }
+
+  remove(target: T): void {
+    if (this.#fallback === target) this.#fallback = null;
+    for (const [path, t] of this.#exact) if (t === target) this.#exact.delete(path);
+  }
+
+  /** The endpoint of a request target (its query ignored), or null. */
+  lookup(url: string | undefined): T | null {
+    return this.#exact.get(pathOf(url)) ?? this.#fallback;
+  }
+}
+
 /** The endpoints of one HTTP server. */
 class Router {
   readonly #server: HttpServer;
-  readonly #exact = new Map<string, UpgradeTarget>();
-  #fallback: UpgradeTarget | null = null;
+  readonly #paths = new PathTable<UpgradeTarget>();
   readonly #listener = (req: IncomingMessage, socket: NodeDuplex, head: Buffer) => this.#route(req, socket, head);
 
   constructor(server: HttpServer) {
@@ -30,27 +63,20 @@ class Router {
   }
 
   get empty(): boolean {
-    return this.#exact.size === 0 && this.#fallback === null;
+    return this.#paths.empty;
   }
 
   add(path: string | undefined, target: UpgradeTarget): void {
-    const taken = path === undefined ? this.#fallback !== null : this.#exact.has(path);
-    if (taken) {
-      const what = `a WebSocketServer already serves ${path ?? 'every path'} on this HTTP server`;
-      throw new LocalProtocolError(what, 'ERR_INVALID_OPTION');
-    }
-    if (path === undefined) this.#fallback = target;
-    else this.#exact.set(path, target);
+    this.#paths.add(path, target, 'HTTP server');
   }
 
   remove(target: UpgradeTarget): void {
-    if (this.#fallback === target) this.#fallback = null;
-    for (const [path, t] of this.#exact) if (t === target) this.#exact.delete(path);
+    this.#paths.remove(target);
     if (this.empty) this.#server.off('upgrade', this.#listener);
   }
 
   #route(req: IncomingMessage, socket: NodeDuplex, head: Buffer): void {
-    const target = this.#exact.get(pathOf(req.url)) ?? this.#fallback;
+    const target = this.#paths.lookup(req.url);
     if (target !== null) {
       target.handleUpgrade(req, socket, head);
       return;
