@@ -23,6 +23,16 @@ import {
 
 const EMPTY = Buffer.alloc(0);
 
+// The current frame's masking key as bytes, for the unmasking functions (used at once).
+const KEY = Buffer.alloc(4);
+function keyBytes(word: number): Buffer {
+  KEY.writeUInt32BE(word, 0);
+  return KEY;
+}
+
+// Where a header split across chunks is gathered; parsed at once, so one serves every reader.
+const SCRATCH = Buffer.alloc(14);
+
 /** Throws the failure for a framing violation: its stable code, a message, the close code to answer. */
 export function protocolError(code: RemoteErrorCode, message: string, closeCode = 1002): never {
   throw new RemoteProtocolError(message, { code, closeCode });
@@ -35,7 +45,6 @@ export class FrameReader {
   #head = 0;
   #offset = 0;
   #buffered = 0;
-  readonly #scratch = Buffer.alloc(14);
   readonly #expectMasked: boolean;
 
   // The header of the current frame; valid while `inFrame`.
@@ -51,7 +60,7 @@ export class FrameReader {
   payloadLength = 0;
   /** Payload bytes of the current frame not yet handed out. */
   remaining = 0;
-  readonly #key = new Uint8Array(4);
+  #key = 0; // the masking key as a 32-bit word (no buffer per connection; see keyBytes)
   #masked = false;
   #phase = 0;
 
@@ -123,10 +132,7 @@ export class FrameReader {
       if (length <= 0xffff) protocolError('ERR_NON_MINIMAL_LENGTH', 'payload length used 8 bytes where 2 suffice');
     }
     if (masked) {
-      this.#key[0] = buf[pos]!;
-      this.#key[1] = buf[pos + 1]!;
-      this.#key[2] = buf[pos + 2]!;
-      this.#key[3] = buf[pos + 3]!;
+      this.#key = buf.readUInt32BE(pos);
     }
     this.#consume(size);
     this.inFrame = true;
@@ -199,13 +205,13 @@ export class FrameReader {
       // payload; that view then is the piece.
       if (this.#masked && usesNativeMask(want)) {
         const view = chunk.subarray(at, at + want);
-        unmaskViewNative(view, this.#key, this.#phase);
+        unmaskViewNative(view, keyBytes(this.#key), this.#phase);
         this.#phase = (this.#phase + want) & 3;
         this.pieceBuffer = view;
         this.pieceStart = 0;
         this.pieceEnd = want;
       } else {
-        if (this.#masked) this.#phase = unmaskInPlace(chunk, at, want, this.#key, this.#phase);
+        if (this.#masked) this.#phase = unmaskInPlace(chunk, at, want, keyBytes(this.#key), this.#phase);
         this.pieceBuffer = chunk;
         this.pieceStart = at;
         this.pieceEnd = at + want;
@@ -213,7 +219,7 @@ export class FrameReader {
       this.#consume(want);
     } else {
       const out = this.#take(want);
-      if (this.#masked) this.#phase = unmaskInPlace(out, 0, want, this.#key, this.#phase);
+      if (this.#masked) this.#phase = unmaskInPlace(out, 0, want, keyBytes(this.#key), this.#phase);
       this.pieceBuffer = out;
       this.pieceStart = 0;
       this.pieceEnd = want;
@@ -236,12 +242,12 @@ export class FrameReader {
     while (copied < n) {
       const chunk = this.#chunks[index]!;
       const k = Math.min(chunk.length - at, n - copied);
-      chunk.copy(this.#scratch, copied, at, at + k);
+      chunk.copy(SCRATCH, copied, at, at + k);
       copied += k;
       index++;
       at = 0;
     }
-    return this.#scratch;
+    return SCRATCH;
   }
 
   #peekByte(i: number): number {

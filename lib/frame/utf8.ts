@@ -77,7 +77,7 @@ function isAscii(bytes: Uint8Array, start: number, end: number): boolean {
 
 /** Validates and decodes one text message, piece by piece. */
 export class Utf8Decoder {
-  #pending = new Uint8Array(4);
+  #pending: Uint8Array | null = null; // a code point split across pieces (allocated when one is)
   #pendingLength = 0;
 
   /** True while a code point is split across pieces. */
@@ -98,7 +98,7 @@ export class Utf8Decoder {
     let start = from;
     let prefix = '';
     if (this.#pendingLength > 0) {
-      const pending = this.#pending;
+      const pending = this.#pending!;
       const need = sequenceLength(pending[0]!);
       while (this.#pendingLength < need && start < to) {
         pending[this.#pendingLength++] = bytes[start++]!;
@@ -127,7 +127,7 @@ export class Utf8Decoder {
     }
     if (tail < end) {
       if (final || !isValidPrefix(bytes, tail, end)) return null;
-      this.#pending.set(bytes.subarray(tail, end), 0);
+      (this.#pending ??= new Uint8Array(4)).set(bytes.subarray(tail, end), 0);
       this.#pendingLength = end - tail;
     }
     if (tail === start) return prefix;

@@ -93,7 +93,8 @@ export interface DispatchTarget {
   app(): AppFace | null;
   readonly opening: Opening;
   readonly messages: MessageQueue;
-  readonly hook: WebSocketDuplexOptions['accept'];
+  /** The accept hook; dropped once the handshake is over. */
+  hook: WebSocketDuplexOptions['accept'];
   readonly emitter: Pick<EventEmitter, 'emit' | 'listenerCount'>;
 }
 

@@ -26,7 +26,6 @@ export interface TimerHooks {
 export class LifecycleTimers {
   readonly #timings: ResolvedTimings;
   readonly #hooks: TimerHooks;
-  readonly #live = new Set<NodeJS.Timeout>();
   #handshake: NodeJS.Timeout | null = null;
   #close: NodeJS.Timeout | null = null;
   #keepalive: NodeJS.Timeout | null = null;
@@ -77,8 +76,10 @@ export class LifecycleTimers {
 
   /** Cancel every timer. */
   clear(): void {
-    for (const t of this.#live) clearTimeout(t);
-    this.#live.clear();
+    // Every live timer is in one of the three fields (each replaces its own).
+    this.#cancel(this.#handshake);
+    this.#cancel(this.#close);
+    this.#cancel(this.#keepalive);
     this.#handshake = this.#close = this.#keepalive = null;
   }
 
@@ -112,18 +113,12 @@ export class LifecycleTimers {
   }
 
   #set(ms: number, fn: () => void): NodeJS.Timeout {
-    const t = setTimeout(() => {
-      this.#live.delete(t);
-      fn();
-    }, ms);
+    const t = setTimeout(fn, ms);
     t.unref();
-    this.#live.add(t);
     return t;
   }
 
   #cancel(t: NodeJS.Timeout | null): void {
-    if (t === null) return;
-    clearTimeout(t);
-    this.#live.delete(t);
+    if (t !== null) clearTimeout(t);
   }
 }

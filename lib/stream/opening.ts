@@ -54,7 +54,7 @@ export interface HeadSink {
 /** The stream's side of the opening handshake. */
 export class Opening {
   readonly #owner: OpeningOwner;
-  readonly #makeExtensions: () => Extension[];
+  #makeExtensions: (() => Extension[]) | null;
   #pending: RequestEvent | null = null;
   /** Why the handshake did not complete ('' while it may). */
   ended = '';
@@ -87,7 +87,8 @@ export class Opening {
   accept(init: AcceptConnectionInit = {}): void {
     if (this.#pending === null)
       throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
-    const extensions = init.extensions ?? this.#makeExtensions();
+    const extensions = init.extensions ?? this.#makeExtensions?.() ?? [];
+    this.#makeExtensions = null; // it holds the options: not needed once open
     this.#owner.send(new AcceptConnectionEvent({ ...init, extensions }));
     this.#pending = null;
     this.protocol = init.subprotocol ?? null;

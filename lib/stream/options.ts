@@ -159,13 +159,23 @@ export function wireOptions(timings: ResolvedTimings) {
   };
 }
 
-/** The core's options: the stream's, with the automatic replies on unless turned off. */
+/**
+ * The core's options: the stream's limits, with the automatic replies on unless turned
+ * off. Only those fields: the core keeps its options for the connection's life, and the
+ * stream's options may hold much more (hooks holding the HTTP request, a `connect`
+ * option object with its transport's fields).
+ */
 export function coreOptions(options: WebSocketDuplexOptions): Omit<WSConnectionOptions, 'http2' | 'scheme'> {
-  // Never the transport's fields (a `connect` option object carries its own `http2`).
-  const { http2, scheme, ...rest } = options as WSConnectionOptions;
-  void [http2, scheme];
-  return { ...rest, autoPong: options.autoPong !== false, autoCloseReply: options.autoCloseReply !== false };
+  const o = options as WSConnectionOptions;
+  const picked: Omit<WSConnectionOptions, 'http2' | 'scheme'> = {
+    autoPong: options.autoPong !== false,
+    autoCloseReply: options.autoCloseReply !== false,
+  };
+  for (const key of CORE_LIMITS) if (o[key] !== undefined) (picked as Record<string, unknown>)[key] = o[key];
+  return picked;
 }
+
+const CORE_LIMITS = ['maxMessageSize', 'maxFrameSize', 'maxHeadSize', 'maxHeaders', 'maxRejectBodySize', 'maskKey'] as const;
 
 /** The extensions to offer (client) or negotiate (server): fresh ones per connection. */
 export function makeExtensions(options: WebSocketDuplexOptions): Extension[] {

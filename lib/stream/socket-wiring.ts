@@ -1,6 +1,8 @@
 /**
  * Wiring a transport socket to a `WebSocketDuplex`, both ways, for `connect` and
- * `handleUpgrade`: bytes flow through `pipe` with its backpressure; a transport error
+ * `handleUpgrade`: the socket's chunks are written to the stream and the stream's bytes
+ * to the socket, each side pausing the other while it is behind (what `pipe` does, in
+ * one small object per connection instead of two pipes' closures). A transport error
  * (ECONNRESET ...) or a transport that closes before it ended its input ends the stream
  * with close 1006 and the error as its cause, never an 'error' event; when the stream is
  * done, the socket is destroyed once it has flushed what it was given (bounded).
@@ -12,27 +14,71 @@ import { kAbort, type WebSocketDuplex } from './websocket-duplex';
 /** How long a socket may take to flush after its stream closed, in milliseconds. */
 const FLUSH_GRACE = 5000;
 
-/**
- * Pipe `socket` into `ws` and `ws` into `socket` (the input side now, unless `readLater`).
- * `onEof`, when given, takes the socket's EOF and ends the stream's input itself
- * (`ws.end()`) when it is ready; by default the EOF ends it at once.
- */
-export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = false, onEof?: () => void): () => void {
-  const s = socket as NodeDuplex & { setNoDelay?: (on: boolean) => void; setTimeout?: (ms: number) => void };
-  s.setNoDelay?.(true);
-  s.setTimeout?.(0);
-  let inputEnded = false;
-  socket.on('end', () => {
-    inputEnded = true;
-    onEof?.();
-  });
-  socket.on('error', (error: Error) => ws[kAbort](error));
-  socket.on('close', () => {
-    // After the socket's EOF, pipe ends the stream's input and the stream finishes by
-    // itself (everything the peer sent is processed first). Without one, it was cut.
+type Socket = NodeDuplex & { setNoDelay?: (on: boolean) => void; setTimeout?: (ms: number) => void };
+
+/** The two directions of one connection; its methods are the listeners (bound once). */
+class Link {
+  readonly ws: WebSocketDuplex;
+  readonly socket: Socket;
+  readonly onEof: (() => void) | undefined;
+  inputEnded = false;
+  #inputWaits = false; // the socket is paused until the stream drains
+  #outputWaits = false; // the stream is paused until the socket drains
+
+  constructor(ws: WebSocketDuplex, socket: Socket, onEof: (() => void) | undefined) {
+    this.ws = ws;
+    this.socket = socket;
+    this.onEof = onEof;
+  }
+
+  /** Bytes from the peer: into the stream; the socket waits while the stream is behind. */
+  input(chunk: Buffer): void {
+    const ws = this.ws;
+    if (ws.destroyed || ws.writableEnded) return;
+    if (!ws.write(chunk) && !this.#inputWaits) {
+      this.#inputWaits = true;
+      this.socket.pause();
+      ws.once('drain', () => {
+        this.#inputWaits = false;
+        this.socket.resume();
+      });
+    }
+  }
+
+  /** Bytes for the peer: onto the socket; the stream waits while the socket is behind. */
+  output(chunk: Buffer): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    if (!socket.write(chunk) && !this.#outputWaits) {
+      this.#outputWaits = true;
+      this.ws.pause();
+      socket.once('drain', () => {
+        this.#outputWaits = false;
+        this.ws.resume();
+      });
+    }
+  }
+
+  /** The peer ended its input: after everything it sent, the stream's input ends too. */
+  eof(): void {
+    this.inputEnded = true;
+    if (this.onEof !== undefined) this.onEof();
+    else if (!this.ws.destroyed && !this.ws.writableEnded) this.ws.end();
+  }
+
+  /** Our output ended: end the socket's (after what it was given). */
+  outputEnded(): void {
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  socketClosed(): void {
     // Our output has nowhere to go now: let it drain into the void so the stream can end.
+    const ws = this.ws;
+    ws.off('data', this.output);
     ws.resume();
-    if (!inputEnded) {
+    // After the socket's EOF the stream finishes by itself (everything the peer sent is
+    // processed first). Without one, it was cut.
+    if (!this.inputEnded) {
       ws[kAbort](
         new RemoteProtocolError('the transport closed without ending its input', {
           code: 'ERR_TRANSPORT',
@@ -40,8 +86,10 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
         }),
       );
     }
-  });
-  ws.on('close', () => {
+  }
+
+  streamClosed(): void {
+    const { ws, socket } = this;
     if (socket.destroyed) return;
     if (!ws.readableEnded || socket.writableFinished) {
       socket.destroy();
@@ -55,10 +103,32 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
       socket.destroy();
     });
     socket.once('close', () => clearTimeout(timer));
-  });
-  ws.pipe(socket as unknown as NodeJS.WritableStream);
+  }
+}
+
+/**
+ * Wire `socket` into `ws` and `ws` into `socket` (the input side now, unless `readLater`).
+ * `onEof`, when given, takes the socket's EOF and ends the stream's input itself
+ * (`ws.end()`) when it is ready; by default the EOF ends it at once.
+ */
+export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = false, onEof?: () => void): () => void {
+  const s = socket as Socket;
+  s.setNoDelay?.(true);
+  s.setTimeout?.(0);
+  const link = new Link(ws, s, onEof);
+  const input = link.input.bind(link);
+  const output = link.output.bind(link);
+  (link as { output: (chunk: Buffer) => void }).output = output;
+  socket.on('end', link.eof.bind(link));
+  socket.on('error', (error: Error) => ws[kAbort](error));
+  socket.on('close', link.socketClosed.bind(link));
+  ws.on('close', link.streamClosed.bind(link));
+  ws.on('end', link.outputEnded.bind(link));
+  ws.on('data', output);
   const startReading = () => {
-    if (!ws.destroyed) socket.pipe(ws as unknown as NodeJS.WritableStream, { end: onEof === undefined });
+    if (ws.destroyed) return;
+    socket.on('data', input);
+    socket.resume();
   };
   if (!readLater) startReading();
   return startReading;

@@ -40,7 +40,7 @@ import { Ending } from './ending';
 import { LifecycleTimers } from './lifecycle-timers';
 import { MessageQueue, type Message, type MessagesOptions } from './messages';
 import { coreOptions, makeExtensions, messageEvent, resolveTimings, wireOptions } from './options';
-import type { SendOptions, WebSocketDuplexOptions } from './options';
+import type { ResolvedTimings, SendOptions, WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
 import { closeReport } from './close-report';
 import { Opening, clientRequest, type HandshakeResponse, type HeadSink } from './opening';
@@ -65,7 +65,8 @@ export const kHeaders = Symbol('wsproto.headers');
 export class WebSocketDuplex extends Duplex {
   /** The sans-I/O connection underneath (read its state; do not feed it). */
   readonly connection: WSConnection;
-  readonly #options: WebSocketDuplexOptions;
+  readonly #timings: ResolvedTimings;
+  readonly #url: string;
   readonly #client: boolean;
   readonly #out: OutQueue;
   readonly #timers: LifecycleTimers;
@@ -111,7 +112,8 @@ export class WebSocketDuplex extends Duplex {
   constructor(role: ConnectionRole, options: WebSocketDuplexOptions = {}, heads?: HeadSink) {
     const timings = resolveTimings(options);
     super(wireOptions(timings) as DuplexOptions);
-    this.#options = options;
+    this.#timings = timings;
+    this.#url = options.request?.url ?? '';
     this.#client = role === ConnectionType.CLIENT;
     this.#heads = heads ?? null;
     const http2 = heads === undefined ? {} : { http2: true, scheme: heads.scheme };
@@ -129,7 +131,7 @@ export class WebSocketDuplex extends Duplex {
         noteCause: (error) => this.#ending.noteCause(error),
         isDestroyed: () => this.destroyed,
       },
-      () => makeExtensions(options),
+      extensionsOf(options), // not a closure here: this constructor's closures must not hold the options
     );
     this.#to = {
       app: () => this.#app,
@@ -157,7 +159,7 @@ export class WebSocketDuplex extends Duplex {
         resumeFromApp: () => this.#flow.releaseInput(),
         close: () => this.close(),
       },
-      resolveTimings(this.#options).appHighWaterMark,
+      this.#timings.appHighWaterMark,
     );
     return this.#app;
   }
@@ -177,7 +179,7 @@ export class WebSocketDuplex extends Duplex {
 
   /** Client: the URL of the connection (the last one after redirects); '' otherwise. */
   get url(): string {
-    return this.#options.request?.url ?? '';
+    return this.#url;
   }
 
   /** Client: the server's 101 response (status and headers) once open; null before, and on a server. */
@@ -252,7 +254,7 @@ export class WebSocketDuplex extends Duplex {
     this.#flow.end(dropped('the WebSocket closed before this was sent'));
     const emitClose = () => this.emit('close', ...report);
     if (this.#app === null) process.nextTick(emitClose);
-    else this.#app.afterDrained(emitClose, resolveTimings(this.#options).closeTimeout);
+    else this.#app.afterDrained(emitClose, this.#timings.closeTimeout);
   }
 
   /** @internal The transport failed or closed under us (see socket-wiring). */
@@ -368,6 +370,7 @@ export class WebSocketDuplex extends Duplex {
   }
 
   #opened(): void {
+    this.#to.hook = undefined; // the accept hook (and the request it holds) is done with
     this.#timers.opened();
     this.emit('open');
     this.#app?.opened();
@@ -422,5 +425,6 @@ export class WebSocketDuplex extends Duplex {
 defineReadyStates(WebSocketDuplex);
 const typeOf = (event: WSEvent | PreparedMessage) =>
   event instanceof PreparedMessage ? (event.binary ? 'bytes' : 'text') : event.type;
+const extensionsOf = (options: WebSocketDuplexOptions) => () => makeExtensions(options);
 const dropped = (message: string) => new LocalProtocolError(message, 'ERR_INVALID_STATE');
 const bytes = (payload: string | Uint8Array) => (typeof payload === 'string' ? Buffer.from(payload) : payload);
