@@ -127,6 +127,7 @@ export class H2ServerHandshake extends H2Handshake {
       const headers = connectAcceptHeaders(event.subprotocol, header, event.extraHeaders);
       this.onOpen(enabled, this.#early);
       this.#early = EMPTY;
+      this.#request = null; // the Connection has what it needs of it
       this.phase = 'open';
       return headers;
     }

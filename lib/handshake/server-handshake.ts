@@ -227,6 +227,7 @@ export class ServerHandshake {
     );
     this.#onOpen(enabled, this.#early);
     this.#early = EMPTY;
+    this.#request = null; // the Connection has what it needs of it
     this.#phase = 'open';
     return bytes;
   }

@@ -10,7 +10,6 @@
 import { CloseReason } from '../close-codes';
 import type { Connection } from '../connection';
 import { RemoteProtocolError } from '../errors';
-import type { TimerHooks } from './lifecycle-timers';
 
 /** What the ending needs of its stream. */
 export interface EndingOwner {
@@ -44,15 +43,25 @@ export class Ending {
   #cause: Error | null = null; // what ended the stream outside the protocol: timeouts, the transport
   #pendingAtLastLook = Infinity; // outputPending() when the close deadline last looked
 
-  /** The deadlines' timer hooks: each drops the transport (close 1006, the timeout as the cause). */
-  readonly deadlines: Omit<TimerHooks, 'sendKeepalivePing'> = {
-    handshakeTimedOut: () => this.#expire('ERR_HANDSHAKE_TIMEOUT', 'the opening handshake timed out'),
-    closeTimedOut: () => this.#expire('ERR_CLOSE_TIMEOUT', 'the peer did not answer the close within closeTimeout'),
-    pongTimedOut: () => this.#expire('ERR_PONG_TIMEOUT', 'nothing arrived within pongTimeout of a keepalive ping'),
-  };
-
   constructor(owner: EndingOwner) {
     this.#owner = owner;
+  }
+
+  // The deadlines (TimerHooks): each drops the transport (close 1006, the timeout as the cause).
+
+  /** The opening handshake took too long. */
+  handshakeTimedOut(): void {
+    this.#expire('ERR_HANDSHAKE_TIMEOUT', 'the opening handshake timed out');
+  }
+
+  /** The close deadline passed (unless the peer or our reader is still moving). */
+  closeTimedOut(): void {
+    this.#expire('ERR_CLOSE_TIMEOUT', 'the peer did not answer the close within closeTimeout');
+  }
+
+  /** Nothing arrived within `pongTimeout` of a keepalive ping. */
+  pongTimedOut(): void {
+    this.#expire('ERR_PONG_TIMEOUT', 'nothing arrived within pongTimeout of a keepalive ping');
   }
 
   /** True once our output ended. */

@@ -8,22 +8,27 @@
 /** A write callback. */
 export type Callback = (error?: Error | null) => void;
 
+/** What the flow asks of its stream. */
+export interface FlowOwner {
+  /** True while the reader of incoming events is behind. */
+  mustHoldInput(): boolean;
+}
+
 /** Held callbacks, released when the reason to hold them is gone. */
 export class Flow {
-  readonly #mustHoldInput: () => boolean;
+  readonly #owner: FlowOwner;
   #input: Callback | null = null;
   #writers: Callback[] = [];
   #moved = false; // input was taken since the last look (see behindButMoving)
 
-  /** `mustHoldInput` says whether the reader of incoming events is behind. */
-  constructor(mustHoldInput: () => boolean) {
-    this.#mustHoldInput = mustHoldInput;
+  constructor(owner: FlowOwner) {
+    this.#owner = owner;
   }
 
   /** The transport's write was processed: call back now, or hold it while the reader is behind. */
   input(callback: Callback): void {
     this.#moved = true;
-    if (this.#mustHoldInput()) this.#input = callback;
+    if (this.#owner.mustHoldInput()) this.#input = callback;
     else callback();
   }
 
@@ -48,7 +53,7 @@ export class Flow {
     // Readable calls _read before it removes the chunk it hands out: look once it has.
     process.nextTick(() => {
       const held = this.#input;
-      if (held === null || this.#mustHoldInput()) return;
+      if (held === null || this.#owner.mustHoldInput()) return;
       this.#input = null;
       held();
     });

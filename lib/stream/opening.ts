@@ -98,6 +98,7 @@ export class Opening {
   /** Client: the server's answer (101, or a rejection and its body). */
   answered(event: AcceptConnectionEvent | RejectConnectionEvent | RejectDataEvent): void {
     if (event.type === 'accept') {
+      this.#makeExtensions = null;
       this.protocol = event.subprotocol;
       const status = event.extraHeaders.find(([name]) => name === ':status');
       this.response =

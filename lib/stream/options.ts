@@ -175,7 +175,14 @@ export function coreOptions(options: WebSocketDuplexOptions): Omit<WSConnectionO
   return picked;
 }
 
-const CORE_LIMITS = ['maxMessageSize', 'maxFrameSize', 'maxHeadSize', 'maxHeaders', 'maxRejectBodySize', 'maskKey'] as const;
+const CORE_LIMITS = [
+  'maxMessageSize',
+  'maxFrameSize',
+  'maxHeadSize',
+  'maxHeaders',
+  'maxRejectBodySize',
+  'maskKey',
+] as const;
 
 /** The extensions to offer (client) or negotiate (server): fresh ones per connection. */
 export function makeExtensions(options: WebSocketDuplexOptions): Extension[] {

@@ -71,10 +71,16 @@ class Link {
     if (!this.socket.destroyed) this.socket.end();
   }
 
+  startReading(): void {
+    if (this.ws.destroyed) return;
+    this.socket.on('data', onSocketData);
+    this.socket.resume();
+  }
+
   socketClosed(): void {
     // Our output has nowhere to go now: let it drain into the void so the stream can end.
     const ws = this.ws;
-    ws.off('data', this.output);
+    ws.off('data', onStreamData);
     ws.resume();
     // After the socket's EOF the stream finishes by itself (everything the peer sent is
     // processed first). Without one, it was cut.
@@ -106,6 +112,33 @@ class Link {
   }
 }
 
+// The listeners are the same functions for every connection (no closures per socket):
+// each finds its Link on the emitter it is called on.
+const kLink = Symbol('wsproto.link');
+type Linked = { [kLink]: Link };
+
+function onSocketData(this: Linked, chunk: Buffer): void {
+  this[kLink].input(chunk);
+}
+function onSocketEnd(this: Linked): void {
+  this[kLink].eof();
+}
+function onSocketError(this: Linked, error: Error): void {
+  this[kLink].ws[kAbort](error);
+}
+function onSocketClose(this: Linked): void {
+  this[kLink].socketClosed();
+}
+function onStreamData(this: Linked, chunk: Buffer): void {
+  this[kLink].output(chunk);
+}
+function onStreamEnd(this: Linked): void {
+  this[kLink].outputEnded();
+}
+function onStreamClose(this: Linked): void {
+  this[kLink].streamClosed();
+}
+
 /**
  * Wire `socket` into `ws` and `ws` into `socket` (the input side now, unless `readLater`).
  * `onEof`, when given, takes the socket's EOF and ends the stream's input itself
@@ -116,20 +149,14 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
   s.setNoDelay?.(true);
   s.setTimeout?.(0);
   const link = new Link(ws, s, onEof);
-  const input = link.input.bind(link);
-  const output = link.output.bind(link);
-  (link as { output: (chunk: Buffer) => void }).output = output;
-  socket.on('end', link.eof.bind(link));
-  socket.on('error', (error: Error) => ws[kAbort](error));
-  socket.on('close', link.socketClosed.bind(link));
-  ws.on('close', link.streamClosed.bind(link));
-  ws.on('end', link.outputEnded.bind(link));
-  ws.on('data', output);
-  const startReading = () => {
-    if (ws.destroyed) return;
-    socket.on('data', input);
-    socket.resume();
-  };
-  if (!readLater) startReading();
-  return startReading;
+  (socket as unknown as Linked)[kLink] = link;
+  (ws as unknown as Linked)[kLink] = link;
+  socket.on('end', onSocketEnd);
+  socket.on('error', onSocketError);
+  socket.on('close', onSocketClose);
+  ws.on('close', onStreamClose);
+  ws.on('end', onStreamEnd);
+  ws.on('data', onStreamData);
+  if (!readLater) link.startReading();
+  return () => link.startReading();
 }

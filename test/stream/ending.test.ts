@@ -144,7 +144,7 @@ describe('Ending (how the stream ends)', () => {
     for (const [hook, code, message] of cases) {
       it(`${hook} drops the transport with ${code} as the cause (close 1006)`, () => {
         const { ending, log } = setup(hook === 'handshakeTimedOut' ? null : openCore());
-        ending.deadlines[hook]();
+        ending[hook]();
         expect(log).to.deep.equal(['destroy']);
         const cause = ending.cause;
         expect(cause).to.be.instanceOf(RemoteProtocolError);
@@ -157,11 +157,11 @@ describe('Ending (how the stream ends)', () => {
     it('the close deadline waits for our own slow reader (it is not the peer being late)', () => {
       const { ending, log, state } = setup();
       state.behindButMoving = true;
-      ending.deadlines.closeTimedOut();
+      ending.closeTimedOut();
       expect(log).to.deep.equal(['postponeClose']);
       expect(ending.cause).to.equal(null);
       state.behindButMoving = false;
-      ending.deadlines.closeTimedOut();
+      ending.closeTimedOut();
       expect(log).to.deep.equal(['postponeClose', 'destroy']);
       expect((ending.cause as RemoteProtocolError).code).to.equal('ERR_CLOSE_TIMEOUT');
     });
@@ -169,35 +169,35 @@ describe('Ending (how the stream ends)', () => {
     it('the close deadline waits while the peer still takes our output (slowly), not when it takes nothing', () => {
       const { ending, log, state } = setup();
       state.pending = 300_000; // our close frame waits behind this
-      ending.deadlines.closeTimedOut(); // first look: it was more before (the close was queued behind it)
+      ending.closeTimedOut(); // first look: it was more before (the close was queued behind it)
       state.pending = 200_000;
-      ending.deadlines.closeTimedOut(); // the peer took 100 kB since: it reads, slowly
+      ending.closeTimedOut(); // the peer took 100 kB since: it reads, slowly
       expect(log).to.deep.equal(['postponeClose', 'postponeClose']);
-      ending.deadlines.closeTimedOut(); // nothing taken since the last look: a peer that stopped reading
+      ending.closeTimedOut(); // nothing taken since the last look: a peer that stopped reading
       expect(log).to.deep.equal(['postponeClose', 'postponeClose', 'destroy']);
       expect((ending.cause as RemoteProtocolError).code).to.equal('ERR_CLOSE_TIMEOUT');
     });
 
     it('with all of our output taken, the close deadline drops a peer that does not answer', () => {
       const { ending, log } = setup();
-      ending.deadlines.closeTimedOut();
+      ending.closeTimedOut();
       expect(log).to.deep.equal(['destroy']);
     });
 
     it('the close deadline after a completed close handshake only drops a slow transport: no cause', () => {
       const received = setup(openCore({ closeReceived: new CloseConnectionEvent({ code: 1000, reason: '' }) }));
-      received.ending.deadlines.closeTimedOut();
+      received.ending.closeTimedOut();
       expect(received.log).to.deep.equal(['destroy']);
       expect(received.ending.cause).to.equal(null);
       const failed = setup(openCore({ failure: new RemoteProtocolError('bad frame') }));
-      failed.ending.deadlines.closeTimedOut();
+      failed.ending.closeTimedOut();
       expect(failed.log).to.deep.equal(['destroy']);
       expect(failed.ending.cause).to.equal(null);
     });
 
     it('other deadlines report their cause even after a close was received', () => {
       const { ending } = setup(openCore({ closeReceived: new CloseConnectionEvent({ code: 1000, reason: '' }) }));
-      ending.deadlines.pongTimedOut();
+      ending.pongTimedOut();
       expect((ending.cause as RemoteProtocolError).code).to.equal('ERR_PONG_TIMEOUT');
     });
 
@@ -206,7 +206,7 @@ describe('Ending (how the stream ends)', () => {
       const first = new Error('the application failed');
       ending.noteCause(first);
       ending.noteCause(new Error('later'));
-      ending.deadlines.pongTimedOut();
+      ending.pongTimedOut();
       expect(ending.cause).to.equal(first);
     });
 

@@ -7,7 +7,7 @@ const tick = () => new Promise((r) => process.nextTick(r));
 describe('Flow (held callbacks)', () => {
   it('calls the input back at once while the reader keeps up, holds it while the reader is behind', async () => {
     let behind = false;
-    const flow = new Flow(() => behind);
+    const flow = new Flow({ mustHoldInput: () => behind });
     const calls: string[] = [];
     flow.input(() => calls.push('a'));
     behind = true;
@@ -24,7 +24,7 @@ describe('Flow (held callbacks)', () => {
   });
 
   it('holdInput holds whatever the reader does, until end()', async () => {
-    const flow = new Flow(() => false);
+    const flow = new Flow({ mustHoldInput: () => false });
     let called = 0;
     flow.holdInput(() => called++);
     flow.releaseInput();
@@ -36,7 +36,7 @@ describe('Flow (held callbacks)', () => {
   });
 
   it('releases writers in order when the transport drains; end() fails those still held', () => {
-    const flow = new Flow(() => false);
+    const flow = new Flow({ mustHoldInput: () => false });
     const got: Array<string | undefined> = [];
     flow.holdWriter((e) => got.push(e?.message ?? 'ok1'));
     flow.holdWriter((e) => got.push(e?.message ?? 'ok2'));
@@ -48,7 +48,7 @@ describe('Flow (held callbacks)', () => {
   });
 
   it('settle: calls a sender back on the next tick when queued, with the error when dropped, on drain when behind', async () => {
-    const flow = new Flow(() => false);
+    const flow = new Flow({ mustHoldInput: () => false });
     const got: string[] = [];
     flow.settle(
       true,
@@ -75,7 +75,7 @@ describe('Flow (held callbacks)', () => {
 
   it('behindButMoving: true only while input is held and input moved since the last look (a slow reader, not a stuck one)', () => {
     let behind = false;
-    const flow = new Flow(() => behind);
+    const flow = new Flow({ mustHoldInput: () => behind });
     expect(flow.behindButMoving(), 'nothing held').to.equal(false);
     behind = true;
     flow.input(() => undefined); // moved, then held

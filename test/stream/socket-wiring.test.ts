@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import * as net from 'node:net';
+import { Duplex } from 'node:stream';
 import { RemoteProtocolError, WebSocketDuplex, type WebSocketDuplexOptions } from '../../lib/index';
 import { wireSocket } from '../../lib/stream/socket-wiring';
 import { masked } from '../helpers/bytes';
@@ -148,5 +149,25 @@ describe('stream/socket-wiring', () => {
     } finally {
       await srv.close();
     }
+  });
+
+  it('wires every connection with the same listener functions (no closures per connection) and adds one of each', () => {
+    const make = () => {
+      const socket = new Duplex({ read() {}, write: (_c, _e, cb: () => void) => cb() });
+      const ws = new WebSocketDuplex('server');
+      wireSocket(ws, socket);
+      return { socket, ws };
+    };
+    const a = make();
+    const b = make();
+    for (const event of ['data', 'end', 'error', 'close']) {
+      expect(a.socket.listeners(event), `socket '${event}'`).to.have.length(1);
+      expect(a.socket.listeners(event)[0]).to.equal(b.socket.listeners(event)[0]);
+    }
+    for (const event of ['data', 'end', 'close'] as const) {
+      expect(a.ws.listeners(event)[0], `stream '${event}'`).to.equal(b.ws.listeners(event)[0]);
+    }
+    a.ws.destroy();
+    b.ws.destroy();
   });
 });

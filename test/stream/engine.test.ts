@@ -1,0 +1,101 @@
+/**
+ * Mirror test for lib/stream/engine: what an open connection keeps. The engine owns the
+ * stream's parts, and once the handshake is over it holds neither the HTTP request nor
+ * the hooks and options that came with it (an idle server keeps many connections; these
+ * pin the release, by reachability after garbage collection, not by timings). Its
+ * behaviour as a whole is tested through `WebSocketDuplex` (test/stream/*.test.ts).
+ */
+import { expect } from 'chai';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
+import { connect, handleUpgrade, type WebSocketDuplex } from '../../lib/index';
+import { once } from '../helpers/net';
+
+// mocha is not started with --expose-gc.
+v8.setFlagsFromString('--expose-gc');
+const collect = vm.runInNewContext('gc') as () => void;
+
+/** True once nothing holds the target of `ref` (after a few collections and turns). */
+async function released(ref: WeakRef<object>): Promise<boolean> {
+  for (let i = 0; i < 5 && ref.deref() !== undefined; i++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    collect();
+  }
+  return ref.deref() === undefined;
+}
+
+describe('stream/engine', () => {
+  let server: http.Server;
+  let port: number;
+  const open: WebSocketDuplex[] = [];
+  let refs: { req: WeakRef<object>; options: WeakRef<object>; hookState: WeakRef<object> }[] = [];
+
+  beforeEach(async () => {
+    refs = [];
+    server = http.createServer();
+    server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
+      const ws = handleUpgrade(req, socket, head, hooks(req));
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      open.push(ws);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+
+  /** The options of one connection, in a scope of their own (the listeners below must not hold them). */
+  function hooks(req: http.IncomingMessage) {
+    const hookState = { big: Buffer.alloc(1024) }; // something only the hook holds
+    const options = {
+      accept: () => (hookState.big.length > 0 ? { subprotocol: null } : false),
+      verifyOrigin: (origin: string | undefined) => origin === undefined,
+    };
+    refs.push({ req: new WeakRef(req), options: new WeakRef(options), hookState: new WeakRef(hookState) });
+    return options;
+  }
+
+  afterEach(async () => {
+    for (const ws of open.splice(0)) ws.terminate();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('an open server connection holds neither the request, nor its options, nor what its hooks hold', async () => {
+    const client = await connect(`ws://127.0.0.1:${port}/`);
+    const echo = once<[string]>(client, 'message');
+    client.send('still alive');
+    expect((await echo)[0]).to.equal('still alive');
+    expect(open).to.have.length(1);
+    const { req, options, hookState } = refs[0]!;
+    expect(await released(req), 'the IncomingMessage').to.equal(true);
+    expect(await released(options), 'the options object').to.equal(true);
+    expect(await released(hookState), 'what the accept hook closes over').to.equal(true);
+    // The connection itself still works after the release.
+    const again = once<[string]>(client, 'message');
+    client.send('after release');
+    expect((await again)[0]).to.equal('after release');
+    client.close();
+    await once(client, 'close');
+  });
+
+  it('a connection that was never accepted still holds its hook (the decision may be pending)', async () => {
+    // The control for the test above: before the handshake completes the hook is needed.
+    server.removeAllListeners('upgrade');
+    const pending: WebSocketDuplex[] = [];
+    server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
+      const hookState = { big: Buffer.alloc(1024) };
+      refs.push({ req: new WeakRef(req), options: new WeakRef({}), hookState: new WeakRef(hookState) });
+      const ws = handleUpgrade(req, socket, head, {
+        accept: () => new Promise(() => void hookState), // never decides
+      });
+      pending.push(ws);
+      open.push(ws);
+    });
+    const attempt = connect(`ws://127.0.0.1:${port}/`, { handshakeTimeout: 5000 }).catch((e: unknown) => e);
+    for (let i = 0; i < 100 && pending.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(pending).to.have.length(1);
+    expect(await released(refs[0]!.req), 'the IncomingMessage').to.equal(false);
+    pending[0]!.terminate();
+    await attempt;
+  });
+});
