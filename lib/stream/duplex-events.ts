@@ -93,6 +93,8 @@ export interface DispatchTarget {
   app(): AppFace | null;
   readonly opening: Opening;
   readonly messages: MessageQueue;
+  /** No more messages (without making a queue where none was made). */
+  endMessages(): void;
   /** The accept hook; dropped once the handshake is over. */
   hook: WebSocketDuplexOptions['accept'];
   readonly emitter: Pick<EventEmitter, 'emit' | 'listenerCount'>;
@@ -129,7 +131,7 @@ export function dispatch(event: WSEvent, to: DispatchTarget): void {
       emitter.emit('pong', event.payload);
       break;
     case 'close':
-      to.messages.end();
+      to.endMessages();
       break; // the core answered it (autoCloseReply); the stream's Ending ends what is left
   }
 }

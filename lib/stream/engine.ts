@@ -41,7 +41,8 @@ export class Engine
   readonly #client: boolean;
   readonly out: OutQueue;
   readonly timers: LifecycleTimers;
-  readonly messages: MessageQueue;
+  #messages: MessageQueue | null = null; // made on first use: an idle connection has none
+  #messagesEnded = false; // end() came before the queue was made
   readonly flow: Flow;
   readonly ending: Ending;
   readonly opening: Opening;
@@ -68,12 +69,26 @@ export class Engine
     this.out = new OutQueue(ws as unknown as Duplex);
     this.flow = new Flow(this);
     this.ending = new Ending(this);
-    this.messages = new MessageQueue(this, timings.appHighWaterMark);
     this.opening = new Opening(this, extensionsOf(options));
     this.timers = new LifecycleTimers(timings, this);
     if (this.#client) this.send(clientRequest(options));
     // Armed after the request was validated and written (a refused request throws above).
     this.timers.startHandshake();
+  }
+
+  /** The queue of whole messages (for 'message' listeners and `messages()`), made on first use. */
+  get messages(): MessageQueue {
+    if (this.#messages === null) {
+      this.#messages = new MessageQueue(this, this.timings.appHighWaterMark);
+      if (this.#messagesEnded) this.#messages.end();
+    }
+    return this.#messages;
+  }
+
+  /** DispatchTarget: no more messages (the queue's iterators finish after what is queued). */
+  endMessages(): void {
+    if (this.#messages === null) this.#messagesEnded = true;
+    else this.#messages.end();
   }
 
   /** The object face, made on first use. */
@@ -123,7 +138,7 @@ export class Engine
     this.out.close(false);
     const report = closeReport(this.connection.connection, error ?? this.ending.cause, this.opening.ended);
     this.#app?.finish(null);
-    this.messages.end();
+    this.endMessages();
     callback(error);
     this.flow.end(dropped('the WebSocket closed before this was sent'));
     const emitClose = () => this.ws.emit('close', ...report);
@@ -149,7 +164,7 @@ export class Engine
     for (;;) {
       if (this.#paused || this.ws.destroyed) return;
       // The messages() loop is behind: the rest waits in the core (unless the peer ended).
-      if (this.messages.full === true && !this.ending.peerEnded) break;
+      if (this.#messages?.full === true && !this.ending.peerEnded) break;
       const event = this.connection.nextEvent();
       if (event === null) break;
       for (const bytes of this.connection.dataToSend()) {
@@ -245,7 +260,7 @@ export class Engine
 
   /** FlowOwner: input waits while events wait for their reader (none come after our output ended). */
   mustHoldInput(): boolean {
-    return !this.ending.wireEnded && (this.#paused || this.messages.full || !!this.#app?.full);
+    return !this.ending.wireEnded && (this.#paused || !!this.#messages?.full || !!this.#app?.full);
   }
 
   /** AppFaceOwner: writes wait in the face until the handshake completed. */
@@ -266,7 +281,7 @@ export class Engine
     this.out.close(true);
     this.ws.push(null);
     this.#app?.endReadable();
-    this.messages.end();
+    this.endMessages();
     this.flow.releaseInput();
   }
 

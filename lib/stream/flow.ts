@@ -18,7 +18,7 @@ export interface FlowOwner {
 export class Flow {
   readonly #owner: FlowOwner;
   #input: Callback | null = null;
-  #writers: Callback[] = [];
+  #writers: Callback[] | null = null; // made when a writer waits
   #moved = false; // input was taken since the last look (see behindButMoving)
 
   constructor(owner: FlowOwner) {
@@ -61,7 +61,7 @@ export class Flow {
 
   /** A writer's data was queued while the transport is behind: call back when it drains. */
   holdWriter(callback: Callback): void {
-    this.#writers.push(callback);
+    (this.#writers ??= []).push(callback);
   }
 
   /**
@@ -78,8 +78,8 @@ export class Flow {
   /** The transport drained: release the writers. */
   releaseWriters(): void {
     const held = this.#writers;
-    if (held.length === 0) return;
-    this.#writers = [];
+    if (held === null) return;
+    this.#writers = null;
     for (const cb of held) cb();
   }
 
@@ -88,8 +88,8 @@ export class Flow {
     const input = this.#input;
     this.#input = null;
     const writers = this.#writers;
-    this.#writers = [];
+    this.#writers = null;
     input?.();
-    for (const cb of writers) cb(error);
+    if (writers !== null) for (const cb of writers) cb(error);
   }
 }

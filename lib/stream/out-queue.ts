@@ -24,7 +24,7 @@ export interface OutQueueSink {
 /** Coalescing output queue with a one-pong slot. */
 export class OutQueue {
   readonly #sink: OutQueueSink;
-  #small: Buffer[] = [];
+  #small: Buffer[] | null = null; // made when a small frame waits (an idle connection has none)
   #smallBytes = 0;
   #flushScheduled = false;
   #pong: Buffer | null = null;
@@ -51,7 +51,7 @@ export class OutQueue {
       this.flush();
       return this.#sink.push(bytes);
     }
-    this.#small.push(bytes);
+    (this.#small ??= []).push(bytes);
     this.#smallBytes += bytes.length;
     if (this.#smallBytes >= COALESCE_MAX) return this.flush();
     if (!this.#flushScheduled) {
@@ -80,13 +80,13 @@ export class OutQueue {
     if (this.#pong !== null) {
       const pong = this.#pong;
       this.#pong = null;
-      this.#small.unshift(pong);
+      (this.#small ??= []).unshift(pong);
       this.#smallBytes += pong.length;
     }
     const small = this.#small;
-    if (small.length === 0) return !this.full;
+    if (small === null || small.length === 0) return !this.full;
     const chunk = small.length === 1 ? small[0]! : Buffer.concat(small, this.#smallBytes);
-    this.#small = [];
+    this.#small = null;
     this.#smallBytes = 0;
     return this.#sink.push(chunk);
   }
@@ -95,7 +95,7 @@ export class OutQueue {
   close(flush: boolean): void {
     if (flush) this.flush();
     this.#closed = true;
-    this.#small = [];
+    this.#small = null;
     this.#smallBytes = 0;
     this.#pong = null;
   }
