@@ -112,7 +112,7 @@ export class Engine
       return;
     }
     this.timers.received();
-    if (!this.feed(() => this.connection.receiveData(chunk))) return callback();
+    if (!this.#receive(chunk)) return callback();
     this.process();
     this.flow.input(callback);
   }
@@ -121,7 +121,7 @@ export class Engine
   final(): void {
     this.ending.peerEnd(() => {
       this.#paused = false;
-      this.feed(() => this.connection.receiveData(null));
+      this.#receive(null);
       this.process();
     });
   }
@@ -152,6 +152,17 @@ export class Engine
   feed(input: () => void): boolean {
     try {
       input();
+      return true;
+    } catch (error) {
+      this.opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
+      return false;
+    }
+  }
+
+  // feed() for bytes, without a closure per chunk (the hot path).
+  #receive(chunk: Buffer | null): boolean {
+    try {
+      this.connection.receiveData(chunk);
       return true;
     } catch (error) {
       this.opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
@@ -197,7 +208,9 @@ export class Engine
       );
     }
     const ok = this.transmit(event);
-    this.flow.settle(ok, callback, () => dropped(`cannot send '${typeOf(event)}' in state ${this.connection.state}`));
+    if (callback !== undefined) {
+      this.flow.settle(ok, callback, () => dropped(`cannot send '${typeOf(event)}' in state ${this.connection.state}`));
+    }
     return ok === true;
   }
 

@@ -103,7 +103,8 @@ export class OutQueue {
 
 // One tick-end flush for every queue that has small frames waiting: a broadcast to many
 // connections schedules one callback, not one per connection.
-const waiting: OutQueue[] = [];
+let waiting: OutQueue[] = [];
+let spare: OutQueue[] = []; // the other list, reused (no allocation per tick)
 
 function scheduleFlush(queue: OutQueue): void {
   if (waiting.push(queue) === 1) process.nextTick(flushWaiting);
@@ -111,6 +112,9 @@ function scheduleFlush(queue: OutQueue): void {
 
 function flushWaiting(): void {
   // Queues scheduled while these flush (a flush can make a stream emit) wait for the next turn.
-  const queues = waiting.splice(0);
-  for (const queue of queues) queue.flushScheduled();
+  const queues = waiting;
+  waiting = spare;
+  for (let i = 0; i < queues.length; i++) queues[i]!.flushScheduled();
+  queues.length = 0;
+  spare = queues;
 }
