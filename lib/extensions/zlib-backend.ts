@@ -52,6 +52,9 @@ export const DEFLATE_TAIL: Buffer = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const EMPTY_STORED_BLOCK = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
 
 const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
+// The stream's own output buffer (16 KiB by default, one per context) is never used: we
+// write through the handle into a shared scratch buffer. The smallest zlib allows.
+const MIN_CHUNK = zlib.constants.Z_MIN_CHUNK;
 
 /** Inflating would exceed the budget; `produced` bytes were inflated in this call. */
 export class InflateLimitError extends Error {
@@ -106,7 +109,7 @@ class NodeInflater implements Inflater {
   readonly #context: NodeContext;
 
   constructor(windowBits: number) {
-    this.#context = takeContext(`i${windowBits}`, () => new zlib.InflateRaw({ windowBits }));
+    this.#context = takeContext(`i${windowBits}`, () => new zlib.InflateRaw({ windowBits, chunkSize: MIN_CHUNK }));
   }
 
   push(input: Buffer): Buffer {
@@ -160,7 +163,12 @@ export class Deflater {
   constructor(config: DeflaterConfig, shared = false) {
     const key = `d${config.windowBits}:${config.level}:${config.memLevel}`;
     const create = (): zlib.DeflateRaw =>
-      new zlib.DeflateRaw({ windowBits: config.windowBits, level: config.level, memLevel: config.memLevel });
+      new zlib.DeflateRaw({
+        windowBits: config.windowBits,
+        level: config.level,
+        memLevel: config.memLevel,
+        chunkSize: MIN_CHUNK,
+      });
     this.#context = shared ? sharedContext(key, create) : takeContext(key, create);
     this.#shared = shared;
   }
