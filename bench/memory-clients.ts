@@ -3,7 +3,8 @@
  *
  * Server: an `http.Server` whose 'upgrade' goes to our `handleUpgrade()` or to ws's
  * `WebSocketServer({ noServer: true })`, echoing every message; with `deflate`,
- * permessage-deflate is enabled with each library's defaults.
+ * permessage-deflate is enabled with each library's defaults (`deflate-low`: ours in
+ * its low-memory mode).
  *
  * Clients: raw sockets that do the opening handshake by hand (idle connections: the
  * same cheap client in front of both servers), or WebSocket clients of either library
@@ -20,7 +21,17 @@ import type { Lib } from './workload';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
 
-export type MemoryMode = 'idle' | 'deflate';
+/**
+ * 'deflate': permessage-deflate with each library's defaults; 'deflate-low': ours with
+ * `perMessageDeflate: { memory: 'low' }` (ws keeps its defaults, there is no such mode).
+ */
+export type MemoryMode = 'idle' | 'deflate' | 'deflate-low';
+
+/** Our server's options in each mode. */
+function ourOptions(mode: MemoryMode): { perMessageDeflate?: true | { memory: 'low' } } {
+  if (mode === 'deflate') return { perMessageDeflate: true };
+  return mode === 'deflate-low' ? { perMessageDeflate: { memory: 'low' } } : {};
+}
 
 /** The messages each compressed client sends (and gets back). */
 export const TRAFFIC: string[] = [0, 1, 2].map((i) => jsonMessage(prng(500 + i), 2048));
@@ -37,13 +48,13 @@ export async function startServer(lib: Lib, mode: MemoryMode): Promise<EchoServe
   let wss: any = null;
   if (lib === 'ours') {
     server.on('upgrade', (req, socket, head) => {
-      const ws = handleUpgrade(req, socket, head, mode === 'deflate' ? { perMessageDeflate: true } : {});
+      const ws = handleUpgrade(req, socket, head, ourOptions(mode));
       ours.add(ws);
       ws.on('message', (data: string | Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
       ws.on('close', () => ours.delete(ws));
     });
   } else {
-    wss = new wsLib.WebSocketServer({ noServer: true, perMessageDeflate: mode === 'deflate' });
+    wss = new wsLib.WebSocketServer({ noServer: true, perMessageDeflate: mode !== 'idle' });
     server.on('upgrade', (req, socket, head) => {
       wss.handleUpgrade(req, socket, head, (ws: any) => {
         ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));

@@ -2,7 +2,7 @@
  * The child process of the memory workloads (started by bench/workloads/memory.ts with
  * --expose-gc): holds connections of one library and reports its memory on request.
  *
- *   node --expose-gc dist/bench/memory.js <ours|ws> server <idle|deflate>
+ *   node --expose-gc dist/bench/memory.js <ours|ws> server <idle|deflate|deflate-low>
  *     runs an echo server; the parent opens the clients.
  *   node --expose-gc dist/bench/memory.js <ours|ws> client deflate
  *     opens compressed clients against the parent's server when told to.
@@ -27,9 +27,9 @@ async function main(): Promise<void> {
   if (
     (lib !== 'ours' && lib !== 'ws') ||
     (role !== 'server' && role !== 'client') ||
-    (mode !== 'idle' && mode !== 'deflate')
+    (mode !== 'idle' && mode !== 'deflate' && mode !== 'deflate-low')
   ) {
-    throw new Error('usage: memory.js <ours|ws> <server|client> <idle|deflate>');
+    throw new Error('usage: memory.js <ours|ws> <server|client> <idle|deflate|deflate-low>');
   }
   const send = (message: object): void => void process.send!(message);
   let server: EchoServer | null = null;

@@ -85,6 +85,7 @@ export type { HandshakeResponse } from './stream/opening';
 export {
   PerMessageDeflate,
   DEFAULT_THRESHOLD,
+  type DeflateMemoryMode,
   type InflateBackendName,
   type NegotiatedDeflate,
   type PerMessageDeflateOptions,

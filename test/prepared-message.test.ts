@@ -160,8 +160,9 @@ function route(config: Config, spec: Spec): 'plain' | 'own-context' | 'masked' |
   const compressed = spec.compress === true || (spec.compress !== false && payloadLength(spec) >= d.threshold);
   if (!compressed) return 'plain';
   if (!(d.offerNoContext || d.ownNoContext)) return 'own-context';
-  // The window negotiated (RFC 7692 7.1.2.1: the smaller of both), 8 running as 9.
-  const bits = Math.max(9, Math.min(d.ownBits ?? 15, d.offerBits ?? 15));
+  // The window negotiated (RFC 7692 7.1.2.1: the smaller of both; without an option, the
+  // default memory mode's 12), 8 running as 9.
+  const bits = Math.max(9, Math.min(d.ownBits ?? 12, d.offerBits ?? 15));
   return `${bits}:${d.level}:${d.memLevel}`;
 }
 
@@ -396,7 +397,8 @@ describe('PreparedMessage', () => {
   describe('encoded once', () => {
     beforeEach(drainPool);
     const noContext = (offer: string, options: PerMessageDeflateOptions = {}) => {
-      const ext = new PerMessageDeflate({ threshold: 0, ...options });
+      // memory 'high': no window of our own unless an option or the offer sets one.
+      const ext = new PerMessageDeflate({ threshold: 0, memory: 'high', ...options });
       expect(ext.accept(params(offer))).to.not.equal(null);
       return new Connection('server', { extensions: [ext] });
     };

@@ -15,9 +15,17 @@
  *   `Connection`, ws a `Receiver` with its `PerMessageDeflate`, timed until the last
  *   'message' (text turned into strings as an application would).
  * - size: the wire bytes of a fixed JSON corpus (2000 messages, 64 B to 8 KiB) sent by
- *   each library's server, compression forced on.
+ *   each library's server, compression forced on; and the same with our server in its
+ *   low-memory mode (`memory: 'low'`; ws keeps its defaults). Its target is 1.1 × our
+ *   default mode's ratio: the issue asks for the low mode within 10% of the default.
  */
-import { Connection, PerMessageDeflate, TextMessage, type ExtensionParams } from '../../lib/index';
+import {
+  Connection,
+  PerMessageDeflate,
+  TextMessage,
+  type ExtensionParams,
+  type PerMessageDeflateOptions,
+} from '../../lib/index';
 import { Input, WsPerMessageDeflate, jsonMessages, clock, since, prng, wsLib, jsonMessage } from '../common';
 import type { Lib, Pass, Workload } from '../workload';
 
@@ -37,10 +45,13 @@ function params(text: string | true): ExtensionParams {
 
 const OUR_OPTIONS = { threshold: 0 };
 
-/** A negotiated pair of our extensions. */
-function ourExtensions(): { client: PerMessageDeflate; server: PerMessageDeflate } {
+/** A negotiated pair of our extensions (the server's with `serverOptions` added). */
+function ourExtensions(serverOptions: PerMessageDeflateOptions = {}): {
+  client: PerMessageDeflate;
+  server: PerMessageDeflate;
+} {
   const client = new PerMessageDeflate(OUR_OPTIONS);
-  const server = new PerMessageDeflate(OUR_OPTIONS);
+  const server = new PerMessageDeflate({ ...OUR_OPTIONS, ...serverOptions });
   const offer = client.offer();
   const response = server.accept(params(offer));
   if (response === null) throw new Error('our server declined our offer');
@@ -241,12 +252,12 @@ function corpus(): string[] {
   return out;
 }
 
-function sizeWorkload(): Workload {
+function sizeWorkload(name: string, title: string, target: number, serverOptions: PerMessageDeflateOptions): Workload {
   let messages: string[] = [];
   let raw = 0;
   return {
-    name: 'deflate-size',
-    metrics: [{ key: 'value', title: 'compressed size, JSON corpus', unit: 'B', better: 'lower', target: 1.1 }],
+    name,
+    metrics: [{ key: 'value', title, unit: 'B', better: 'lower', target }],
     once: true,
     setup() {
       messages = corpus();
@@ -254,7 +265,7 @@ function sizeWorkload(): Workload {
     },
     async measure(lib: Lib) {
       if (lib === 'ours') {
-        const { server } = ourExtensions();
+        const { server } = ourExtensions(serverOptions);
         const conn = new Connection('server', { extensions: [server] });
         let bytes = 0;
         for (const m of messages) bytes += conn.send(new TextMessage({ data: m })).length;
@@ -282,5 +293,7 @@ export const deflateWorkloads: Workload[] = [
   inflateWorkload('inflate-64b', 'inflate 64 B JSON (server)', 64, 4000, 20),
   deflateWorkload('deflate-64k', 'deflate 64 KiB JSON (server)', 64 * 1024, 8, 1.0),
   inflateWorkload('inflate-64k', 'inflate 64 KiB JSON (server)', 64 * 1024, 64, 2),
-  sizeWorkload(),
+  sizeWorkload('deflate-size', 'compressed size, JSON corpus', 1.1, {}),
+  // 1.1 × the default mode's ratio (1.09 when this row was added): see the top of this file.
+  sizeWorkload('deflate-size-low', "compressed size, JSON corpus, memory 'low'", 1.2, { memory: 'low' }),
 ];

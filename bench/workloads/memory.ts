@@ -8,6 +8,8 @@
  * - after compressed traffic, server side: the child's server has permessage-deflate on
  *   (each library's defaults); this process opens N ws clients that offer it, each
  *   sends three ~2 KiB JSON messages and waits for the three compressed echoes.
+ * - the same with our server in its low-memory mode (`perMessageDeflate: { memory:
+ *   'low' }`); ws has no such mode, so it keeps its defaults.
  * - after compressed traffic, client side: this process runs a ws server with
  *   permessage-deflate; the child opens N clients of one library that do the same.
  *
@@ -127,6 +129,9 @@ export const memoryWorkloads: Workload[] = [
   memoryWorkload('memory-idle', 'idle server connection', 0.8, idle, (lib, n) => serverSide(lib, 'idle', n)),
   memoryWorkload('memory-deflate', 'server conn. after deflate traffic', 0.5, deflate, (lib, n) =>
     serverSide(lib, 'deflate', n),
+  ),
+  memoryWorkload('memory-deflate-low', "server conn. after deflate traffic, memory 'low'", 0.1, deflate, (lib, n) =>
+    serverSide(lib, 'deflate-low', n),
   ),
   memoryWorkload('memory-deflate-client', 'client conn. after deflate traffic', 0.5, deflate, (lib, n) =>
     clientSide(lib, n),

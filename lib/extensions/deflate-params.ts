@@ -5,8 +5,57 @@
 import { LocalProtocolError } from '../errors';
 import { defaultInflateBackend, loadZlibSync, type InflateBackendName } from './zlib-backend';
 
+/**
+ * How much zlib memory permessage-deflate may hold per connection (the option
+ * `memory`). Each names defaults for the window sizes, `memLevel` and context takeover;
+ * options given explicitly win. README.md ("Compression and memory") has the measured
+ * cost of each.
+ *
+ * - `'medium'` (the default): 4 KiB windows (12 bits) and `memLevel` 5, one compressor
+ *   and one decompressor per connection, each made at its first compressed message. A
+ *   server announces `server_max_window_bits=12` and asks a client that offered
+ *   `client_max_window_bits` for 12 (one that did not keeps 15); a client compresses
+ *   with a 12-bit window without announcing it (a smaller window is always allowed).
+ *   The defaults of python-websockets.
+ * - `'high'`: zlib's defaults, 32 KiB windows and `memLevel` 8, one context each way
+ *   per connection, as `ws` does: the best compression ratio, about five times the
+ *   memory.
+ * - `'low'`: no compressor per connection. Each message is compressed alone by one
+ *   compressor shared by the whole process, after replaying into it the last 1 KiB this
+ *   connection sent (the peer's decompressor still holds those bytes when context
+ *   takeover is on), which keeps most of the gain of context takeover. A server also
+ *   sends `client_no_context_takeover`, so its decompressor is taken from a small pool
+ *   when a compressed message starts and returned when it ends. Costs CPU: each
+ *   compressed message also compresses that 1 KiB again.
+ */
+export type DeflateMemoryMode = 'low' | 'medium' | 'high';
+
+/** The defaults that a `DeflateMemoryMode` stands for. */
+interface MemoryPreset {
+  /** Our compressor's window when the peer allows more. */
+  windowBits: number;
+  /** Server: the client's window asked for when the client offered `client_max_window_bits`. */
+  clientWindowBits: number;
+  memLevel: number;
+  /** One shared compressor with a replayed history instead of one per connection. */
+  shared: boolean;
+}
+
+const PRESETS: Readonly<Record<DeflateMemoryMode, MemoryPreset>> = {
+  high: { windowBits: 15, clientWindowBits: 15, memLevel: 8, shared: false },
+  medium: { windowBits: 12, clientWindowBits: 12, memLevel: 5, shared: false },
+  low: { windowBits: 12, clientWindowBits: 12, memLevel: 5, shared: true },
+};
+
 /** Options of `PerMessageDeflate`. */
 export interface PerMessageDeflateOptions {
+  /**
+   * How much memory compression may hold per connection: `'medium'`, `'high'` or `'low'`
+   * (see `DeflateMemoryMode`). The options below override its defaults.
+   *
+   * @defaultValue `'medium'`
+   */
+  memory?: DeflateMemoryMode;
   /**
    * Server: always send `server_no_context_takeover` (reset our compressor after each
    * message). Client: ask the server for it (and fail if the server ignores it).
@@ -19,15 +68,15 @@ export interface PerMessageDeflateOptions {
    * message. Server: always send `client_no_context_takeover` (the client resets its
    * compressor, so we can release our decompressor between messages).
    *
-   * @defaultValue `false`
+   * @defaultValue `false` (server with `memory: 'low'`: `true`)
    */
   clientNoContextTakeover?: boolean;
   /**
    * The largest LZ77 window the server's compressor may use, 9 to 15. Client: offered
    * as `server_max_window_bits`. Server: our compressor uses at most this (and what the
-   * client asked for).
+   * client asked for), announced as `server_max_window_bits` when under 15.
    *
-   * @defaultValue `15` (not limited)
+   * @defaultValue client: not offered; server: `12` (`memory: 'high'`: `15`)
    */
   serverMaxWindowBits?: number;
   /**
@@ -35,14 +84,20 @@ export interface PerMessageDeflateOptions {
    * server may limit our window), a number 9 to 15 offers it with that value (our
    * compressor uses at most that), `false` does not offer it. Server: a number limits
    * the client's window (an offer without `client_max_window_bits` is then declined,
-   * since we could not bound the client's window); booleans mean no limit.
+   * since we could not bound the client's window); `true` asks for the `memory` mode's
+   * window (12, or 15 with `'high'`) when the client offered the parameter, and
+   * accepts 15 when it did not; `false` leaves the client's window alone.
    *
    * @defaultValue `true`
    */
   clientMaxWindowBits?: number | boolean;
   /** zlib compression level, -1 (zlib's default, 6) to 9. @defaultValue `-1` */
   level?: number;
-  /** zlib memLevel of the compressor, 1 to 9 (memory against speed). @defaultValue `8` */
+  /**
+   * zlib memLevel of the compressor, 1 to 9 (memory against speed).
+   *
+   * @defaultValue `5` (`memory: 'high'`: `8`)
+   */
   memLevel?: number;
   /**
    * Single-frame messages shorter than this many bytes are sent uncompressed unless
@@ -66,19 +121,24 @@ export const DEFAULT_THRESHOLD = 1024;
 
 /** Validated options with defaults applied. */
 export interface ResolvedOptions {
+  memory: DeflateMemoryMode;
   serverNoContextTakeover: boolean;
-  clientNoContextTakeover: boolean;
+  /** As given (null: not given, the `memory` mode decides). */
+  clientNoContextTakeover: boolean | null;
+  /** As given (null: not given). */
   serverMaxWindowBits: number | null;
   clientMaxWindowBits: number | boolean;
   level: number;
   memLevel: number;
   threshold: number;
+  /** The `memory` mode's defaults. */
+  preset: MemoryPreset;
 }
 
 /** Check the options (LocalProtocolError 'ERR_INVALID_OPTION') and apply defaults. */
 export function resolveOptions(options: PerMessageDeflateOptions): ResolvedOptions {
-  const bool = (name: string, value: unknown): boolean => {
-    if (value === undefined) return false;
+  const bool = <T>(name: string, value: unknown, fallback: T): boolean | T => {
+    if (value === undefined) return fallback;
     if (typeof value !== 'boolean') invalid(`${name} must be a boolean`);
     return value;
   };
@@ -90,9 +150,14 @@ export function resolveOptions(options: PerMessageDeflateOptions): ResolvedOptio
     return value;
   };
   const clientBits = options.clientMaxWindowBits;
+  const memory = options.memory ?? 'medium';
+  if (!Object.hasOwn(PRESETS, memory)) invalid(`memory must be 'low', 'medium' or 'high'`);
+  const preset = PRESETS[memory];
   return {
-    serverNoContextTakeover: bool('serverNoContextTakeover', options.serverNoContextTakeover),
-    clientNoContextTakeover: bool('clientNoContextTakeover', options.clientNoContextTakeover),
+    memory,
+    preset,
+    serverNoContextTakeover: bool('serverNoContextTakeover', options.serverNoContextTakeover, false),
+    clientNoContextTakeover: bool('clientNoContextTakeover', options.clientNoContextTakeover, null),
     serverMaxWindowBits:
       options.serverMaxWindowBits === undefined
         ? null
@@ -102,7 +167,7 @@ export function resolveOptions(options: PerMessageDeflateOptions): ResolvedOptio
         ? (clientBits ?? true)
         : integer('clientMaxWindowBits', clientBits, 9, 15, 15),
     level: integer('level', options.level, -1, 9, -1),
-    memLevel: integer('memLevel', options.memLevel, 1, 9, 8),
+    memLevel: integer('memLevel', options.memLevel, 1, 9, preset.memLevel),
     threshold: integer('threshold', options.threshold, 0, Number.MAX_SAFE_INTEGER, DEFAULT_THRESHOLD),
   };
 }

@@ -36,6 +36,7 @@ import {
   type ResolvedOptions,
 } from './deflate-params';
 import { endOfMessage, sharedDeflate, type SharedDeflate } from './deflate-message';
+import { LowMemoryDeflate } from './low-memory-deflate';
 import {
   DEFLATE_TAIL,
   Deflater,
@@ -49,7 +50,12 @@ import {
   type Inflater,
 } from './zlib-backend';
 
-export { DEFAULT_THRESHOLD, type NegotiatedDeflate, type PerMessageDeflateOptions } from './deflate-params';
+export {
+  DEFAULT_THRESHOLD,
+  type DeflateMemoryMode,
+  type NegotiatedDeflate,
+  type PerMessageDeflateOptions,
+} from './deflate-params';
 export type { InflateBackendName } from './zlib-backend';
 
 /** RFC 7692 6: the "Per-Message Compressed" bit is RSV1. */
@@ -91,6 +97,7 @@ export class PerMessageDeflate implements Extension {
   #inboundLength = 0; // compressed bytes of that message so far
   #inboundLastFour = 0; // and its last four, big-endian
   #deflater: Deflater | null = null;
+  #lowMemory: LowMemoryDeflate | null = null; // with `memory: 'low'`, in place of #deflater
   #outboundCompressed = false; // the message being sent is compressed
   #shared: SharedDeflate | null = null; // our compressor's setting when each message is compressed alone
 
@@ -132,7 +139,7 @@ export class PerMessageDeflate implements Extension {
       params.push(`client_max_window_bits=${o.clientMaxWindowBits}`);
     }
     if (o.serverMaxWindowBits !== null) params.push(`server_max_window_bits=${o.serverMaxWindowBits}`);
-    if (o.clientNoContextTakeover) params.push('client_no_context_takeover');
+    if (o.clientNoContextTakeover === true) params.push('client_no_context_takeover');
     if (o.serverNoContextTakeover) params.push('server_no_context_takeover');
     return formatParams(params);
   }
@@ -156,23 +163,27 @@ export class PerMessageDeflate implements Extension {
     if (serverNoContext) response.push('server_no_context_takeover');
     // RFC 7692 7.1.1.2: the server may send client_no_context_takeover unasked; when
     // the client offered it, echoing it lets us release our inflater between messages.
-    const clientNoContext = offered.clientNoContextTakeover || o.clientNoContextTakeover;
+    // `memory: 'low'` sends it unless told otherwise.
+    const clientNoContext = offered.clientNoContextTakeover || (o.clientNoContextTakeover ?? o.preset.shared);
     if (clientNoContext) response.push('client_no_context_takeover');
 
     // RFC 7692 7.1.2.1: our window must not exceed the client's server_max_window_bits;
-    // we may announce a smaller window unasked.
-    const serverBits = Math.min(o.serverMaxWindowBits ?? 15, offered.serverMaxWindowBits ?? 15);
+    // we may announce a smaller window unasked (the `memory` mode's, by default).
+    const serverBits = Math.min(o.serverMaxWindowBits ?? o.preset.windowBits, offered.serverMaxWindowBits ?? 15);
     if (offered.serverMaxWindowBits !== null || serverBits < 15) {
       response.push(`server_max_window_bits=${serverBits}`);
     }
 
     // RFC 7692 7.1.2.2: we may limit the client's window only if it offered
-    // client_max_window_bits, with at most the value it offered.
-    const clientLimit = typeof o.clientMaxWindowBits === 'number' ? o.clientMaxWindowBits : 15;
+    // client_max_window_bits, with at most the value it offered. A number given as an
+    // option is a limit; `true` asks for the `memory` mode's window when we may.
+    const strict = typeof o.clientMaxWindowBits === 'number';
+    const preferred = o.clientMaxWindowBits === true ? o.preset.clientWindowBits : 15;
+    const clientLimit = strict ? (o.clientMaxWindowBits as number) : preferred;
     let clientBits = 15;
     if (offered.clientMaxWindowBits === null) {
       // We cannot bound the client's window, so our limit cannot hold: decline.
-      if (clientLimit < 15) return null;
+      if (strict && clientLimit < 15) return null;
     } else {
       clientBits = Math.min(clientLimit, offered.clientMaxWindowBits === true ? 15 : offered.clientMaxWindowBits);
       if (clientBits < 15) response.push(`client_max_window_bits=${clientBits}`);
@@ -223,7 +234,7 @@ export class PerMessageDeflate implements Extension {
 
     this.#configure(false, {
       serverNoContextTakeover: answer.serverNoContextTakeover,
-      clientNoContextTakeover: answer.clientNoContextTakeover || o.clientNoContextTakeover,
+      clientNoContextTakeover: answer.clientNoContextTakeover || o.clientNoContextTakeover === true,
       serverMaxWindowBits: answer.serverMaxWindowBits ?? 15,
       clientMaxWindowBits: clientBits,
     });
@@ -232,12 +243,16 @@ export class PerMessageDeflate implements Extension {
   #configure(server: boolean, agreed: NegotiatedDeflate): void {
     this.close();
     this.#negotiated = Object.freeze(agreed);
-    this.#deflateBits = server ? agreed.serverMaxWindowBits : agreed.clientMaxWindowBits;
+    // A client compresses with the `memory` mode's window when it is smaller than the
+    // one agreed (RFC 7692 7.1.2.2 bounds our window from above only), unless it gave one.
+    const o = this.#options;
+    const ownBits = typeof o.clientMaxWindowBits === 'number' ? 15 : o.preset.windowBits;
+    this.#deflateBits = server ? agreed.serverMaxWindowBits : Math.min(agreed.clientMaxWindowBits, ownBits);
     this.#deflateNoContext = server ? agreed.serverNoContextTakeover : agreed.clientNoContextTakeover;
     this.#inflateBits = server ? agreed.clientMaxWindowBits : agreed.serverMaxWindowBits;
     this.#inflateNoContext = server ? agreed.clientNoContextTakeover : agreed.serverNoContextTakeover;
     // Window 8 runs as 9 (see the top of this file); one object per setting, made once.
-    const { level, memLevel } = this.#options;
+    const { level, memLevel } = o;
     this.#shared = this.#deflateNoContext ? sharedDeflate(Math.max(9, this.#deflateBits), level, memLevel) : null;
   }
 
@@ -358,17 +373,18 @@ export class PerMessageDeflate implements Extension {
     }
     if (!this.#outboundCompressed) return { rsv, data };
     if (fin) this.#outboundCompressed = false;
-    return { rsv, data: this.#deflate(data, fin) };
+    return { rsv, data: this.#deflate(data, opcode !== CONTINUATION, fin) };
   }
 
-  #deflate(data: Buffer, fin: boolean): Buffer {
+  #deflate(data: Buffer, first: boolean, fin: boolean): Buffer {
     const o = this.#options;
     // Window 8 runs as 9 (see the top of this file).
-    const deflater = (this.#deflater ??= new Deflater({
-      windowBits: Math.max(9, this.#deflateBits),
-      level: o.level,
-      memLevel: o.memLevel,
-    }));
+    const config = { windowBits: Math.max(9, this.#deflateBits), level: o.level, memLevel: o.memLevel };
+    if (o.preset.shared) {
+      this.#lowMemory ??= new LowMemoryDeflate(config, !this.#deflateNoContext);
+      return this.#lowMemory.deflate(data, first, fin);
+    }
+    const deflater = (this.#deflater ??= new Deflater(config));
     // Every frame is sync-flushed so the peer can inflate it as it arrives.
     const out = deflater.deflate(data);
     if (!fin) return out;
@@ -400,6 +416,8 @@ export class PerMessageDeflate implements Extension {
     this.#inflater = null;
     this.#deflater?.release();
     this.#deflater = null;
+    this.#lowMemory?.release();
+    this.#lowMemory = null;
     this.#inboundCompressed = false;
     this.#outboundCompressed = false;
   }

@@ -14,6 +14,9 @@
  * backend (see `INFLATE_OVERSHOOT_BOUND`).
  */
 import * as zlib from 'node:zlib';
+import { InflateDataError, sharedContext, takeContext, type NodeContext } from './zlib-context';
+
+export { InflateDataError, drainPool, liveContexts, pooledContexts } from './zlib-context';
 
 /** The inflate backends. */
 export type InflateBackendName = 'node:zlib' | 'zlib-sync';
@@ -49,9 +52,9 @@ export const DEFLATE_TAIL: Buffer = Buffer.from([0x00, 0x00, 0xff, 0xff]);
 const EMPTY_STORED_BLOCK = Buffer.from([0x00, 0x00, 0x00, 0xff, 0xff]);
 
 const Z_SYNC_FLUSH = zlib.constants.Z_SYNC_FLUSH;
-
-/** zlib reported corrupt input. */
-export class InflateDataError extends Error {}
+// The stream's own output buffer (16 KiB by default, one per context) is never used: we
+// write through the handle into a shared scratch buffer. The smallest zlib allows.
+const MIN_CHUNK = zlib.constants.Z_MIN_CHUNK;
 
 /** Inflating would exceed the budget; `produced` bytes were inflated in this call. */
 export class InflateLimitError extends Error {
@@ -102,155 +105,11 @@ export function inflateBounded(inflater: Inflater, data: Buffer, budget: number)
 
 const EMPTY = Buffer.alloc(0);
 
-// ---- Node's zlib, through the native handle ----
-
-// The parts of Node's zlib internals we use (stable since Node 10; minizlib relies on
-// the same): the native handle of a zlib stream and the array it reports into.
-interface NativeHandle {
-  writeSync(
-    flush: number,
-    input: Uint8Array,
-    inOffset: number,
-    inLength: number,
-    output: Uint8Array,
-    outOffset: number,
-    outLength: number,
-  ): void;
-  reset(): void;
-  close(): void;
-  onerror: (message: string, errno: number, code: string) => void;
-}
-interface StreamInternals {
-  _handle: NativeHandle;
-  _writeState: Uint32Array;
-}
-
-// Output goes through one shared scratch buffer and is copied out before returning;
-// everything here is synchronous, so no two calls ever overlap. 256 KiB: outputs up to
-// that size are copied once (larger ones are also concatenated).
-const SCRATCH = Buffer.allocUnsafe(256 * 1024);
-
-/** One native zlib context driven synchronously. */
-class NodeContext {
-  readonly #handle: NativeHandle;
-  readonly #state: Uint32Array;
-  #error: string | null = null;
-  /** A data error happened: the context must not be reused. */
-  broken = false;
-  /** The last call stopped with input left over: the DEFLATE stream ended (inflate). */
-  inputLeft = false;
-
-  constructor(
-    readonly key: string,
-    stream: zlib.DeflateRaw | zlib.InflateRaw,
-  ) {
-    const internals = stream as unknown as StreamInternals;
-    this.#handle = internals._handle;
-    this.#state = internals._writeState;
-    // Replace the stream's error handler: it would destroy the stream and emit an
-    // asynchronous 'error' event; we report the error synchronously instead.
-    this.#handle.onerror = (message) => {
-      this.#error = message;
-    };
-  }
-
-  /** Run all of `input` through zlib with a sync flush and return every output byte. */
-  process(input: Buffer): Buffer {
-    const state = this.#state;
-    let offset = 0;
-    let left = input.length;
-    let first: Buffer | null = null;
-    let rest: Buffer[] | null = null;
-    let total = 0;
-    for (;;) {
-      this.#handle.writeSync(Z_SYNC_FLUSH, input, offset, left, SCRATCH, 0, SCRATCH.length);
-      if (this.#error !== null) {
-        this.broken = true;
-        throw new InflateDataError(this.#error);
-      }
-      const availOut = state[0]!;
-      const availIn = state[1]!;
-      const have = SCRATCH.length - availOut;
-      if (have > 0) {
-        const out = Buffer.from(SCRATCH.subarray(0, have));
-        if (first === null) first = out;
-        else (rest ??= [first]).push(out);
-        total += have;
-      }
-      offset += left - availIn;
-      left = availIn;
-      if (availOut !== 0) break;
-    }
-    this.inputLeft = left > 0;
-    if (rest !== null) return Buffer.concat(rest, total);
-    return first ?? EMPTY;
-  }
-
-  /** Reset and park the context for reuse, or free it. */
-  release(): void {
-    if (!this.broken && park(this)) return;
-    this.close();
-  }
-
-  /** Reset to a fresh stream: the window is forgotten (no data can leak through it). */
-  reset(): void {
-    this.#handle.reset();
-    this.inputLeft = false;
-  }
-
-  close(): void {
-    this.#handle.close();
-  }
-}
-
-// A small pool of reset contexts shared by all connections, so that a connection that
-// negotiated no_context_takeover holds no zlib memory between messages without paying
-// for a new context per message. Bounded: extra contexts are freed.
-const POOL_LIMIT = { deflate: 4, inflate: 16 } as const;
-const pool = new Map<string, NodeContext[]>();
-const pooled = { deflate: 0, inflate: 0 };
-
-function kindOf(key: string): 'deflate' | 'inflate' {
-  return key.startsWith('d') ? 'deflate' : 'inflate';
-}
-
-function park(context: NodeContext): boolean {
-  const kind = kindOf(context.key);
-  if (pooled[kind] >= POOL_LIMIT[kind]) return false;
-  context.reset();
-  let list = pool.get(context.key);
-  if (list === undefined) pool.set(context.key, (list = []));
-  list.push(context);
-  pooled[kind]++;
-  return true;
-}
-
-function unpark(key: string): NodeContext | null {
-  const context = pool.get(key)?.pop();
-  if (context === undefined) return null;
-  pooled[kindOf(key)]--;
-  return context;
-}
-
-/** How many reset contexts the shared pool holds (for tests and diagnostics). */
-export function pooledContexts(): { deflate: number; inflate: number } {
-  return { ...pooled };
-}
-
-/** Free every pooled context. */
-export function drainPool(): void {
-  for (const list of pool.values()) for (const context of list) context.close();
-  pool.clear();
-  pooled.deflate = 0;
-  pooled.inflate = 0;
-}
-
 class NodeInflater implements Inflater {
   readonly #context: NodeContext;
 
   constructor(windowBits: number) {
-    const key = `i${windowBits}`;
-    this.#context = unpark(key) ?? new NodeContext(key, new zlib.InflateRaw({ windowBits }));
+    this.#context = takeContext(`i${windowBits}`, () => new zlib.InflateRaw({ windowBits, chunkSize: MIN_CHUNK }));
   }
 
   push(input: Buffer): Buffer {
@@ -294,15 +153,24 @@ export interface DeflaterConfig {
 /** A raw deflate context on Node's zlib. */
 export class Deflater {
   readonly #context: NodeContext;
+  readonly #shared: boolean;
 
-  constructor(config: DeflaterConfig) {
+  /**
+   * A context of its own (from the pool when one is parked there), or with `shared`
+   * the process-wide context of this setting, which every caller must `restart()`
+   * before each message and may only use for whole messages.
+   */
+  constructor(config: DeflaterConfig, shared = false) {
     const key = `d${config.windowBits}:${config.level}:${config.memLevel}`;
-    this.#context =
-      unpark(key) ??
-      new NodeContext(
-        key,
-        new zlib.DeflateRaw({ windowBits: config.windowBits, level: config.level, memLevel: config.memLevel }),
-      );
+    const create = (): zlib.DeflateRaw =>
+      new zlib.DeflateRaw({
+        windowBits: config.windowBits,
+        level: config.level,
+        memLevel: config.memLevel,
+        chunkSize: MIN_CHUNK,
+      });
+    this.#context = shared ? sharedContext(key, create) : takeContext(key, create);
+    this.#shared = shared;
   }
 
   /** Compress `data` and sync-flush: the output ends with 00 00 ff ff unless empty. */
@@ -310,9 +178,19 @@ export class Deflater {
     return this.#context.process(data);
   }
 
-  /** Free the context (or park it, reset, for another connection). */
+  /**
+   * Start a new DEFLATE stream (the window forgotten), then run `history` through it
+   * with a sync flush and drop that output: what follows may refer back into `history`,
+   * as if it had been compressed just before on this stream.
+   */
+  restart(history: Buffer | null): void {
+    this.#context.reset();
+    if (history !== null && history.length > 0) this.#context.process(history, false);
+  }
+
+  /** Free the context (or park it, reset, for another connection); a shared one stays. */
   release(): void {
-    this.#context.release();
+    if (!this.#shared) this.#context.release();
   }
 }
 

@@ -20,18 +20,41 @@ const NONE: DeflateParams = {
 
 describe('extensions/deflate-params', () => {
   describe('resolveOptions', () => {
-    it('applies the defaults: no limits, client_max_window_bits offered, level -1, memLevel 8, threshold 1024', () => {
+    it('applies the defaults: memory medium (12-bit windows, memLevel 5), level -1, threshold 1024', () => {
       expect(DEFAULT_THRESHOLD).to.equal(1024);
       expect(resolveOptions({})).to.deep.equal({
+        memory: 'medium',
+        preset: { windowBits: 12, clientWindowBits: 12, memLevel: 5, shared: false },
         serverNoContextTakeover: false,
-        clientNoContextTakeover: false,
+        clientNoContextTakeover: null,
         serverMaxWindowBits: null,
         clientMaxWindowBits: true,
         level: -1,
-        memLevel: 8,
+        memLevel: 5,
         threshold: 1024,
       });
     });
+
+    it('memory high and low: their presets, explicit options still win', () => {
+      expect(resolveOptions({ memory: 'high' })).to.include({ memory: 'high', memLevel: 8 });
+      expect(resolveOptions({ memory: 'high' }).preset).to.deep.equal({
+        windowBits: 15,
+        clientWindowBits: 15,
+        memLevel: 8,
+        shared: false,
+      });
+      expect(resolveOptions({ memory: 'low' }).preset).to.include({ windowBits: 12, shared: true });
+      expect(resolveOptions({ memory: 'high', memLevel: 3 }).memLevel).to.equal(3);
+      expect(resolveOptions({ memory: 'low', clientNoContextTakeover: false }).clientNoContextTakeover).to.equal(false);
+    });
+
+    for (const memory of ['tiny', 5, 'toString']) {
+      it(`refuses memory ${JSON.stringify(memory)} with ERR_INVALID_OPTION`, () => {
+        expect(() => resolveOptions({ memory } as unknown as PerMessageDeflateOptions))
+          .to.throw(LocalProtocolError)
+          .with.property('code', 'ERR_INVALID_OPTION');
+      });
+    }
 
     it('keeps valid values at both ends of every range', () => {
       for (const bits of [9, 15]) {

@@ -377,9 +377,10 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
         { serverMaxWindowBits: 9 },
       ],
     ];
+    // The negotiation rules themselves, on memory 'high' (no window of our own to prefer).
     for (const [title, options, offer, response, expected] of accepted) {
       it(`accepts ${title}`, () => {
-        const ext = new PerMessageDeflate(options);
+        const ext = new PerMessageDeflate({ memory: 'high', ...options });
         expect(ext.accept(params(offer))).to.equal(response);
         expect(ext.enabled()).to.equal(true);
         expect(ext.negotiated).to.deep.equal({ ...DEFAULTS, ...expected });
@@ -418,14 +419,14 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
     }
 
     it('matches the token and parameter names case-insensitively, as the handshake layer does', () => {
-      const ext = new PerMessageDeflate();
+      const ext = new PerMessageDeflate({ memory: 'high' });
       const offer = { name: 'Permessage-Deflate', params: [['Server_No_Context_Takeover', null]] as const };
       expect(ext.accept(offer)).to.equal('server_no_context_takeover');
       expect(ext.negotiated).to.deep.equal({ ...DEFAULTS, serverNoContextTakeover: true });
     });
 
     it('falls back to the next offer when one is declined (RFC 7692 5)', () => {
-      const ext = new PerMessageDeflate();
+      const ext = new PerMessageDeflate({ memory: 'high' });
       const result = negotiate(ext, [
         'server_max_window_bits=16',
         'client_max_window_bits; client_max_window_bits',
@@ -437,7 +438,7 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
     });
 
     it('falls back past an offer without client_max_window_bits when the client window is limited', () => {
-      const ext = new PerMessageDeflate({ clientMaxWindowBits: 9 });
+      const ext = new PerMessageDeflate({ memory: 'high', clientMaxWindowBits: 9 });
       const result = negotiate(ext, ['server_no_context_takeover', 'client_max_window_bits']);
       expect(result).to.deep.equal({ index: 1, response: 'client_max_window_bits=9' });
     });
@@ -446,6 +447,80 @@ describe('permessage-deflate negotiation (RFC 7692 7.1)', () => {
       const ext = new PerMessageDeflate();
       expect(negotiate(ext, ['foo', 'server_max_window_bits', 'client_max_window_bits=99'])).to.equal(null);
       expect(ext.enabled()).to.equal(false);
+    });
+
+    // The memory modes (DeflateMemoryMode): what a server answers by default.
+    const modes: Array<[string, PerMessageDeflateOptions, string, string | true, Partial<NegotiatedDeflate>]> = [
+      [
+        'medium (default): 12-bit windows for a browser-style offer (7.1.2.1, 7.1.2.2)',
+        {},
+        'client_max_window_bits',
+        'server_max_window_bits=12; client_max_window_bits=12',
+        { serverMaxWindowBits: 12, clientMaxWindowBits: 12 },
+      ],
+      [
+        'medium: an offer without client_max_window_bits keeps 15 for the client (7.1.2.2)',
+        {},
+        '',
+        'server_max_window_bits=12',
+        { serverMaxWindowBits: 12 },
+      ],
+      [
+        'medium: a smaller client window offered is kept',
+        {},
+        'client_max_window_bits=10',
+        'server_max_window_bits=12; client_max_window_bits=10',
+        { serverMaxWindowBits: 12, clientMaxWindowBits: 10 },
+      ],
+      [
+        'medium: server_max_window_bits=15 offered, 12 answered (7.1.2.1)',
+        {},
+        'server_max_window_bits=15; client_max_window_bits',
+        'server_max_window_bits=12; client_max_window_bits=12',
+        { serverMaxWindowBits: 12, clientMaxWindowBits: 12 },
+      ],
+      [
+        'medium with serverMaxWindowBits 15: only the client window',
+        { serverMaxWindowBits: 15 },
+        'client_max_window_bits',
+        'client_max_window_bits=12',
+        { clientMaxWindowBits: 12 },
+      ],
+      [
+        'medium with clientMaxWindowBits false: the client window is left alone',
+        { clientMaxWindowBits: false },
+        'client_max_window_bits',
+        'server_max_window_bits=12',
+        { serverMaxWindowBits: 12 },
+      ],
+      ['high: nothing to say', { memory: 'high' }, 'client_max_window_bits', true, {}],
+      [
+        'low: client_no_context_takeover sent unasked (7.1.1.2)',
+        { memory: 'low' },
+        'client_max_window_bits',
+        'client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12',
+        { clientNoContextTakeover: true, serverMaxWindowBits: 12, clientMaxWindowBits: 12 },
+      ],
+      [
+        'low with clientNoContextTakeover false: the client keeps its context',
+        { memory: 'low', clientNoContextTakeover: false },
+        '',
+        'server_max_window_bits=12',
+        { serverMaxWindowBits: 12 },
+      ],
+    ];
+    for (const [title, options, offer, response, expected] of modes) {
+      it(`answers with memory ${title}`, () => {
+        const ext = new PerMessageDeflate(options);
+        expect(ext.accept(params(offer))).to.equal(response);
+        expect(ext.negotiated).to.deep.equal({ ...DEFAULTS, ...expected });
+      });
+    }
+
+    it('offers the same in every memory mode (a client window of its own is not announced)', () => {
+      for (const memory of ['low', 'medium', 'high'] as const) {
+        expect(new PerMessageDeflate({ memory }).offer()).to.equal('client_max_window_bits');
+      }
     });
 
     it('round-trips offer → accept → finalize for every client option set', () => {

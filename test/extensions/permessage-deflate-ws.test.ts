@@ -93,6 +93,10 @@ async function exchange(ours: PerMessageDeflate, theirs: WsDeflate): Promise<voi
 
 const parameterSets: Array<[string, PerMessageDeflateOptions, object]> = [
   ['defaults', {}, {}],
+  // The memory modes (ws ignores the option): the low mode's shared compressor and history.
+  ['memory low', { memory: 'low' }, { memory: 'low' }],
+  ['memory low, no context takeover', { memory: 'low', serverNoContextTakeover: true }, { memory: 'low' }],
+  ['memory high', { memory: 'high' }, { memory: 'high' }],
   ['server_no_context_takeover', { serverNoContextTakeover: true }, {}],
   ['client_no_context_takeover', { clientNoContextTakeover: true }, {}],
   ['server_max_window_bits=9', { serverMaxWindowBits: 9 }, {}],

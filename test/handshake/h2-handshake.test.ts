@@ -288,7 +288,8 @@ describe('handshake/h2-handshake', () => {
       );
       expect(out).to.deep.equal([
         [':status', '200'],
-        ['sec-websocket-extensions', 'permessage-deflate; server_max_window_bits=10'],
+        // The default memory mode asks the client for a 12-bit window (it offered the parameter).
+        ['sec-websocket-extensions', 'permessage-deflate; server_max_window_bits=10; client_max_window_bits=12'],
         ['server', 'wsproto'],
       ]);
       expect(opened[0]!.extensions).to.deep.equal([deflate]);
