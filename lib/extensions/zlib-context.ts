@@ -68,6 +68,11 @@ export class NodeContext {
     const internals = stream as unknown as StreamInternals;
     this.#handle = internals._handle;
     this.#state = internals._writeState;
+    // The handle names its stream (Node's owner symbol) for the asynchronous path, which
+    // is never taken here: without that link the stream object (a whole Transform, about
+    // 1 KiB of heap) is collected and the context keeps only the handle.
+    const owner = Object.getOwnPropertySymbols(this.#handle).find((s) => s.description === 'owner_symbol');
+    if (owner !== undefined) delete (this.#handle as unknown as Record<symbol, unknown>)[owner];
     // Replace the stream's error handler: it would destroy the stream and emit an
     // asynchronous 'error' event; we report the error synchronously instead.
     this.#handle.onerror = (message) => {

@@ -232,6 +232,7 @@ export class FrameProtocol {
       if (got) {
         this.#count(reader.pieceEnd - reader.pieceStart);
         text = this.#utf8.decodeRange(reader.pieceBuffer, reader.pieceStart, reader.pieceEnd, messageFinished);
+        reader.dropPiece();
       } else if (messageFinished && this.#utf8.hasPending) {
         text = null;
       }

@@ -176,6 +176,7 @@ export class FrameReader {
   readPayload(): Buffer {
     if (!this.readPiece()) return EMPTY;
     const buf = this.pieceBuffer;
+    this.pieceBuffer = EMPTY; // the view is the caller's; the reader must not keep the chunk alive
     return this.pieceStart === 0 && this.pieceEnd === buf.length ? buf : buf.subarray(this.pieceStart, this.pieceEnd);
   }
 
@@ -227,6 +228,11 @@ export class FrameReader {
     this.remaining -= want;
     if (this.remaining === 0) this.inFrame = false;
     return true;
+  }
+
+  /** The caller is done with the last piece: do not keep its chunk alive (an idle connection would hold it). */
+  dropPiece(): void {
+    this.pieceBuffer = EMPTY;
   }
 
   /** True when the whole remaining payload of the current frame is buffered. */

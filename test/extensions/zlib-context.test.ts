@@ -1,5 +1,7 @@
 /** Native zlib contexts: the live counters, the pool and the shared compressors. */
 import { expect } from 'chai';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import * as zlib from 'node:zlib';
 import {
   NodeContext,
@@ -12,6 +14,10 @@ import {
 
 const deflate = (): zlib.DeflateRaw => new zlib.DeflateRaw({ windowBits: 12, memLevel: 5 });
 const inflate = (): zlib.InflateRaw => new zlib.InflateRaw({ windowBits: 12 });
+
+// mocha is not started with --expose-gc.
+v8.setFlagsFromString('--expose-gc');
+const collect = vm.runInNewContext('gc') as () => void;
 
 describe('extensions/zlib-context', () => {
   beforeEach(drainPool);
@@ -70,6 +76,30 @@ describe('extensions/zlib-context', () => {
     context.reset();
     const fresh = context.process(text);
     expect(again.length).to.be.lessThan(fresh.length);
+    context.close();
+  });
+
+  it('keeps only the native handle: the zlib stream object it came from is collected, and the context still works', async () => {
+    let ref!: WeakRef<object>;
+    const context = new NodeContext(
+      'd12:-1:5',
+      (() => {
+        const stream = deflate();
+        ref = new WeakRef(stream);
+        return stream;
+      })(),
+    );
+    for (let i = 0; i < 5 && ref.deref() !== undefined; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      collect();
+    }
+    expect(ref.deref(), 'the DeflateRaw stream object').to.equal(undefined);
+    const text = Buffer.from('{"hello":"world","hello again":"world"}'.repeat(20));
+    const compressed = context.process(text);
+    expect(compressed.length).to.be.lessThan(text.length);
+    expect(
+      zlib.inflateRawSync(Buffer.concat([compressed, Buffer.from([0x01, 0x00, 0x00, 0xff, 0xff])])).equals(text),
+    ).to.equal(true);
     context.close();
   });
 });

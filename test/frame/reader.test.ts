@@ -5,6 +5,7 @@
  */
 import { expect } from 'chai';
 import { Connection, ConnectionType } from '../../lib/index';
+import { FrameReader } from '../../lib/frame/reader';
 import { chunkings, feed, frame, hex, KEY, masked, merge, replayAll, type Merged } from '../helpers/bytes';
 
 const SERVER = ConnectionType.SERVER;
@@ -386,5 +387,20 @@ describe('frame decoder (RFC 6455 section 5)', () => {
   it('uses the fixed test key', () => {
     expect(KEY.toString('hex')).to.equal('37fa213d');
     expect(frame({ opcode: 1, payload: 'Hello', mask: KEY }).toString('hex')).to.equal('818537fa213d7f9f4d5158');
+  });
+
+  it('keeps no received chunk once a payload was handed out (an idle connection holds no buffer)', () => {
+    const reader = new FrameReader(true);
+    reader.push(masked({ opcode: 0x2, payload: Buffer.alloc(300, 7) }));
+    expect(reader.readHeader()).to.equal(true);
+    const payload = reader.readPayload();
+    expect(payload.length).to.equal(300);
+    expect(reader.pieceBuffer.length, 'readPayload').to.equal(0);
+    reader.push(masked({ opcode: 0x1, payload: 'hi' }));
+    expect(reader.readHeader()).to.equal(true);
+    expect(reader.readPiece()).to.equal(true);
+    expect(reader.pieceBuffer.length).to.be.greaterThan(0);
+    reader.dropPiece();
+    expect(reader.pieceBuffer.length, 'dropPiece').to.equal(0);
   });
 });
