@@ -10,18 +10,23 @@
  *   framing (the floor that the event loop and the kernel set).
  *
  * ping-pong: the client sends a 16 B text message, the server echoes it, the client
- * sends the next one when the echo arrives; for `loopMs` or 50,000 round trips.
+ * sends the next one when the echo arrives; for a window's time or 50,000 round trips.
  * one-way 16 B: the client sends 1000 text messages per event-loop turn (setImmediate)
  * while fewer than 20,000 are in flight; the server counts them. Timed from the first
- * send until the server has received everything sent within `loopMs`.
+ * send until the server has received everything sent within the window's time.
  * one-way 64 KiB: the same with 64 KiB binary messages, 16 per turn, at most 8 MiB in
  * flight.
+ *
+ * Timing: one repetition cuts each side's `loopMs` into 5 windows (3 with --quick), and
+ * the three sides (ours, ws, raw TCP) take turns window by window, so that load from
+ * other processes falls on all three alike; a side's figure is the median of its windows
+ * (bench/README.md, "Loopback", says why and what it changed).
  */
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { connect, handleUpgrade, type WebSocketDuplex } from '../../lib/index';
-import { clock, now, since, wsLib, type BenchConfig } from '../common';
+import { clock, median, now, since, wsLib, type BenchConfig } from '../common';
 import type { Lib, Workload } from '../workload';
 
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -180,12 +185,15 @@ async function tcpPeer(mode: Mode, counter: Counter, unit: number, replySize: nu
 /** Units per wall-clock second (`value`) and per CPU second (`cpu`). */
 type Rates = Record<'value' | 'cpu', number>;
 
-function rates(units: number, t: { ms: number; cpuMs: number }): Rates {
-  return { value: (units / t.ms) * 1000, cpu: (units / t.cpuMs) * 1000 };
+/** One timed window's rates, with the units and CPU ms they came from (so that windows can be pooled). */
+type Window = Rates & { units: number; cpuMs: number };
+
+function rates(units: number, t: { ms: number; cpuMs: number }): Window {
+  return { value: (units / t.ms) * 1000, cpu: (units / t.cpuMs) * 1000, units, cpuMs: t.cpuMs };
 }
 
 /** Round trips per second: send, wait for the echo, send again. */
-function pingPong(peer: Peer, message: string | Buffer, ms: number, maxRoundTrips: number): Promise<Rates> {
+function pingPong(peer: Peer, message: string | Buffer, ms: number, maxRoundTrips: number): Promise<Window> {
   return new Promise((resolve) => {
     let n = 0;
     const t0 = clock();
@@ -212,7 +220,7 @@ function oneWay(
   unitsPerMessage: number,
   window: number,
   ms: number,
-): Promise<Rates> {
+): Promise<Window> {
   return new Promise((resolve) => {
     counter.units = 0;
     let sent = 0;
@@ -259,13 +267,31 @@ interface Peers {
   tcp: Peer;
 }
 
+/** The three sides of a loopback row: the two libraries and the raw TCP reference. */
+type Side = keyof Peers;
+const SIDES: readonly Side[] = ['tcp', 'ours', 'ws'];
+
+/** Timed windows per side in one repetition (`BENCH_LOOPBACK_WINDOWS` overrides, for experiments). */
+function windowsPerRepetition(config: BenchConfig): number {
+  const forced = Number(process.env.BENCH_LOOPBACK_WINDOWS);
+  return Number.isInteger(forced) && forced > 0 ? forced : config.quick ? 3 : 5;
+}
+
+/** The median of window rates (wall clock); CPU: all windows' units over all their CPU time. */
+function combine(windows: Array<Window>): Rates {
+  const walls = windows.map((w) => w.value);
+  const units = windows.reduce((n, w) => n + w.units, 0);
+  const cpuMs = windows.reduce((n, w) => n + w.cpuMs, 0);
+  return { value: median(walls), cpu: (units / Math.max(cpuMs, 1e-3)) * 1000 };
+}
+
 function loopbackWorkload(
   name: string,
   title: string,
   mode: Mode,
   unit: 'rt/s' | 'msg/s' | 'B/s',
   target: number,
-  run: (peer: Peer, counter: Counter, ms: number, config: BenchConfig) => Promise<Rates>,
+  run: (peer: Peer, counter: Counter, ms: number, config: BenchConfig) => Promise<Window>,
   tcpUnit: number,
   tcpReply: number,
 ): Workload {
@@ -275,26 +301,67 @@ function loopbackWorkload(
     ws: { units: 0, notify: () => undefined },
     tcp: { units: 0, notify: () => undefined },
   };
+  /** Results of the current repetition's round not yet handed to the runner. */
+  const pending = new Map<Side, Rates>();
+  /** Every repetition's raw TCP figures, for their spread in the notes. */
+  const reference: Rates[] = [];
+  let rounds = 0;
+
+  /**
+   * One repetition of all three sides at once: `windows` timed windows each, the sides
+   * taking turns window by window (the first side moving on each window and each
+   * repetition), so that a burst of load from other processes falls on all three alike.
+   */
+  async function round(config: BenchConfig, warmup: boolean): Promise<void> {
+    const windows = warmup ? 1 : windowsPerRepetition(config);
+    const ms = (warmup ? config.warmupMs : config.loopMs) / windows;
+    const got: Record<Side, Array<Window>> = { tcp: [], ours: [], ws: [] };
+    for (let w = 0; w < windows; w++) {
+      for (let k = 0; k < SIDES.length; k++) {
+        const side = SIDES[(rounds + w + k) % SIDES.length]!;
+        got[side].push(await run(peers![side], counters[side], ms, config));
+      }
+    }
+    rounds++;
+    for (const side of SIDES) pending.set(side, combine(got[side]));
+    if (!warmup) reference.push(pending.get('tcp')!);
+  }
+
+  /** This repetition's figure for `side`: the runner asks for each side once per repetition. */
+  async function take(side: Side, config: BenchConfig, warmup: boolean): Promise<Rates> {
+    if (!pending.has(side)) await round(config, warmup);
+    const r = pending.get(side)!;
+    pending.delete(side);
+    return r;
+  }
+
   return {
     name,
     metrics: [{ key: 'value', title, unit, better: 'higher', target }],
     async setup() {
+      pending.clear();
+      reference.length = 0;
       peers = {
         ours: await ourPeer(mode, counters.ours),
         ws: await wsPeer(mode, counters.ws),
         tcp: await tcpPeer(mode, counters.tcp, tcpUnit, tcpReply),
       };
     },
-    async measure(lib: Lib, config: BenchConfig, warmup: boolean) {
-      const ms = warmup ? config.warmupMs : config.loopMs;
-      return run(peers![lib], counters[lib], ms, config);
-    },
+    measure: (lib: Lib, config: BenchConfig, warmup: boolean) => take(lib, config, warmup),
     baseline: {
-      label: 'raw TCP',
-      async measure(config: BenchConfig, warmup: boolean) {
-        const ms = warmup ? config.warmupMs : config.loopMs;
-        return run(peers!.tcp, counters.tcp, ms, config);
+      // The reference's own spread over the repetitions (wall clock, and units per CPU second).
+      get label() {
+        if (reference.length < 2) return 'raw TCP';
+        const spread = (values: number[]): string => {
+          const m = median(values);
+          return `${((Math.min(...values) / m - 1) * 100).toFixed(0)}%/+${((Math.max(...values) / m - 1) * 100).toFixed(0)}%`;
+        };
+        const wall = spread(reference.map((r) => r.value));
+        const cpu = spread(reference.map((r) => r.cpu));
+        return `raw TCP (spread of ${reference.length} reps: ${wall}, per CPU s ${cpu})`;
       },
+      ratio: 'ours/raw',
+      measure: (config: BenchConfig, warmup: boolean) => take('tcp', config, warmup),
     },
     async teardown() {
       if (peers === null) return;

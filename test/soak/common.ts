@@ -3,6 +3,7 @@
  * a higher file descriptor limit and --expose-gc, memory after a collection.
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 
@@ -61,6 +62,48 @@ export function ensureLimits(wantFds: number): number {
     process.exit(result.status ?? 1);
   }
   return soft;
+}
+
+/** The limit on a hard limit: /proc/sys/fs/nr_open (Linux), or none known. */
+function nrOpen(): number {
+  try {
+    return Number(readFileSync('/proc/sys/fs/nr_open', 'utf8').trim()) || Infinity;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** Bash run before the script: raise the hard limit if it can, then the soft one as far as allowed. */
+const RAISE_FDS = [
+  'want=$1; shift; notes=""; hard=$(ulimit -Hn)',
+  'if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then',
+  '  if ulimit -Hn "$want" 2>/dev/null; then notes="hard limit raised from $hard (ulimit -Hn)"',
+  '  elif err=$(prlimit --pid $$ --nofile="$want:$want" 2>&1); then notes="hard limit raised from $hard (prlimit)"',
+  '  else notes="could not raise the hard limit $hard: ulimit -Hn and prlimit failed: ${err##*: }"; fi',
+  'fi',
+  'hard=$(ulimit -Hn)',
+  'if [ "$hard" = unlimited ] || [ "$hard" -ge "$want" ]; then soft=$want; else soft=$hard; fi',
+  'ulimit -Sn "$soft" || notes="$notes; ulimit -Sn $soft failed"',
+  'WSPROTO_SOAK_FDS="${notes:-ok}" exec "$@"',
+].join('\n');
+
+/**
+ * Make sure this process runs with --expose-gc and an open file limit of `wantFds`, or as
+ * close as the system allows: the first time through, re-execute it under bash, which
+ * tries to raise the hard limit (`ulimit -Hn`, then `prlimit`: root with CAP_SYS_RESOURCE,
+ * up to fs.nr_open) and sets the soft limit to `wantFds` or the hard limit, whichever is
+ * lower; exit with its status. Returns the limits in effect and what the raising said.
+ */
+export function raiseFdLimit(wantFds: number): { soft: number; hard: number; notes: string[] } {
+  const env = process.env.WSPROTO_SOAK_FDS;
+  if (env === undefined) {
+    const want = Math.min(wantFds, nrOpen());
+    const node = [process.execPath, '--expose-gc', ...process.execArgv, process.argv[1]!, ...process.argv.slice(2)];
+    const result = spawnSync('bash', ['-c', RAISE_FDS, 'raise-fds', String(want), ...node], { stdio: 'inherit' });
+    process.exit(result.status ?? 1);
+  }
+  const { soft, hard } = fdLimits();
+  return { soft, hard, notes: env === 'ok' ? [] : [env.replace(/^; /, '')] };
 }
 
 let collect: (() => void) | null = null;
