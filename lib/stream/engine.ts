@@ -172,19 +172,24 @@ export class Engine
 
   /** Take the core's events (and its automatic replies) while the readers keep up. */
   process(): void {
-    for (;;) {
-      if (this.#paused || this.ws.destroyed) return;
-      // The messages() loop is behind: the rest waits in the core (unless the peer ended).
-      if (this.#messages?.full === true && !this.ending.peerEnded) break;
-      const event = this.connection.nextEvent();
-      if (event === null) break;
-      for (const bytes of this.connection.dataToSend()) {
-        if (event.type === 'ping') this.out.writePong(bytes);
-        else this.out.write(bytes);
+    this.out.beginBatch();
+    try {
+      for (;;) {
+        if (this.#paused || this.ws.destroyed) return;
+        // The messages() loop is behind: the rest waits in the core (unless the peer ended).
+        if (this.#messages?.full === true && !this.ending.peerEnded) break;
+        const event = this.connection.nextEvent();
+        if (event === null) break;
+        for (const bytes of this.connection.dataToSend()) {
+          if (event.type === 'ping') this.out.writePong(bytes);
+          else this.out.write(bytes);
+        }
+        dispatch(event, this);
       }
-      dispatch(event, this);
+      this.ending.followCore();
+    } finally {
+      this.out.endBatch();
     }
-    this.ending.followCore();
   }
 
   // ---- events out ----

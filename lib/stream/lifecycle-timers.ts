@@ -52,7 +52,8 @@ export class LifecycleTimers {
 
   /** Bytes arrived from the peer. */
   received(): void {
-    this.#lastReceived = performance.now();
+    // Only keepalive and the close deadline look at it (no clock read per chunk otherwise).
+    if (this.#keepalive !== null || this.#close !== null) this.#lastReceived = performance.now();
   }
 
   /**

@@ -29,6 +29,7 @@ export class OutQueue {
   #flushScheduled = false;
   #pong: Buffer | null = null;
   #closed = false;
+  #batch = 0; // inside a batch, small frames wait for its end rather than the tick's
 
   constructor(sink: OutQueueSink) {
     this.#sink = sink;
@@ -54,11 +55,25 @@ export class OutQueue {
     (this.#small ??= []).push(bytes);
     this.#smallBytes += bytes.length;
     if (this.#smallBytes >= COALESCE_MAX) return this.flush();
-    if (!this.#flushScheduled) {
+    if (!this.#flushScheduled && this.#batch === 0) {
       this.#flushScheduled = true;
       scheduleFlush(this);
     }
     return !this.full;
+  }
+
+  /**
+   * Frames written until `endBatch()` go out together at its end (the stream batches what
+   * it writes while it hands out the events of one input chunk: an echo's reply leaves at
+   * once, without waiting for the end of the tick).
+   */
+  beginBatch(): void {
+    this.#batch++;
+  }
+
+  /** End a batch: flush what it queued. */
+  endBatch(): void {
+    if (--this.#batch === 0 && this.#smallBytes > 0) this.flush();
   }
 
   /** @internal The scheduled flush of this tick (see `scheduleFlush`). */

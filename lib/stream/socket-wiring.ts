@@ -9,7 +9,7 @@
  */
 import type { Duplex as NodeDuplex } from 'node:stream';
 import { RemoteProtocolError } from '../errors';
-import { kAbort, type WebSocketDuplex } from './websocket-duplex';
+import { kAbort, kInput, type WebSocketDuplex } from './websocket-duplex';
 
 /** How long a socket may take to flush after its stream closed, in milliseconds. */
 const FLUSH_GRACE = 5000;
@@ -22,26 +22,43 @@ class Link {
   readonly socket: Socket;
   readonly onEof: (() => void) | undefined;
   inputEnded = false;
-  #inputWaits = false; // the socket is paused until the stream drains
+  #held = false; // the stream holds the last chunk's callback (a reader is behind)
+  #paused = false; // ... and so the socket was paused
+  #eofWaits = false; // the socket's EOF came while a chunk was held
   #outputWaits = false; // the stream is paused until the socket drains
+  readonly #taken: () => void; // the callback of every chunk (one per connection)
 
   constructor(ws: WebSocketDuplex, socket: Socket, onEof: (() => void) | undefined) {
     this.ws = ws;
     this.socket = socket;
     this.onEof = onEof;
+    this.#taken = () => this.#inputTaken();
   }
 
-  /** Bytes from the peer: into the stream; the socket waits while the stream is behind. */
+  /**
+   * Bytes from the peer, straight to the stream's engine (not through its Writable: the
+   * socket is the only writer). While the stream holds a chunk, the socket is paused.
+   */
   input(chunk: Buffer): void {
     const ws = this.ws;
     if (ws.destroyed || ws.writableEnded) return;
-    if (!ws.write(chunk) && !this.#inputWaits) {
-      this.#inputWaits = true;
+    this.#held = true;
+    ws[kInput](chunk, this.#taken);
+    if (this.#held) {
+      this.#paused = true;
       this.socket.pause();
-      ws.once('drain', () => {
-        this.#inputWaits = false;
-        this.socket.resume();
-      });
+    }
+  }
+
+  #inputTaken(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (this.#eofWaits) {
+      this.#eofWaits = false;
+      this.eof();
+    } else if (this.#paused) {
+      this.#paused = false;
+      if (!this.socket.destroyed) this.socket.resume();
     }
   }
 
@@ -62,6 +79,10 @@ class Link {
   /** The peer ended its input: after everything it sent, the stream's input ends too. */
   eof(): void {
     this.inputEnded = true;
+    if (this.#held) {
+      this.#eofWaits = true; // after the held chunk, as a Writable would order them
+      return;
+    }
     if (this.onEof !== undefined) this.onEof();
     else if (!this.ws.destroyed && !this.ws.writableEnded) this.ws.end();
   }

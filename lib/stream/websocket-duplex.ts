@@ -41,6 +41,13 @@ export const kWhenDrained = Symbol('wsproto.whenDrained');
 /** @internal Explains an end of input that may turn out abnormal (an HTTP/2 reset). */
 export const kEndCause = Symbol('wsproto.endCause');
 
+/**
+ * @internal Bytes from a transport the library wired itself (socket-wiring.ts): what
+ * `_write` does, without the Writable's bookkeeping; `callback` is held while a reader is
+ * behind, and the wiring pauses the transport until it is called.
+ */
+export const kInput = Symbol('wsproto.input');
+
 /** @internal HTTP/2: the HEADERS the stream received (see `WSConnection.receiveHeaders`). */
 export const kHeaders = Symbol('wsproto.headers');
 
@@ -139,6 +146,11 @@ export class WebSocketDuplex extends Duplex {
   /** @internal Duplex implementation: release timers and held callbacks, then emit 'close'. */
   override _destroy(error: Error | null, callback: (error: Error | null) => void): void {
     this.#e.destroyed(error, callback);
+  }
+
+  /** @internal See `kInput`. */
+  [kInput](chunk: Buffer, callback: Callback): void {
+    this.#e.write(chunk, callback);
   }
 
   /** @internal The transport failed or closed under us (see socket-wiring). */
