@@ -180,13 +180,18 @@ export class WebSocketServer extends EventEmitter<WebSocketServerEvents> {
       this.#clients.add(ws);
       this.emit('connection', ws, req);
     });
+    this.#untrackOnClose(ws);
+    return ws;
+  }
+
+  // A scope of its own: the listener lives as long as the connection and must not hold the request.
+  #untrackOnClose(ws: WebSocketDuplex): void {
     ws.once('close', () => {
       this.#opening.delete(ws);
       this.#clients.delete(ws);
       this.#topics.leaveAll(ws);
       this.#delivery.forget(ws);
     });
-    return ws;
   }
 
   // ---- topics and broadcast ----

@@ -9,6 +9,8 @@ import { expect } from 'chai';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type * as net from 'node:net';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import WebSocket from 'ws';
 import {
   connect,
@@ -192,6 +194,33 @@ describe('stream/server/websocket-server', () => {
   });
 
   describe("clients and 'connection'", () => {
+    it("an open client does not keep its upgrade request alive (only 'connection' listeners that store it do)", async () => {
+      v8.setFlagsFromString('--expose-gc'); // mocha is not started with --expose-gc
+      const collect = vm.runInNewContext('gc') as () => void;
+      const { wss, url } = await started();
+      let ref: WeakRef<object> | null = null;
+      wss.on('connection', (ws, req) => {
+        ref = new WeakRef(req);
+        ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      });
+      try {
+        const client = await connect(url);
+        await until(() => ref !== null);
+        for (let i = 0; i < 5 && ref!.deref() !== undefined; i++) {
+          await sleep(1);
+          collect();
+        }
+        expect(ref!.deref(), 'the upgrade request').to.equal(undefined);
+        const echo = once<[string]>(client, 'message');
+        client.send('still open');
+        expect((await echo)[0]).to.equal('still open');
+        client.close();
+        await once(client, 'close');
+      } finally {
+        await wss.close();
+      }
+    });
+
     it("the set grows at 'open' (not before) and shrinks at 'close'; 'connection' gives (ws, req)", async () => {
       let release: (() => void) | null = null;
       const { wss, url } = await started({
