@@ -273,8 +273,15 @@ function row(
     const b = median(base.values);
     const pairs = ours.map((o, i) => (metric.better === 'shorter' ? base.values[i]! / o : o / base.values[i]!));
     extra = `${base.label}: ${formatValue(b, { unit: metric.unit, bytesPerUnit: metric.bytesPerUnit })}; ${workload.baseline.ratio} ${ratioSpread(pairs)}`;
+    let cpu: number | null = null;
     if (metric.key === 'value' && results.ours.every((r, i) => r.cpu !== undefined && baseline[i]?.cpu !== undefined)) {
-      extra += `, CPU-time ${ratio(median(results.ours.map((r, i) => r.cpu! / baseline[i]!.cpu!)))}`;
+      cpu = median(results.ours.map((r, i) => r.cpu! / baseline[i]!.cpu!));
+      extra += `, CPU-time ${ratio(cpu)}`;
+    }
+    if (metric.baselineTarget !== undefined) {
+      const verdict = (v: number) => (v >= metric.baselineTarget! ? 'met' : 'NOT MET');
+      const wall = verdict(median(pairs));
+      extra += `; target ≥ ${metric.baselineTarget}×: ${wall}${cpu !== null && verdict(cpu) !== wall ? ` (CPU: ${verdict(cpu)})` : ''}`;
     }
   } else if (base !== null) {
     const b = median(base.values);

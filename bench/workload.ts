@@ -29,6 +29,8 @@ export interface Metric {
   better: 'higher' | 'lower' | 'shorter';
   /** The issue's target for ours / ws, or null when there is none. */
   target: number | null;
+  /** The issue's target for ours / the baseline (raw TCP), judged in the notes (issue 17). */
+  baselineTarget?: number;
   /** A rate in msg/s of messages of this many bytes: printed in MB/s too. */
   bytesPerUnit?: number;
 }
