@@ -11,7 +11,7 @@
  * that offer permessage-deflate, send a few ~2 KiB JSON messages and wait for their
  * echoes (so both ends have compressed and decompressed).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -40,6 +40,43 @@ export interface EchoServer {
   port: number;
   connections(): number;
   close(): Promise<void>;
+}
+
+/**
+ * The floor under both libraries: an `http.Server` whose 'upgrade' answers the handshake
+ * by hand (101 and the accept key) and then only holds the socket, reading and dropping
+ * what arrives. No WebSocket object at all: what any server pays per upgraded socket.
+ */
+export async function startSocketServer(): Promise<EchoServer> {
+  const server = http.createServer((_req, res) => res.writeHead(426).end());
+  const sockets = new Set<net.Socket>();
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+    const accept = createHash('sha1')
+      .update(`${String(req.headers['sec-websocket-key'])}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`)
+      .digest('base64');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`,
+    );
+    socket.on('data', () => undefined);
+    socket.on('error', () => undefined);
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.maxConnections = 100_000;
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog: 4096 }, resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        const timer = setTimeout(resolve, 1000);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
 }
 
 export async function startServer(lib: Lib, mode: MemoryMode): Promise<EchoServer> {

@@ -4,6 +4,8 @@
  *
  *   node --expose-gc dist/bench/memory.js <ours|ws> server <idle|deflate|deflate-low>
  *     runs an echo server; the parent opens the clients.
+ *   node --expose-gc dist/bench/memory.js socket server idle
+ *     holds bare upgraded sockets (the floor under both libraries, see startSocketServer).
  *   node --expose-gc dist/bench/memory.js <ours|ws> client deflate
  *     opens compressed clients against the parent's server when told to.
  *
@@ -13,7 +15,15 @@
  * (answer: { type: 'opened', n }), { cmd: 'close' } (answer: { type: 'closed' }).
  */
 import { settle } from './child';
-import { closeAll, openClients, startServer, type Closable, type EchoServer, type MemoryMode } from './memory-clients';
+import {
+  closeAll,
+  openClients,
+  startServer,
+  startSocketServer,
+  type Closable,
+  type EchoServer,
+  type MemoryMode,
+} from './memory-clients';
 import type { Lib } from './workload';
 
 interface Command {
@@ -23,18 +33,18 @@ interface Command {
 }
 
 async function main(): Promise<void> {
-  const [lib, role, mode] = process.argv.slice(2) as [Lib, 'server' | 'client', MemoryMode];
+  const [lib, role, mode] = process.argv.slice(2) as [Lib | 'socket', 'server' | 'client', MemoryMode];
   if (
-    (lib !== 'ours' && lib !== 'ws') ||
+    (lib !== 'ours' && lib !== 'ws' && !(lib === 'socket' && role === 'server' && mode === 'idle')) ||
     (role !== 'server' && role !== 'client') ||
     (mode !== 'idle' && mode !== 'deflate' && mode !== 'deflate-low')
   ) {
-    throw new Error('usage: memory.js <ours|ws> <server|client> <idle|deflate|deflate-low>');
+    throw new Error('usage: memory.js <ours|ws> <server|client> <idle|deflate|deflate-low> | socket server idle');
   }
   const send = (message: object): void => void process.send!(message);
   let server: EchoServer | null = null;
   const clients: Closable[] = [];
-  if (role === 'server') server = await startServer(lib, mode);
+  if (role === 'server') server = lib === 'socket' ? await startSocketServer() : await startServer(lib, mode);
 
   process.on('message', (command: Command) => {
     void (async () => {
@@ -51,7 +61,7 @@ async function main(): Promise<void> {
             connections: server !== null ? server.connections() : clients.length,
           });
         } else if (command.cmd === 'open') {
-          clients.push(...(await openClients({ mode: 'deflate', lib }, command.port!, command.n!)));
+          clients.push(...(await openClients({ mode: 'deflate', lib: lib as Lib }, command.port!, command.n!)));
           send({ type: 'opened', n: clients.length });
         } else if (command.cmd === 'close') {
           closeAll(clients);

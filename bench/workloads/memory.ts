@@ -33,7 +33,7 @@ interface Snapshot {
 }
 
 /** A memory child (bench/memory.ts) of `lib` in `role`. */
-function memoryChild(lib: Lib, role: 'server' | 'client', mode: MemoryMode): Child {
+function memoryChild(lib: Lib | 'socket', role: 'server' | 'client', mode: MemoryMode): Child {
   return new Child(path.join(__dirname, '..', 'memory.js'), [lib, role, mode], ['--expose-gc'], 'memory child');
 }
 
@@ -49,7 +49,7 @@ function perConnection(before: Snapshot, after: Snapshot, n: number): Record<str
 }
 
 /** The server of `lib` in a child; clients here. */
-async function serverSide(lib: Lib, mode: MemoryMode, n: number): Promise<Record<string, number>> {
+async function serverSide(lib: Lib | 'socket', mode: MemoryMode, n: number): Promise<Record<string, number>> {
   const child = memoryChild(lib, 'server', mode);
   try {
     const { port } = await child.next<{ port: number }>('ready');
@@ -109,8 +109,17 @@ function memoryWorkload(
   target: { rss: number; heap: number | null },
   count: (config: BenchConfig) => number,
   run: (lib: Lib, n: number) => Promise<Record<string, number>>,
+  floor?: (n: number) => Promise<Record<string, number>>,
 ): Workload {
   return {
+    ...(floor === undefined
+      ? {}
+      : {
+          baseline: {
+            label: 'a bare upgraded socket',
+            measure: (config: BenchConfig) => floor(connectionCount(count(config))),
+          },
+        }),
     name,
     metrics: [
       { key: 'rss', title: `${what}, RSS`, unit: 'B/conn', better: 'lower', target: target.rss },
@@ -126,8 +135,13 @@ const idle = (config: BenchConfig): number => config.memConnections;
 const deflate = (config: BenchConfig): number => config.memDeflateConnections;
 
 export const memoryWorkloads: Workload[] = [
-  memoryWorkload('memory-idle', 'idle server connection', { rss: 0.8, heap: 1.0 }, idle, (lib, n) =>
-    serverSide(lib, 'idle', n),
+  memoryWorkload(
+    'memory-idle',
+    'idle server connection',
+    { rss: 0.8, heap: 1.0 },
+    idle,
+    (lib, n) => serverSide(lib, 'idle', n),
+    (n) => serverSide('socket', 'idle', n), // the floor: what any server pays per upgraded socket
   ),
   memoryWorkload('memory-deflate', 'server conn. after deflate traffic', { rss: 0.5, heap: 0.5 }, deflate, (lib, n) =>
     serverSide(lib, 'deflate', n),
