@@ -9,7 +9,7 @@
  * prototype, so a connection costs one object here and no closure per callback (an idle
  * server holds many connections; see bench/RESULTS.md on memory).
  */
-import type { Duplex } from 'readable-stream';
+import type { Duplex as NodeDuplex } from 'node:stream';
 import { ConnectionState, ConnectionType, type ConnectionRole, type SendableType } from '../connection';
 import { LocalProtocolError } from '../errors';
 import { PingEvent, type ConnectionEvent, type WSEvent } from '../events';
@@ -26,6 +26,9 @@ import { Opening, clientRequest, type HeadSink, type OpeningOwner } from './open
 import { makeExtensions, type ResolvedTimings, type WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
 import type { WebSocketDuplex } from './websocket-duplex';
+
+/** A transport the output can be written to directly (a socket, an HTTP/2 stream). */
+export type Transport = Pick<NodeDuplex, 'write' | 'end' | 'destroyed' | 'writableLength'>;
 
 /** A core event or a broadcast, as `send` takes them. */
 export type Outgoing = ConnectionEvent | PreparedMessage;
@@ -51,6 +54,10 @@ export class Engine
   /** The accept hook; dropped once the handshake is over (it holds the HTTP request). */
   hook: WebSocketDuplexOptions['accept'];
   #paused = false; // client: events wait a turn after 'open' (see opened)
+  // The transport our output goes to directly, when the library wired it (socket-wiring.ts);
+  // null: the output is the Duplex's readable side.
+  #transport: Transport | null = null;
+  #transportEnded = false;
 
   constructor(
     ws: WebSocketDuplex,
@@ -66,7 +73,7 @@ export class Engine
     this.#client = role === ConnectionType.CLIENT;
     this.#heads = heads;
     this.hook = options.accept;
-    this.out = new OutQueue(ws as unknown as Duplex);
+    this.out = new OutQueue(this);
     this.flow = new Flow(this);
     this.ending = new Ending(this);
     this.opening = new Opening(this, extensionsOf(options));
@@ -130,6 +137,41 @@ export class Engine
   read(): void {
     this.out.flush();
     this.flow.releaseWriters();
+  }
+
+  /**
+   * Write our output straight to `transport` from now on (what is already on the readable
+   * side goes first): the library wired the transport itself, so no one else reads the
+   * wire face, and its Readable machinery is skipped. Backpressure: the transport's
+   * buffer counts as ours (`bufferedAmount`), and its 'drain' calls `read()`.
+   */
+  writeTo(transport: Transport): void {
+    const ws = this.ws;
+    if (ws.readableEnded || this.#transport !== null) return;
+    this.out.flush();
+    for (let chunk = ws.read() as Buffer | null; chunk !== null; chunk = ws.read() as Buffer | null) {
+      transport.write(chunk);
+    }
+    this.#transport = transport;
+  }
+
+  // ---- OutQueueSink: where the output queue pushes ----
+
+  /** Push a chunk of our output; false when the transport is behind. */
+  push(chunk: Buffer): boolean {
+    const transport = this.#transport;
+    if (transport === null) return this.ws.push(chunk);
+    if (!transport.destroyed) transport.write(chunk); // a gone transport: drained into the void
+    return transport.writableLength < this.ws.readableHighWaterMark;
+  }
+
+  /** Bytes pushed and not yet taken by the transport. */
+  get readableLength(): number {
+    return this.#transport?.writableLength ?? this.ws.readableLength;
+  }
+
+  get readableHighWaterMark(): number {
+    return this.ws.readableHighWaterMark;
   }
 
   /** The stream is being destroyed: release timers and held callbacks, then emit 'close'. */
@@ -297,18 +339,23 @@ export class Engine
   /** EndingOwner: our output ends (EOF after the queued bytes); the readers' faces end. */
   endOutput(): void {
     this.out.close(true);
-    this.ws.push(null);
+    if (this.#transport === null) this.ws.push(null);
+    else {
+      this.#transportEnded = true;
+      if (!this.#transport.destroyed) this.#transport.end();
+    }
     this.#app?.endReadable();
     this.endMessages();
     this.flow.releaseInput();
   }
 
   onceOutputTaken(callback: () => void): void {
-    this.ws.once('end', callback);
+    if (this.#transport === null) this.ws.once('end', callback);
+    else if (this.#transportEnded) process.nextTick(callback);
   }
 
   outputTaken(): boolean {
-    return this.ws.readableEnded;
+    return this.#transport === null ? this.ws.readableEnded : this.#transportEnded;
   }
 
   core(): ReturnType<EndingOwner['core']> {

@@ -1,15 +1,16 @@
 /**
  * Wiring a transport socket to a `WebSocketDuplex`, both ways, for `connect` and
- * `handleUpgrade`: the socket's chunks are written to the stream and the stream's bytes
- * to the socket, each side pausing the other while it is behind (what `pipe` does, in
- * one small object per connection instead of two pipes' closures). A transport error
+ * `handleUpgrade`: the socket's chunks go straight to the stream's engine and its output
+ * straight to the socket (neither through the Duplex's Writable or Readable: the library
+ * owns both ends here), each side waiting while the other is behind, as `pipe` would,
+ * with one small object and shared listener functions per connection. A transport error
  * (ECONNRESET ...) or a transport that closes before it ended its input ends the stream
  * with close 1006 and the error as its cause, never an 'error' event; when the stream is
  * done, the socket is destroyed once it has flushed what it was given (bounded).
  */
 import type { Duplex as NodeDuplex } from 'node:stream';
 import { RemoteProtocolError } from '../errors';
-import { kAbort, kInput, type WebSocketDuplex } from './websocket-duplex';
+import { kAbort, kDrained, kInput, kOutputTo, type WebSocketDuplex } from './websocket-duplex';
 
 /** How long a socket may take to flush after its stream closed, in milliseconds. */
 const FLUSH_GRACE = 5000;
@@ -25,7 +26,6 @@ class Link {
   #held = false; // the stream holds the last chunk's callback (a reader is behind)
   #paused = false; // ... and so the socket was paused
   #eofWaits = false; // the socket's EOF came while a chunk was held
-  #outputWaits = false; // the stream is paused until the socket drains
   readonly #taken: () => void; // the callback of every chunk (one per connection)
 
   constructor(ws: WebSocketDuplex, socket: Socket, onEof: (() => void) | undefined) {
@@ -62,20 +62,6 @@ class Link {
     }
   }
 
-  /** Bytes for the peer: onto the socket; the stream waits while the socket is behind. */
-  output(chunk: Buffer): void {
-    const socket = this.socket;
-    if (socket.destroyed) return;
-    if (!socket.write(chunk) && !this.#outputWaits) {
-      this.#outputWaits = true;
-      this.ws.pause();
-      socket.once('drain', () => {
-        this.#outputWaits = false;
-        this.ws.resume();
-      });
-    }
-  }
-
   /** The peer ended its input: after everything it sent, the stream's input ends too. */
   eof(): void {
     this.inputEnded = true;
@@ -87,11 +73,6 @@ class Link {
     else if (!this.ws.destroyed && !this.ws.writableEnded) this.ws.end();
   }
 
-  /** Our output ended: end the socket's (after what it was given). */
-  outputEnded(): void {
-    if (!this.socket.destroyed) this.socket.end();
-  }
-
   startReading(): void {
     if (this.ws.destroyed) return;
     this.socket.on('data', onSocketData);
@@ -99,10 +80,8 @@ class Link {
   }
 
   socketClosed(): void {
-    // Our output has nowhere to go now: let it drain into the void so the stream can end.
+    // Our output has nowhere to go now: it drains into the void (see Engine.push).
     const ws = this.ws;
-    ws.off('data', onStreamData);
-    ws.resume();
     // After the socket's EOF the stream finishes by itself (everything the peer sent is
     // processed first). Without one, it was cut.
     if (!this.inputEnded) {
@@ -118,7 +97,8 @@ class Link {
   streamClosed(): void {
     const { ws, socket } = this;
     if (socket.destroyed) return;
-    if (!ws.readableEnded || socket.writableFinished) {
+    // We end the socket only when our output ended normally (Engine.endOutput).
+    if (!socket.writableEnded || socket.writableFinished) {
       socket.destroy();
       return;
     }
@@ -150,11 +130,8 @@ function onSocketError(this: Linked, error: Error): void {
 function onSocketClose(this: Linked): void {
   this[kLink].socketClosed();
 }
-function onStreamData(this: Linked, chunk: Buffer): void {
-  this[kLink].output(chunk);
-}
-function onStreamEnd(this: Linked): void {
-  this[kLink].outputEnded();
+function onSocketDrain(this: Linked): void {
+  this[kLink].ws[kDrained]();
 }
 function onStreamClose(this: Linked): void {
   this[kLink].streamClosed();
@@ -175,9 +152,9 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
   socket.on('end', onSocketEnd);
   socket.on('error', onSocketError);
   socket.on('close', onSocketClose);
+  socket.on('drain', onSocketDrain);
   ws.on('close', onStreamClose);
-  ws.on('end', onStreamEnd);
-  ws.on('data', onStreamData);
+  ws[kOutputTo](s);
   if (!readLater) link.startReading();
   return () => link.startReading();
 }

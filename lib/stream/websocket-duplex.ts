@@ -24,7 +24,7 @@ import { CloseConnectionEvent, PingEvent, PongEvent, type AcceptConnectionInit, 
 import type { Extension } from '../extensions/extension';
 import { PreparedMessage } from '../prepared-message';
 import { WSConnection } from '../ws-connection';
-import { Engine, dropped } from './engine';
+import { Engine, dropped, type Transport } from './engine';
 import type { Callback } from './flow';
 import type { Message, MessagesOptions } from './messages';
 import { coreOptions, messageEvent, resolveTimings, wireOptions } from './options';
@@ -47,6 +47,14 @@ export const kEndCause = Symbol('wsproto.endCause');
  * behind, and the wiring pauses the transport until it is called.
  */
 export const kInput = Symbol('wsproto.input');
+
+/**
+ * @internal Our output goes straight to a transport the library wired (socket-wiring.ts),
+ * not through the Duplex's readable side (see `Engine.writeTo`); `kDrained` when it drains.
+ */
+export const kOutputTo = Symbol('wsproto.outputTo');
+/** @internal See `kOutputTo`. */
+export const kDrained = Symbol('wsproto.drained');
 
 /** @internal HTTP/2: the HEADERS the stream received (see `WSConnection.receiveHeaders`). */
 export const kHeaders = Symbol('wsproto.headers');
@@ -122,7 +130,7 @@ export class WebSocketDuplex extends Duplex {
 
   /** Bytes produced for the transport and not yet taken by it. */
   get bufferedAmount(): number {
-    return this.readableLength + this.#e.out.pending;
+    return this.#e.readableLength + this.#e.out.pending;
   }
 
   // ---- the wire face ----
@@ -151,6 +159,16 @@ export class WebSocketDuplex extends Duplex {
   /** @internal See `kInput`. */
   [kInput](chunk: Buffer, callback: Callback): void {
     this.#e.write(chunk, callback);
+  }
+
+  /** @internal See `kOutputTo`. */
+  [kOutputTo](transport: Transport): void {
+    this.#e.writeTo(transport);
+  }
+
+  /** @internal See `kOutputTo`: the transport took more of our output. */
+  [kDrained](): void {
+    this.#e.read();
   }
 
   /** @internal The transport failed or closed under us (see socket-wiring). */
