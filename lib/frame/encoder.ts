@@ -98,35 +98,40 @@ export function encodeFrame(
 /**
  * Serialize a text frame straight from a string: the UTF-8 bytes are written into the
  * frame buffer once (no intermediate `Buffer.from(string)`), then masked in place for a
- * client. Used when no extension needs to see the payload.
+ * client. Used when no extension needs to see the payload. The bytes are those of
+ * `encodeFrame(fin, 0, opcode, Buffer.from(text), maskKey)`, one key taken per frame.
  */
 export function encodeTextFrame(fin: boolean, opcode: number, text: string, maskKey: MaskKeyGenerator | null): Buffer {
   const masked = maskKey !== null;
   const headSize = masked ? 6 : 2;
   const units = text.length;
-  if (units <= 125 && isAsciiString(text)) {
-    // Short ASCII (most chat and JSON): exact size, a latin1 copy, no trimming view.
+  if (units <= 125) {
+    // Short ASCII (most chat and JSON): one exact-size buffer, filled by a JS loop that
+    // checks and copies in one pass (measured: cheaper than a scan plus
+    // `write(..., 'latin1')`, whose native call costs more than 16 bytes of copying).
     const out = Buffer.allocUnsafe(headSize + units);
-    if (units > 0) out.write(text, headSize, 'latin1');
-    out[0] = (fin ? FIN : 0) | opcode;
-    if (masked) {
-      const key = maskKey();
-      out[1] = MASK_BIT | units;
-      out[2] = key[0]!;
-      out[3] = key[1]!;
-      out[4] = key[2]!;
-      out[5] = key[3]!;
-      for (let i = 0; i < units; i++) out[6 + i] = out[6 + i]! ^ key[i & 3]!;
-    } else {
-      out[1] = units;
+    if (copyAscii(text, out, headSize)) {
+      out[0] = (fin ? FIN : 0) | opcode;
+      if (masked) {
+        const key = maskKey();
+        out[1] = MASK_BIT | units;
+        out[2] = key[0]!;
+        out[3] = key[1]!;
+        out[4] = key[2]!;
+        out[5] = key[3]!;
+        for (let i = 0; i < units; i++) out[6 + i] = out[6 + i]! ^ key[i & 3]!;
+      } else {
+        out[1] = units;
+      }
+      return out;
     }
-    return out;
+    // Not ASCII: that buffer is dropped, the paths below size their own.
   }
   const worst = units * 3;
   if (worst <= 125) {
     // Short text: allocate for the worst case (3 bytes per UTF-16 unit), one pass.
     const out = Buffer.allocUnsafe(headSize + worst);
-    const n = worst === 0 ? 0 : out.write(text, headSize);
+    const n = out.write(text, headSize);
     out[0] = (fin ? FIN : 0) | opcode;
     if (masked) {
       const key = maskKey();
@@ -155,7 +160,15 @@ export function encodeTextFrame(fin: boolean, opcode: number, text: string, mask
   return out;
 }
 
-function isAsciiString(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) >= 0x80) return false;
+/**
+ * Copy `text` into `out` at `offset`, one byte per UTF-16 unit, while every unit is
+ * ASCII; returns false (with `out` partly written) at the first unit that is not.
+ */
+function copyAscii(text: string, out: Uint8Array, offset: number): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) return false;
+    out[offset + i] = c;
+  }
   return true;
 }
