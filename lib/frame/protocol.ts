@@ -63,6 +63,7 @@ export class FrameProtocol {
   readonly #maskKey: MaskKeyGenerator | null;
   readonly #maxMessageSize: number;
   readonly #maxFrameSize: number;
+  readonly #wholeLimit: number; // the largest frame that passes both size limits
 
   // Inbound message state.
   #messageOpcode = 0; // TEXT or BINARY while a message is in progress, else 0
@@ -82,6 +83,7 @@ export class FrameProtocol {
     this.#maskKey = client ? (options.maskKey ?? randomKey) : null;
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#maxFrameSize = options.maxFrameSize ?? this.#maxMessageSize;
+    this.#wholeLimit = Math.min(this.#maxFrameSize, this.#maxMessageSize);
     for (const [name, value] of [
       ['maxMessageSize', this.#maxMessageSize],
       ['maxFrameSize', this.#maxFrameSize],
@@ -141,6 +143,11 @@ export class FrameProtocol {
     const reader = this.#reader;
     for (;;) {
       if (!reader.inFrame) {
+        if (this.#messageOpcode === 0 && this.#extensions.length === 0) {
+          // Fast path: a whole one-frame message in one chunk (the checks it skips cannot fail for it).
+          const opcode = reader.readWholeDataFrame(this.#wholeLimit);
+          if (opcode !== 0) return this.#wholeMessage(opcode);
+        }
         if (!reader.readHeader()) return null;
         this.#startFrame();
         if (isControl(reader.opcode)) {
@@ -243,6 +250,18 @@ export class FrameProtocol {
     if (messageFinished) this.#messageOpcode = 0;
     if (isText) return this.#textEvent(this.#utf8.decode(data, messageFinished), frameFinished, messageFinished);
     return new BytesMessageEvent({ data, frameFinished, messageFinished });
+  }
+
+  // The event of a message that `readWholeDataFrame()` read: what #startFrame and #data make of it.
+  #wholeMessage(opcode: number): TextMessageEvent | BytesMessageEvent {
+    const reader = this.#reader;
+    this.#messageBytes = reader.payloadLength;
+    if (opcode === Opcode.BINARY) {
+      return new BytesMessageEvent({ data: reader.pieceView(), frameFinished: true, messageFinished: true });
+    }
+    this.#utf8.reset();
+    const text = this.#utf8.decodeRange(reader.pieceBuffer, reader.pieceStart, reader.pieceEnd, true);
+    return this.#textEvent(text, true, true)!;
   }
 
   #textEvent(text: string | null, frameFinished: boolean, messageFinished: boolean): TextMessageEvent | null {
