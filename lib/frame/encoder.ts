@@ -2,6 +2,8 @@
  * Frame serialization (RFC 6455 5.2). Produces one Buffer per frame, header and
  * payload, masked with a fresh key when this side is a client (RFC 6455 5.3).
  */
+// The module's binding: the global `Buffer` is an accessor on globalThis (a getter call per use).
+import { Buffer } from 'node:buffer';
 import { LocalProtocolError } from '../errors';
 import { maskInto, unmaskInPlace, type MaskKeyGenerator } from './mask';
 import { FIN, LENGTH_16, LENGTH_64, MASK_BIT, MAX_CONTROL_PAYLOAD, isControl } from './opcode';

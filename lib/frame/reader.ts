@@ -6,6 +6,8 @@
  * chunks is gathered into a 14-byte scratch area. A payload piece that lies within one
  * chunk of an unmasked stream is handed out as a view of that chunk, with no copy.
  */
+// The module's binding: the global `Buffer` is an accessor on globalThis (a getter call per use).
+import { Buffer } from 'node:buffer';
 import { RemoteProtocolError, type RemoteErrorCode } from '../errors';
 import { unmaskInPlace, unmaskViewNative, usesNativeMask } from './mask';
 import {
