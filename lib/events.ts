@@ -7,6 +7,8 @@
  * Inside lib/ the classes carry an `Event` suffix so that they do not shadow the
  * globals `Request` and `Event`; the package root exports them under wsproto's names.
  */
+// The module's binding: the global `Buffer` is an accessor on globalThis (a getter call per use).
+import { Buffer } from 'node:buffer';
 import type { Extension, ExtensionParams } from './extensions/extension';
 import type { RemoteErrorCode } from './errors';
 

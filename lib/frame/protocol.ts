@@ -7,7 +7,6 @@
  * carrying the code to answer with, and the protocol stops reading (RFC 6455 7.1.7:
  * after failing the connection an endpoint processes no more data).
  */
-import { CloseReason, isLocalOnlyCode, isValidWireCode } from '../close-codes';
 import { LocalProtocolError, RemoteProtocolError } from '../errors';
 import {
   BytesMessageEvent,
@@ -20,6 +19,7 @@ import {
 import type { Extension } from '../extensions/extension';
 import { PerMessageDeflate } from '../extensions/permessage-deflate';
 import type { PreparedMessage } from '../prepared-message';
+import { closeBody, parseClose } from './close-frame';
 import { encodeFrame, encodeTextFrame } from './encoder';
 import type { MaskKeyGenerator } from './mask';
 import { MAX_CONTROL_PAYLOAD, Opcode, isControl } from './opcode';
@@ -47,9 +47,6 @@ export interface FrameLimits {
 /** The default `maxMessageSize`: 64 MiB. */
 export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 
-const EMPTY = Buffer.alloc(0);
-const textEncoder = new TextEncoder();
-
 /** Options of a `FrameProtocol`. */
 export interface FrameProtocolOptions extends FrameLimits {
   /** Negotiated extensions (only enabled ones take part). */
@@ -66,6 +63,7 @@ export class FrameProtocol {
   readonly #maskKey: MaskKeyGenerator | null;
   readonly #maxMessageSize: number;
   readonly #maxFrameSize: number;
+  readonly #wholeLimit: number; // the largest frame that passes both size limits
 
   // Inbound message state.
   #messageOpcode = 0; // TEXT or BINARY while a message is in progress, else 0
@@ -85,6 +83,7 @@ export class FrameProtocol {
     this.#maskKey = client ? (options.maskKey ?? randomKey) : null;
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
     this.#maxFrameSize = options.maxFrameSize ?? this.#maxMessageSize;
+    this.#wholeLimit = Math.min(this.#maxFrameSize, this.#maxMessageSize);
     for (const [name, value] of [
       ['maxMessageSize', this.#maxMessageSize],
       ['maxFrameSize', this.#maxFrameSize],
@@ -144,6 +143,11 @@ export class FrameProtocol {
     const reader = this.#reader;
     for (;;) {
       if (!reader.inFrame) {
+        if (this.#messageOpcode === 0 && this.#extensions.length === 0) {
+          // Fast path: a whole one-frame message in one chunk (the checks it skips cannot fail for it).
+          const opcode = reader.readWholeDataFrame(this.#wholeLimit);
+          if (opcode !== 0) return this.#wholeMessage(opcode);
+        }
         if (!reader.readHeader()) return null;
         this.#startFrame();
         if (isControl(reader.opcode)) {
@@ -249,6 +253,19 @@ export class FrameProtocol {
     return new BytesMessageEvent({ data, frameFinished, messageFinished });
   }
 
+  // The event of a message that `readWholeDataFrame()` read: what #startFrame and #data make of it.
+  #wholeMessage(opcode: number): TextMessageEvent | BytesMessageEvent {
+    const reader = this.#reader;
+    this.#messageBytes = reader.payloadLength;
+    if (opcode === Opcode.BINARY) {
+      return new BytesMessageEvent({ data: reader.pieceView(), frameFinished: true, messageFinished: true });
+    }
+    this.#utf8.reset();
+    const text = this.#utf8.decodeRange(reader.pieceBuffer, reader.pieceStart, reader.pieceEnd, true);
+    reader.dropPiece();
+    return this.#textEvent(text, true, true)!;
+  }
+
   #textEvent(text: string | null, frameFinished: boolean, messageFinished: boolean): TextMessageEvent | null {
     if (text === null) protocolError('ERR_INVALID_UTF8', 'invalid UTF-8 in a text message', 1007);
     if (text === '' && !frameFinished) return null;
@@ -341,19 +358,7 @@ export class FrameProtocol {
    * truncated to fit 125 bytes on a code point boundary.
    */
   close(code: number, reason: string): Buffer {
-    if (code === CloseReason.NO_STATUS_RCVD) {
-      if (reason !== '') {
-        throw new LocalProtocolError('a close reason needs a status code', 'ERR_INVALID_CLOSE_CODE');
-      }
-      return this.#frame(Opcode.CLOSE, EMPTY, true, undefined);
-    }
-    if (isLocalOnlyCode(code) || !isValidWireCode(code)) {
-      throw new LocalProtocolError(`close code ${code} may not be sent (RFC 6455 7.4)`, 'ERR_INVALID_CLOSE_CODE');
-    }
-    const body = Buffer.allocUnsafe(MAX_CONTROL_PAYLOAD);
-    body.writeUInt16BE(code, 0);
-    const length = 2 + encodeTruncated(reason, body.subarray(2));
-    return this.#frame(Opcode.CLOSE, body.subarray(0, length), true, undefined);
+    return this.#frame(Opcode.CLOSE, closeBody(code, reason), true, undefined);
   }
 
   #frame(opcode: number, payload: Uint8Array, fin: boolean, compress: boolean | undefined): Buffer {
@@ -382,30 +387,4 @@ export class FrameProtocol {
   dispose(): void {
     for (const extension of this.#extensions) extension.close?.();
   }
-}
-
-/**
- * RFC 6455 5.5.1 and 7.4: parse a close frame body. Empty means 1005; one byte, an
- * invalid code or an invalid UTF-8 reason fail the connection.
- */
-function parseClose(payload: Buffer): CloseConnectionEvent {
-  if (payload.length === 0) {
-    // RFC 6455 7.1.5: "If this Close control frame contains no status code, _The
-    // WebSocket Connection Close Code_ is considered to be 1005."
-    return new CloseConnectionEvent({ code: CloseReason.NO_STATUS_RCVD });
-  }
-  if (payload.length === 1) protocolError('ERR_BAD_CLOSE_FRAME', 'close frame with a 1-byte body');
-  const code = payload.readUInt16BE(0);
-  if (!isValidWireCode(code)) protocolError('ERR_BAD_CLOSE_CODE', `close frame with invalid code ${code}`);
-  const reasonBytes = payload.subarray(2);
-  const reason = new Utf8Decoder().decode(reasonBytes, true);
-  if (reason === null) protocolError('ERR_INVALID_UTF8', 'close reason is not valid UTF-8', 1007);
-  return new CloseConnectionEvent({ code, reason });
-}
-
-/** Encode `text` as UTF-8 into `out`, cut on a code point boundary; returns the length. */
-function encodeTruncated(text: string, out: Uint8Array): number {
-  if (text === '') return 0;
-  // encodeInto writes whole code points only, so truncation never splits one.
-  return textEncoder.encodeInto(text, out).written;
 }

@@ -6,6 +6,8 @@
  * chunks is gathered into a 14-byte scratch area. A payload piece that lies within one
  * chunk of an unmasked stream is handed out as a view of that chunk, with no copy.
  */
+// The module's binding: the global `Buffer` is an accessor on globalThis (a getter call per use).
+import { Buffer } from 'node:buffer';
 import { RemoteProtocolError, type RemoteErrorCode } from '../errors';
 import { unmaskInPlace, unmaskViewNative, usesNativeMask } from './mask';
 import {
@@ -175,9 +177,81 @@ export class FrameReader {
    */
   readPayload(): Buffer {
     if (!this.readPiece()) return EMPTY;
+    return this.pieceView();
+  }
+
+  /** The last piece as a Buffer: `pieceBuffer` itself when the piece is all of it, else a view. */
+  pieceView(): Buffer {
     const buf = this.pieceBuffer;
     this.pieceBuffer = EMPTY; // the view is the caller's; the reader must not keep the chunk alive
     return this.pieceStart === 0 && this.pieceEnd === buf.length ? buf : buf.subarray(this.pieceStart, this.pieceEnd);
+  }
+
+  /**
+   * The fast path for the usual frame: a whole unfragmented data frame (FIN set, no RSV
+   * bits, TEXT or BINARY, a 7- or 16-bit length of at most `maxLength`, masked as this
+   * side expects) lying entirely in the first buffered chunk. Consumes it, unmasks its
+   * payload into `pieceBuffer[pieceStart, pieceEnd)` as `readPiece()` would, and returns
+   * its opcode. Any other frame returns 0 with nothing consumed; `readHeader()` then
+   * reads it with every check. Call only between frames.
+   */
+  readWholeDataFrame(maxLength: number): number {
+    if (this.#buffered < 2) return 0;
+    const chunk = this.#chunks[this.#head]!;
+    const at = this.#offset;
+    const available = chunk.length - at;
+    if (available < 2) return 0;
+    const b0 = chunk[at]!;
+    if (b0 !== (FIN | 0x1) && b0 !== (FIN | 0x2)) return 0;
+    const b1 = chunk[at + 1]!;
+    const masked = b1 >= MASK_BIT;
+    if (masked !== this.#expectMasked) return 0;
+    let length = b1 & LENGTH_MASK;
+    let start = at + 2;
+    if (length === LENGTH_16) {
+      if (available < 4) return 0;
+      length = (chunk[at + 2]! << 8) | chunk[at + 3]!;
+      if (length <= 125) return 0; // non-minimal: readHeader() fails it
+      start += 2;
+    } else if (length === LENGTH_64) {
+      return 0;
+    }
+    if (masked) start += 4;
+    const end = start + length;
+    if (end - at > available || length > maxLength) return 0;
+    if (length === 0) {
+      this.pieceBuffer = EMPTY;
+      this.pieceStart = 0;
+      this.pieceEnd = 0;
+    } else if (masked) {
+      this.#key = chunk.readUInt32BE(start - 4);
+      const key = keyBytes(this.#key);
+      if (usesNativeMask(length)) {
+        const view = chunk.subarray(start, end);
+        unmaskViewNative(view, key, 0);
+        this.pieceBuffer = view;
+        this.pieceStart = 0;
+        this.pieceEnd = length;
+      } else {
+        unmaskInPlace(chunk, start, length, key, 0);
+        this.pieceBuffer = chunk;
+        this.pieceStart = start;
+        this.pieceEnd = end;
+      }
+    } else {
+      this.pieceBuffer = chunk;
+      this.pieceStart = start;
+      this.pieceEnd = end;
+    }
+    this.#consume(end - at);
+    this.fin = true;
+    this.rsv = 0;
+    this.opcode = b0 & OPCODE_MASK;
+    this.payloadLength = length;
+    this.remaining = 0;
+    this.#masked = masked;
+    this.#phase = length & 3;
+    return this.opcode;
   }
 
   /** The bytes of the last `readPiece()`: pieceBuffer[pieceStart, pieceEnd). */

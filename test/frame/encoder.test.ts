@@ -10,6 +10,8 @@ import {
   Pong,
   TextMessage,
 } from '../../lib/index';
+import fc from 'fast-check';
+import { encodeFrame, encodeTextFrame } from '../../lib/frame/encoder';
 import { hex, KEY } from '../helpers/bytes';
 
 const fixedKey = () => KEY;
@@ -131,6 +133,88 @@ describe('frame encoder (RFC 6455 5.2)', () => {
       const out = server().send(new CloseConnection({ code: 4000, reason: '😀'.repeat(40) }));
       expect(out[1]).to.equal(2 + 120);
       expect(Buffer.from(out.subarray(4)).toString('utf8')).to.equal('😀'.repeat(30));
+    });
+  });
+
+  describe('text frames straight from a string: the same bytes as the general encoder', () => {
+    /** A key generator that hands out 0a0b0c0d, 0b0c0d0e, ...: a different key per frame. */
+    const keys = () => {
+      let n = 0;
+      return () => {
+        n++;
+        return Uint8Array.of(n & 0xff, (n + 1) & 0xff, (n + 2) & 0xff, (n + 3) & 0xff);
+      };
+    };
+    /** encodeTextFrame against encodeFrame of `Buffer.from(text)` (utf8; lone surrogates as EF BF BD). */
+    const same = (text: string, fin: boolean, opcode: number, masked: boolean): void => {
+      const [a, b] = masked ? [keys(), keys()] : [null, null];
+      const fast = encodeTextFrame(fin, opcode, text, a);
+      const general = encodeFrame(fin, 0, opcode, Buffer.from(text, 'utf8'), b);
+      expect(fast.toString('hex'), JSON.stringify(text)).to.equal(general.toString('hex'));
+      // One key per frame, whichever path made it.
+      if (a !== null && b !== null) expect(a()).to.deep.equal(b());
+    };
+
+    const cases: Array<[string, string]> = [
+      ['empty', ''],
+      ['16 B ASCII', 'alpha 12 bravo 3'],
+      ['125 ASCII units (the last 7-bit length)', 'a'.repeat(125)],
+      ['126 ASCII units (16-bit length)', 'b'.repeat(126)],
+      ['ASCII then one 2-byte character at the end', `${'c'.repeat(124)}é`],
+      ['a 2-byte character first', `é${'d'.repeat(30)}`],
+      ['41 units of 3 bytes (123 B: the worst case fits 7 bits)', '€'.repeat(41)],
+      ['42 units of 3 bytes (126 B)', '€'.repeat(42)],
+      ['over 41 units, non-ASCII first', `é${'e'.repeat(60)}`],
+      ['over 41 units, non-ASCII last', `${'f'.repeat(60)}é`],
+      ['over 41 units, non-ASCII only inside', `${'g'.repeat(50)}é${'g'.repeat(50)}`],
+      ['a surrogate pair (4 bytes)', 'x😀y'],
+      ['a lone high surrogate', 'a\ud800b'],
+      ['a lone low surrogate at the end', 'ab\udc00'],
+      ['DEL and NUL (still ASCII)', '\u007f\u0000'],
+      ['U+0080 (the first non-ASCII unit)', '\u0080'],
+    ];
+    for (const [what, text] of cases) {
+      it(`${what}: server and client, whole and fragment`, () => {
+        for (const masked of [false, true]) {
+          same(text, true, 0x1, masked);
+          same(text, false, 0x1, masked);
+          same(text, true, 0x0, masked);
+        }
+      });
+    }
+
+    it('random strings (any code point, lone surrogates included) of 0 to 300 units (fast-check)', () => {
+      fc.assert(
+        fc.property(
+          fc.oneof(
+            fc.string({ unit: 'binary-ascii', maxLength: 140 }),
+            fc.string({ unit: 'binary', maxLength: 140 }),
+            fc.string({ unit: 'grapheme', maxLength: 50 }),
+            fc.string({ unit: 'binary', minLength: 100, maxLength: 300 }),
+          ),
+          fc.boolean(),
+          fc.boolean(),
+          fc.constantFrom(0x0, 0x1),
+          (text, fin, masked, opcode) => same(text, fin, opcode, masked),
+        ),
+        { seed: 17, numRuns: 1000 },
+      );
+    });
+
+    it('Connection.send of random text is the general frame, for both roles (fast-check)', () => {
+      fc.assert(
+        fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 60 }), { maxLength: 8 }), (texts) => {
+          const s = server();
+          const c = new Connection(ConnectionType.CLIENT, { maskKey: keys() });
+          const key = keys();
+          for (const text of texts) {
+            const payload = Buffer.from(text, 'utf8');
+            expect(s.send(new TextMessage({ data: text }))).to.deep.equal(encodeFrame(true, 0, 0x1, payload, null));
+            expect(c.send(new TextMessage({ data: text }))).to.deep.equal(encodeFrame(true, 0, 0x1, payload, key));
+          }
+        }),
+        { seed: 18, numRuns: 300 },
+      );
     });
   });
 });

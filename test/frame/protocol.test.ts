@@ -12,6 +12,7 @@
  * state.
  */
 import { expect } from 'chai';
+import fc from 'fast-check';
 import {
   Connection,
   LocalProtocolError,
@@ -25,7 +26,7 @@ import {
 import type { Extension } from '../../lib/extensions/extension';
 import { randomMaskKey } from '../../lib/frame/mask';
 import { FrameProtocol } from '../../lib/frame/protocol';
-import { KEY, chunkings, frame, hex, masked, merge, type Merged } from '../helpers/bytes';
+import { KEY, chunkings, frame, hex, masked, merge, splitAt, type Merged } from '../helpers/bytes';
 import { closeBody, readFrames } from '../helpers/read-frame';
 
 type Role = 'client' | 'server';
@@ -613,5 +614,80 @@ describe('FrameProtocol', () => {
       const p = new FrameProtocol(true, {}, () => KEY);
       expect(p.close(1000, '')).to.deep.equal(Buffer.concat([hex('88 82'), KEY, hex('34 12')]));
     });
+  });
+});
+
+describe('frame protocol: the whole-frame fast path', () => {
+  /** Every field of an event, for exact comparison. */
+  const fields = (e: ConnectionEvent): unknown => {
+    switch (e.type) {
+      case 'text':
+        return [e.type, e.data, e.frameFinished, e.messageFinished];
+      case 'bytes':
+        return [e.type, e.data.toString('hex'), e.frameFinished, e.messageFinished];
+      case 'ping':
+      case 'pong':
+        return [e.type, e.payload.toString('hex')];
+      case 'close':
+        return [e.type, e.code, e.reason, e.errorCode];
+    }
+  };
+  const run = (role: Role, options: ConnectionOptions, chunks: Buffer[]): unknown[] => {
+    const conn = new Connection(role, options);
+    const out: unknown[] = [];
+    for (const chunk of chunks) {
+      if (conn.state === 'CLOSED') break;
+      conn.receiveData(Buffer.from(chunk));
+      for (const e of conn.events()) out.push(fields(e));
+    }
+    out.push([conn.state, conn.failure?.code ?? null, conn.bufferedAmount]);
+    return out;
+  };
+  const payload = fc.oneof(
+    { weight: 3, arbitrary: fc.string({ unit: 'binary', maxLength: 60 }).map((t) => Buffer.from(t)) },
+    { weight: 3, arbitrary: fc.uint8Array({ maxLength: 140 }).map((b) => Buffer.from(b)) },
+    { weight: 1, arbitrary: fc.uint8Array({ minLength: 126, maxLength: 1500 }).map((b) => Buffer.from(b)) },
+    { weight: 1, arbitrary: fc.constant(hex('03 e8 6f 6b')) },
+  );
+  const spec = fc.record({
+    fin: fc.oneof({ weight: 4, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    rsv: fc.oneof({ weight: 9, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(0x40) }),
+    opcode: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(0x1, 0x2) },
+      { weight: 2, arbitrary: fc.constant(0x0) },
+      { weight: 1, arbitrary: fc.constantFrom(0x8, 0x9, 0xa, 0x3) },
+    ),
+    payload,
+  });
+  const limit = fc.option(fc.integer({ min: 0, max: 1600 }), { nil: undefined });
+
+  it('a frame read whole gives the events, failure and state of the general path (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<Role>('server', 'client'),
+        fc.array(spec, { maxLength: 12 }),
+        limit,
+        limit,
+        (role, specs, maxMessageSize, maxFrameSize) => {
+          const frames = specs.map((s) => peerFrame(role, s));
+          const data = Buffer.concat(frames);
+          const options: ConnectionOptions = {
+            ...(maxMessageSize === undefined ? {} : { maxMessageSize }),
+            ...(maxFrameSize === undefined ? {} : { maxFrameSize }),
+          };
+          // Whole: every eligible frame takes the fast path. Cut after each frame's first
+          // byte: no frame lies whole in one chunk, so all take readHeader(), and each
+          // payload still arrives in one piece (one event per frame, as on the fast path).
+          const cuts: number[] = [];
+          let at = 0;
+          for (const f of frames) {
+            cuts.push(at + 1);
+            at += f.length;
+          }
+          expect(run(role, options, [data])).to.deep.equal(run(role, options, splitAt(data, cuts)));
+        },
+      ),
+      { seed: 0x17, numRuns: 1500 },
+    );
   });
 });

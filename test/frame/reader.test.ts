@@ -403,4 +403,81 @@ describe('frame decoder (RFC 6455 section 5)', () => {
     reader.dropPiece();
     expect(reader.pieceBuffer.length, 'dropPiece').to.equal(0);
   });
+
+  describe('the whole-frame fast path (FrameReader.readWholeDataFrame)', () => {
+    const reader = (server: boolean, ...chunks: Buffer[]): FrameReader => {
+      const r = new FrameReader(server);
+      for (const chunk of chunks) r.push(Buffer.from(chunk));
+      return r;
+    };
+    const state = (r: FrameReader, payload: Buffer) => ({
+      payload: payload.toString('hex'),
+      fin: r.fin,
+      rsv: r.rsv,
+      opcode: r.opcode,
+      payloadLength: r.payloadLength,
+      remaining: r.remaining,
+      inFrame: r.inFrame,
+      buffered: r.buffered,
+    });
+
+    it('takes a whole data frame lying in the first chunk, as readHeader() + readPayload() read it', () => {
+      const specs = [
+        { opcode: 0x1, payload: 'Hello' },
+        { opcode: 0x2, payload: Buffer.alloc(20, 0x5a) }, // under the native unmask size
+        { opcode: 0x2, payload: Buffer.alloc(125, 0x33) },
+        { opcode: 0x1, payload: 'x'.repeat(126) }, // 16-bit length
+        { opcode: 0x2, payload: Buffer.alloc(1024, 0xa5) },
+        { opcode: 0x2, payload: Buffer.alloc(0xffff, 0x01) }, // the last 16-bit length
+        { opcode: 0x1 },
+        { opcode: 0x2 },
+      ];
+      for (const server of [true, false]) {
+        for (const spec of specs) {
+          const bytes = server ? masked(spec) : frame(spec);
+          const next = server ? masked({ opcode: 0x9 }) : frame({ opcode: 0x9 });
+          const fast = reader(server, Buffer.concat([bytes, next]));
+          expect(fast.readWholeDataFrame(1 << 20)).to.equal(spec.opcode);
+          const slow = reader(server, Buffer.concat([bytes, next]));
+          expect(slow.readHeader()).to.equal(true);
+          const where = `${server ? 'server' : 'client'} ${spec.opcode} ${String(spec.payload?.length ?? 0)}`;
+          expect(state(fast, fast.pieceView()), where).to.deep.equal(state(slow, slow.readPayload()));
+          expect(fast.buffered, where).to.equal(next.length);
+        }
+      }
+    });
+
+    it('leaves every other frame to readHeader(), consuming nothing', () => {
+      const big = Buffer.alloc(70_000, 0x61);
+      const cases: Array<[string, boolean, Buffer[], number]> = [
+        ['a fragment (FIN clear)', true, [masked({ fin: false, opcode: 0x1, payload: 'a' })], 100],
+        ['a continuation', true, [masked({ opcode: 0x0, payload: 'a' })], 100],
+        ['RSV1 set', true, [masked({ rsv: 0x40, opcode: 0x1, payload: 'a' })], 100],
+        ['a ping', true, [masked({ opcode: 0x9, payload: 'a' })], 100],
+        ['a close', true, [masked({ opcode: 0x8, payload: hex('03 e8') })], 100],
+        ['a reserved opcode', true, [masked({ opcode: 0x3, payload: 'a' })], 100],
+        ['a 64-bit length', true, [masked({ opcode: 0x2, payload: big })], 1 << 20],
+        ['a non-minimal 16-bit length', true, [masked({ opcode: 0x2, payload: 'abc', lengthForm: 16 })], 100],
+        ['an unmasked frame on a server', true, [frame({ opcode: 0x1, payload: 'a' })], 100],
+        ['a masked frame on a client', false, [masked({ opcode: 0x1, payload: 'a' })], 100],
+        ['a payload over the limit', true, [masked({ opcode: 0x2, payload: Buffer.alloc(11) })], 10],
+        ['a frame whose payload is in the next chunk', false, [hex('82 02 61'), hex('62')], 100],
+        ['a header split over two chunks', false, [hex('82'), hex('01 61')], 100],
+        ['a 16-bit length split over two chunks', false, [hex('82 7e 00'), hex('7e'), Buffer.alloc(126)], 1000],
+      ];
+      for (const [what, server, chunks, limit] of cases) {
+        const r = reader(server, ...chunks);
+        const total = chunks.reduce((n, c) => n + c.length, 0);
+        expect(r.readWholeDataFrame(limit), what).to.equal(0);
+        expect([r.buffered, r.inFrame], what).to.deep.equal([total, false]);
+      }
+      // A frame split at any point but its end is never taken.
+      const whole = masked({ opcode: 0x2, payload: Buffer.alloc(300, 7) });
+      for (let at = 1; at < whole.length; at++) {
+        expect(reader(true, whole.subarray(0, at), whole.subarray(at)).readWholeDataFrame(1000), String(at)).to.equal(
+          0,
+        );
+      }
+    });
+  });
 });
