@@ -95,7 +95,7 @@ class Link {
   }
 
   streamClosed(): void {
-    const { ws, socket } = this;
+    const socket = this.socket;
     if (socket.destroyed) return;
     // We end the socket only when our output ended normally (Engine.endOutput).
     if (!socket.writableEnded || socket.writableFinished) {
