@@ -31,26 +31,13 @@ import {
   type PerMessageDeflateOptions,
   type WebSocketDuplex,
 } from '../lib/index';
-import type { ExtensionParams } from '../lib/extensions/extension';
 import { drainPool } from '../lib/extensions/zlib-backend';
 import { KEY, hex, merge, type Merged } from './helpers/bytes';
 import { expectLocal } from './helpers/http';
 import { listen, once, until } from './helpers/net';
+import { params } from './helpers/extension-params';
 
 type Role = 'client' | 'server';
-
-/** The parameters of an offer or a response, as the handshake hands them over. */
-function params(text: string | true): ExtensionParams {
-  const list = (text === true ? '' : text)
-    .split(';')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p): readonly [string, string | null] => {
-      const eq = p.indexOf('=');
-      return eq < 0 ? [p, null] : [p.slice(0, eq), p.slice(eq + 1)];
-    });
-  return { name: 'permessage-deflate', params: list };
-}
 
 /** One connection configuration; `deflate` null: no extension. */
 interface Config {

@@ -11,21 +11,9 @@
 import { expect } from 'chai';
 import * as zlib from 'node:zlib';
 import { Connection, TextMessage } from '../../lib/index';
-import type { ExtensionParams } from '../../lib/extensions/extension';
 import { PerMessageDeflate, type PerMessageDeflateOptions } from '../../lib/extensions/permessage-deflate';
 import { drainPool, liveContexts } from '../../lib/extensions/zlib-backend';
-
-function params(text: string | true | null): ExtensionParams {
-  const list = (typeof text === 'string' ? text : '')
-    .split(';')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p): readonly [string, string | null] => {
-      const eq = p.indexOf('=');
-      return eq < 0 ? [p, null] : [p.slice(0, eq), p.slice(eq + 1)];
-    });
-  return { name: 'permessage-deflate', params: list };
-}
+import { params } from '../helpers/extension-params';
 
 /** A server extension that accepted a browser-style offer (or `offer`). */
 function server(options: PerMessageDeflateOptions = {}, offer = 'client_max_window_bits'): PerMessageDeflate {

@@ -7,19 +7,7 @@ import {
   type NegotiatedDeflate,
   type PerMessageDeflateOptions,
 } from '../../lib/extensions/permessage-deflate';
-
-/** `a; b=1` as the handshake layer hands it over. */
-function params(text: string, name = 'permessage-deflate'): ExtensionParams {
-  const list = text
-    .split(';')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p): readonly [string, string | null] => {
-      const eq = p.indexOf('=');
-      return eq < 0 ? [p, null] : [p.slice(0, eq), p.slice(eq + 1)];
-    });
-  return { name, params: list };
-}
+import { params } from '../helpers/extension-params';
 
 const DEFAULTS: NegotiatedDeflate = {
   serverNoContextTakeover: false,

@@ -14,7 +14,6 @@ import {
   type ConnectionEvent,
   type ConnectionOptions,
 } from '../../lib/index';
-import type { ExtensionParams } from '../../lib/extensions/extension';
 import {
   PerMessageDeflate,
   type InflateBackendName,
@@ -23,20 +22,9 @@ import {
 import { drainPool, pooledContexts } from '../../lib/extensions/zlib-backend';
 import { KEY, chunkings, feed, frame, hex, masked, merge, type Merged } from '../helpers/bytes';
 import { requirePeer } from '../helpers/peers';
+import { params } from '../helpers/extension-params';
 
 type Role = 'client' | 'server';
-
-function params(text: string): ExtensionParams {
-  const list = text
-    .split(';')
-    .map((p) => p.trim())
-    .filter((p) => p !== '')
-    .map((p): readonly [string, string | null] => {
-      const eq = p.indexOf('=');
-      return eq < 0 ? [p, null] : [p.slice(0, eq), p.slice(eq + 1)];
-    });
-  return { name: 'permessage-deflate', params: list };
-}
 
 /** A client extension the server answered with `response`. */
 function clientExt(
