@@ -19,7 +19,11 @@ export class MessageAssembler {
    * was assembled, else null.
    */
   add(event: TextMessageEvent | BytesMessageEvent, wanted: boolean): string | Buffer | null {
-    if (this.#current === null) this.#current = wanted ? [] : 'skip';
+    if (this.#current === null) {
+      // A whole message in one piece (the common case): nothing to keep.
+      if (event.messageFinished) return wanted ? event.data : null;
+      this.#current = wanted ? [] : 'skip';
+    }
     const current = this.#current;
     if (event.messageFinished) this.#current = null;
     if (current === 'skip') return null;

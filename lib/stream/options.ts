@@ -137,7 +137,7 @@ export interface ResolvedTimings {
 /** Apply the documented defaults. */
 export function resolveTimings(options: WebSocketDuplexOptions): ResolvedTimings {
   const pingInterval = options.pingInterval ?? 0;
-  return {
+  const timings: ResolvedTimings = {
     handshakeTimeout: options.handshakeTimeout ?? 30000,
     closeTimeout: options.closeTimeout ?? 5000,
     pingInterval,
@@ -145,7 +145,16 @@ export function resolveTimings(options: WebSocketDuplexOptions): ResolvedTimings
     highWaterMark: options.highWaterMark ?? 64 * 1024,
     appHighWaterMark: options.appHighWaterMark ?? 16,
   };
+  // Connections with the same settings share one frozen object (a server's connections
+  // all do): one less object per connection. A few distinct settings are remembered.
+  const key = Object.values(timings).join(',');
+  const known = sharedTimings.get(key);
+  if (known !== undefined) return known;
+  if (sharedTimings.size < 64) sharedTimings.set(key, Object.freeze(timings));
+  return timings;
 }
+
+const sharedTimings = new Map<string, ResolvedTimings>();
 
 /** The options of the wire face (the Duplex itself): byte high-water marks, 'close' emitted by the stream. */
 export function wireOptions(timings: ResolvedTimings) {

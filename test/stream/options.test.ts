@@ -17,6 +17,16 @@ function toyExtension(name = 'x-toy'): Extension {
 
 describe('stream/options', () => {
   describe('resolveTimings', () => {
+    it('gives connections with the same settings one shared, frozen object; other settings another', () => {
+      const a = resolveTimings({});
+      expect(resolveTimings({ closeTimeout: 5000 })).to.equal(a); // the default, spelled out
+      expect(Object.isFrozen(a)).to.equal(true);
+      const b = resolveTimings({ closeTimeout: 1234 });
+      expect(b).to.not.equal(a);
+      expect(b.closeTimeout).to.equal(1234);
+      expect(resolveTimings({ closeTimeout: 1234 })).to.equal(b);
+    });
+
     it('the defaults: handshake 30000, close 5000, no keepalive, 64 KiB wire, 16 objects on ws.app', () => {
       expect(resolveTimings({})).to.deep.equal({
         handshakeTimeout: 30000,
