@@ -17,7 +17,7 @@ const FLUSH_GRACE = 5000;
 
 type Socket = NodeDuplex & { setNoDelay?: (on: boolean) => void; setTimeout?: (ms: number) => void };
 
-/** The two directions of one connection; its methods are the listeners (bound once). */
+/** The two directions of one connection (the shared listener functions below call its methods). */
 class Link {
   readonly ws: WebSocketDuplex;
   readonly socket: Socket;
