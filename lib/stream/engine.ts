@@ -9,7 +9,7 @@
  * prototype, so a connection costs one object here and no closure per callback (an idle
  * server holds many connections; see bench/RESULTS.md on memory).
  */
-import type { Duplex as NodeDuplex } from 'node:stream';
+import type { Duplex } from 'readable-stream';
 import { ConnectionState, ConnectionType, type ConnectionRole, type SendableType } from '../connection';
 import { LocalProtocolError } from '../errors';
 import { PingEvent, type ConnectionEvent, type WSEvent } from '../events';
@@ -25,13 +25,11 @@ import { MessageQueue, type MessageQueueOwner } from './messages';
 import { Opening, clientRequest, type HeadSink, type OpeningOwner } from './opening';
 import { makeExtensions, type ResolvedTimings, type WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
+import { ReadableOutput, TransportOutput, type Transport, type WireOutput } from './wire-output';
 import type { WebSocketDuplex } from './websocket-duplex';
 
-/** A transport the output can be written to directly (a socket, an HTTP/2 stream). */
-export type Transport = Pick<NodeDuplex, 'write' | 'end' | 'destroyed' | 'writableLength'>;
-
 /** A core event or a broadcast, as `send` takes them. */
-export type Outgoing = ConnectionEvent | PreparedMessage;
+type Outgoing = ConnectionEvent | PreparedMessage;
 
 /** One connection's engine (made by the `WebSocketDuplex` constructor). */
 export class Engine
@@ -54,10 +52,9 @@ export class Engine
   /** The accept hook; dropped once the handshake is over (it holds the HTTP request). */
   hook: WebSocketDuplexOptions['accept'];
   #paused = false; // client: events wait a turn after 'open' (see opened)
-  // The transport our output goes to directly, when the library wired it (socket-wiring.ts);
-  // null: the output is the Duplex's readable side.
-  #transport: Transport | null = null;
-  #transportEnded = false;
+  // Where our output goes: the Duplex's readable side, until the library wires the
+  // transport and it goes there directly (wire-output.ts).
+  #output: WireOutput;
 
   constructor(
     ws: WebSocketDuplex,
@@ -73,6 +70,7 @@ export class Engine
     this.#client = role === ConnectionType.CLIENT;
     this.#heads = heads;
     this.hook = options.accept;
+    this.#output = new ReadableOutput(ws as unknown as Duplex);
     this.out = new OutQueue(this);
     this.flow = new Flow(this);
     this.ending = new Ending(this);
@@ -147,31 +145,28 @@ export class Engine
    */
   writeTo(transport: Transport): void {
     const ws = this.ws;
-    if (ws.readableEnded || this.#transport !== null) return;
+    if (ws.readableEnded || this.#output instanceof TransportOutput) return;
     this.out.flush();
     for (let chunk = ws.read() as Buffer | null; chunk !== null; chunk = ws.read() as Buffer | null) {
       transport.write(chunk);
     }
-    this.#transport = transport;
+    this.#output = new TransportOutput(transport, ws.readableHighWaterMark);
   }
 
-  // ---- OutQueueSink: where the output queue pushes ----
+  // ---- OutQueueSink: the output queue pushes to the current output ----
 
   /** Push a chunk of our output; false when the transport is behind. */
   push(chunk: Buffer): boolean {
-    const transport = this.#transport;
-    if (transport === null) return this.ws.push(chunk);
-    if (!transport.destroyed) transport.write(chunk); // a gone transport: drained into the void
-    return transport.writableLength < this.ws.readableHighWaterMark;
+    return this.#output.push(chunk);
   }
 
   /** Bytes pushed and not yet taken by the transport. */
   get readableLength(): number {
-    return this.#transport?.writableLength ?? this.ws.readableLength;
+    return this.#output.readableLength;
   }
 
   get readableHighWaterMark(): number {
-    return this.ws.readableHighWaterMark;
+    return this.#output.readableHighWaterMark;
   }
 
   /** The stream is being destroyed: release timers and held callbacks, then emit 'close'. */
@@ -339,23 +334,18 @@ export class Engine
   /** EndingOwner: our output ends (EOF after the queued bytes); the readers' faces end. */
   endOutput(): void {
     this.out.close(true);
-    if (this.#transport === null) this.ws.push(null);
-    else {
-      this.#transportEnded = true;
-      if (!this.#transport.destroyed) this.#transport.end();
-    }
+    this.#output.end();
     this.#app?.endReadable();
     this.endMessages();
     this.flow.releaseInput();
   }
 
   onceOutputTaken(callback: () => void): void {
-    if (this.#transport === null) this.ws.once('end', callback);
-    else if (this.#transportEnded) process.nextTick(callback);
+    this.#output.onceTaken(callback);
   }
 
   outputTaken(): boolean {
-    return this.#transport === null ? this.ws.readableEnded : this.#transportEnded;
+    return this.#output.taken;
   }
 
   core(): ReturnType<EndingOwner['core']> {
@@ -408,7 +398,7 @@ export class Engine
 // Not a closure in the constructor: nothing the engine keeps may hold the options.
 const extensionsOf = (options: WebSocketDuplexOptions) => () => makeExtensions(options);
 /** The event type `send` is about: a broadcast's message type, or the event's. */
-export const typeOf = (event: WSEvent | PreparedMessage) =>
+const typeOf = (event: WSEvent | PreparedMessage) =>
   event instanceof PreparedMessage ? (event.binary ? 'bytes' : 'text') : event.type;
 /** The error of a send that was dropped. */
 export const dropped = (message: string) => new LocalProtocolError(message, 'ERR_INVALID_STATE');

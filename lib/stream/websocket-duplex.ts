@@ -24,7 +24,8 @@ import { CloseConnectionEvent, PingEvent, PongEvent, type AcceptConnectionInit, 
 import type { Extension } from '../extensions/extension';
 import { PreparedMessage } from '../prepared-message';
 import { WSConnection } from '../ws-connection';
-import { Engine, dropped, type Transport } from './engine';
+import { Engine, dropped } from './engine';
+import type { Transport } from './wire-output';
 import type { Callback } from './flow';
 import type { Message, MessagesOptions } from './messages';
 import { coreOptions, messageEvent, resolveTimings, wireOptions } from './options';

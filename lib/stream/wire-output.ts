@@ -1,0 +1,100 @@
+/**
+ * Where a `WebSocketDuplex`'s wire bytes go: the Duplex's own readable side (a transport
+ * the user pipes reads them there), or, once the library wired the transport itself
+ * (socket-wiring.ts), the transport directly, with no Readable in between. The engine
+ * switches from the first to the second once (`Engine.writeTo`); everything that asks
+ * where the output stands (backpressure, `bufferedAmount`, whether it was all taken)
+ * asks the current one.
+ */
+import type { Duplex } from 'readable-stream';
+import type { OutQueueSink } from './out-queue';
+
+/** A transport the output can be written to directly (a socket, an HTTP/2 stream). */
+export interface Transport {
+  write(chunk: Buffer): boolean;
+  end(): unknown;
+  readonly destroyed: boolean;
+  readonly writableLength: number;
+}
+
+/** The output's end of the wire. */
+export interface WireOutput extends OutQueueSink {
+  /** No more output: EOF after what was pushed. */
+  end(): void;
+  /** True once the output ended and the transport took all of it. */
+  readonly taken: boolean;
+  /** Call back once `taken` (called after `end()`). */
+  onceTaken(callback: () => void): void;
+}
+
+/** The Duplex's readable side: a pipe (or any reader) takes the bytes. */
+export class ReadableOutput implements WireOutput {
+  readonly #stream: Duplex;
+
+  constructor(stream: Duplex) {
+    this.#stream = stream;
+  }
+
+  push(chunk: Buffer): boolean {
+    return this.#stream.push(chunk);
+  }
+
+  get readableLength(): number {
+    return this.#stream.readableLength;
+  }
+
+  get readableHighWaterMark(): number {
+    return this.#stream.readableHighWaterMark;
+  }
+
+  end(): void {
+    this.#stream.push(null);
+  }
+
+  get taken(): boolean {
+    return this.#stream.readableEnded;
+  }
+
+  onceTaken(callback: () => void): void {
+    this.#stream.once('end', callback);
+  }
+}
+
+/**
+ * The transport itself: bytes are written to it at once; its own write buffer counts as
+ * ours (behind at `highWaterMark`), and its 'drain' is the signal to go on.
+ */
+export class TransportOutput implements WireOutput {
+  readonly #transport: Transport;
+  readonly readableHighWaterMark: number;
+  #ended = false;
+
+  constructor(transport: Transport, highWaterMark: number) {
+    this.#transport = transport;
+    this.readableHighWaterMark = highWaterMark;
+  }
+
+  push(chunk: Buffer): boolean {
+    const transport = this.#transport;
+    if (!transport.destroyed) transport.write(chunk); // a gone transport: drained into the void
+    return transport.writableLength < this.readableHighWaterMark;
+  }
+
+  get readableLength(): number {
+    return this.#transport.writableLength;
+  }
+
+  end(): void {
+    this.#ended = true;
+    if (!this.#transport.destroyed) this.#transport.end();
+  }
+
+  /** Everything was handed to the transport when the output ended. */
+  get taken(): boolean {
+    return this.#ended;
+  }
+
+  onceTaken(callback: () => void): void {
+    if (this.#ended) process.nextTick(callback);
+  }
+}
