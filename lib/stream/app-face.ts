@@ -76,7 +76,9 @@ export class AppFace extends Duplex {
 
   /**
    * @internal Call `done` once the reader has taken every event (at once when nobody
-   * reads), or after `ms`: the stream's 'close' comes after the events before it.
+   * reads), or when it took nothing for `ms`: the stream's 'close' comes after the events
+   * before it. A slow reader that still takes events is waited for (what is buffered here
+   * is bounded: the high-water mark and one chunk's events), a stuck one is not.
    */
   afterDrained(done: () => void, ms: number): void {
     const reading = this.readableFlowing !== null || this.listenerCount('readable') > 0;
@@ -84,12 +86,20 @@ export class AppFace extends Duplex {
       process.nextTick(done);
       return;
     }
+    let left = this.readableLength;
     const once = () => {
       clearTimeout(timer);
       this.off('end', once).off('close', once);
       done();
     };
-    const timer = setTimeout(once, ms);
+    const look = () => {
+      const now = this.readableLength;
+      if (now === 0 || now >= left) return once();
+      left = now; // the reader moved: give it another `ms`
+      timer = setTimeout(look, ms);
+      timer.unref();
+    };
+    let timer = setTimeout(look, ms);
     timer.unref();
     this.once('end', once).once('close', once);
   }

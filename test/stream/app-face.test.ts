@@ -159,4 +159,46 @@ describe('stream/app-face', () => {
     client.close();
     await closed.server;
   });
+
+  it("a slow ws.app reader gets every event before 'close', however long past closeTimeout it takes", async () => {
+    // 200 small messages and the close arrive in one chunk, so all their events are in
+    // ws.app at once; the reader takes one every 5 ms (about 1 s) and closeTimeout is 100 ms.
+    const { client, server, closed } = pair({ closeTimeout: 100 });
+    const app = server.app;
+    const taken: WSEvent[] = [];
+    app.on('data', (event: WSEvent) => {
+      taken.push(event);
+      app.pause();
+      setTimeout(() => app.resume(), 5);
+    });
+    let takenAtClose = -1;
+    server.once('close', () => (takenAtClose = taken.length));
+    await once(client, 'open');
+    const n = 200;
+    for (let i = 0; i < n; i++) client.send(`message ${i}`);
+    client.close(1000, 'done');
+    const [code, , wasClean] = await closed.server;
+    expect([code, wasClean]).to.deep.equal([1000, true]);
+    const texts = taken.filter((e): e is TextMessage => e.type === 'text').map((e) => e.data);
+    expect(texts).to.deep.equal(Array.from({ length: n }, (_, i) => `message ${i}`));
+    expect(takenAtClose).to.equal(taken.length); // nothing was still waiting when 'close' came
+    expect(taken.at(-1)?.type).to.equal('close');
+  });
+
+  it("a ws.app reader that stops taking events does not hold 'close' past closeTimeout", async () => {
+    const { client, server, closed } = pair({ closeTimeout: 100 });
+    const app = server.app;
+    let taken = 0;
+    app.on('data', () => {
+      if (++taken === 3) app.pause(); // and never resumes
+    });
+    await once(client, 'open');
+    for (let i = 0; i < 50; i++) client.send(`message ${i}`);
+    client.close(1000, 'done');
+    const started = Date.now();
+    await closed.server;
+    expect(Date.now() - started).to.be.below(2000);
+    expect(taken).to.equal(3);
+    expect(app.readableLength).to.be.above(0); // what the stuck reader left
+  });
 });
