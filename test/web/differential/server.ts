@@ -260,9 +260,8 @@ export async function startDiffServer(scenarios: readonly Scenario[] = SCENARIOS
     };
     const over = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     records.push({ name, record, over });
-    socket.on('error', (error: Error & { code?: string }) =>
-      record.received.push({ type: 'socket error', code: error.code ?? error.message }),
-    );
+    // Not recorded: whether a failing client's TCP close arrives as FIN or RST is a race.
+    socket.on('error', () => undefined);
     // Nothing may hang the run: a connection still open after 5 s is dropped.
     const guard = setTimeout(() => socket.destroy(), 5000);
     void over.then(() => clearTimeout(guard));
