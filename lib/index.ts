@@ -90,3 +90,5 @@ export {
   type NegotiatedDeflate,
   type PerMessageDeflateOptions,
 } from './extensions/permessage-deflate';
+export { WebSocket, type BinaryType, type WebSocketData, type WebSocketInit } from './web/websocket';
+export { CloseEvent, type CloseEventInit, type EventHandler } from './web/events';

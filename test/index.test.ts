@@ -38,6 +38,8 @@ const EXPECTED = [
   'WSConnection',
   'PreparedMessage',
   'WebSocketServer',
+  'WebSocket',
+  'CloseEvent',
 ];
 
 const root = path.join(__dirname, '..', '..');
