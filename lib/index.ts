@@ -90,3 +90,11 @@ export {
   type NegotiatedDeflate,
   type PerMessageDeflateOptions,
 } from './extensions/permessage-deflate';
+export {
+  WebSocketStream,
+  type WebSocketCloseResult,
+  type WebSocketOpenInfo,
+  type WebSocketStreamChunk,
+  type WebSocketStreamOptions,
+} from './web/websocket-stream';
+export { WebSocketError, type WebSocketCloseInfo } from './web/websocket-error';

@@ -38,6 +38,8 @@ const EXPECTED = [
   'WSConnection',
   'PreparedMessage',
   'WebSocketServer',
+  'WebSocketStream',
+  'WebSocketError',
 ];
 
 const root = path.join(__dirname, '..', '..');
