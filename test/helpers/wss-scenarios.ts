@@ -6,7 +6,7 @@
  *
  * Paths: /refuse (403), /hang (never answers), /flood?n=&size= (n binary messages, then
  * echo), anything else echoes; a message 'bye' makes the server close (4001 'server
- * bye'), 'vanish' destroys its socket, 'two-then-vanish' sends 'a' and 'b' and then
+ * bye'), 'vanish' destroys its socket, 'bad-utf8' sends a text frame of invalid UTF-8, 'two-then-vanish' sends 'a' and 'b' and then
  * destroys it. The query's `id` names the connection in `closes`.
  */
 import * as http from 'node:http';
@@ -63,6 +63,8 @@ export async function startScenarioServer(options: { perMessageDeflate?: boolean
     ws.on('message', (data, isBinary) => {
       if (!isBinary && data === 'bye') ws.close(4001, 'server bye');
       else if (!isBinary && data === 'vanish') socket.destroy();
+      else if (!isBinary && data === 'bad-utf8')
+        socket.write(Buffer.from([0x81, 0x02, 0xc3, 0x28])); // RFC 6455 8.1
       else if (!isBinary && data === 'two-then-vanish') {
         ws.send('a');
         ws.send(Buffer.from('b'), {}, () => setTimeout(() => socket.destroy(), 50));
@@ -173,6 +175,13 @@ export async function runScenarios(
       closed: await settle(s.closed),
       writerClosed: await settle(writer.closed),
     };
+  }
+  {
+    const s = new WSS(url('/echo', 'bad-utf8'));
+    const o = await s.opened;
+    const reader = o.readable.getReader();
+    await o.writable.getWriter().write('bad-utf8');
+    traces.invalidUtf8 = { read: await read(reader), closed: await settle(s.closed) };
   }
   {
     const s = new WSS(url('/refuse', 'refuse'));
