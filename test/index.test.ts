@@ -40,6 +40,8 @@ const EXPECTED = [
   'WebSocketServer',
   'WebSocket',
   'CloseEvent',
+  'WebSocketStream',
+  'WebSocketError',
 ];
 
 const root = path.join(__dirname, '..', '..');
