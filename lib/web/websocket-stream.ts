@@ -280,10 +280,9 @@ export class WebSocketStream {
     if (typeof chunk === 'string') data = chunk;
     else if (chunk instanceof ArrayBuffer || chunk instanceof SharedArrayBuffer) data = new Uint8Array(chunk);
     else if (ArrayBuffer.isView(chunk)) data = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    else {
-      const what = chunk === null ? 'null' : typeof chunk;
-      return Promise.reject(new TypeError(`WebSocketStream: a chunk must be a string or a BufferSource, not ${what}`));
-    }
+    else if (typeof chunk === 'symbol') {
+      return Promise.reject(new TypeError('WebSocketStream: a Symbol cannot be converted to a string'));
+    } else data = String(chunk); // as the standard (a USVString) and Chromium: write(123) sends "123"
     const ws = this.#ws!;
     // The client masks into a fresh frame as it sends, so the caller may reuse its buffer after this.
     return new Promise((resolve, reject) => {
