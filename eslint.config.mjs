@@ -1,6 +1,7 @@
 // ESLint flat config: typescript-eslint's recommended rules over lib/, test/, examples/,
 // bench/ and compliance/, plus the layering rule of shared/design.md: the sans-I/O core
-// (everything in lib/ outside lib/stream/) imports no I/O, timers or event emitters.
+// (everything in lib/ outside lib/stream/ and lib/web/) imports no I/O, timers or event emitters;
+// lib/web/ builds on lib/stream/.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -30,7 +31,7 @@ export default tseslint.config(
   },
   {
     files: ['lib/**/*.ts'],
-    ignores: ['lib/stream/**', 'lib/index.ts'],
+    ignores: ['lib/stream/**', 'lib/web/**', 'lib/index.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -43,6 +44,22 @@ export default tseslint.config(
         },
       ],
       'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask', 'Promise'],
+    },
+  },
+  {
+    // lib/web/ (the WHATWG WebSocket APIs) sits above the Duplex: it builds on lib/stream/
+    // and speaks promises, but reaches sockets only through lib/stream/.
+    files: ['lib/web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ioModules.flatMap((m) => [
+            { name: m, message: 'lib/web/ reaches the network through lib/stream/ only' },
+            { name: `node:${m}`, message: 'lib/web/ reaches the network through lib/stream/ only' },
+          ]),
+        },
+      ],
     },
   },
 );

@@ -90,3 +90,13 @@ export {
   type NegotiatedDeflate,
   type PerMessageDeflateOptions,
 } from './extensions/permessage-deflate';
+export { WebSocket, type BinaryType, type WebSocketData, type WebSocketInit } from './web/websocket';
+export { CloseEvent, type CloseEventInit, type EventHandler } from './web/events';
+export {
+  WebSocketStream,
+  type WebSocketCloseResult,
+  type WebSocketOpenInfo,
+  type WebSocketStreamChunk,
+  type WebSocketStreamOptions,
+} from './web/websocket-stream';
+export { WebSocketError, type WebSocketCloseInfo } from './web/websocket-error';

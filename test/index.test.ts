@@ -38,6 +38,10 @@ const EXPECTED = [
   'WSConnection',
   'PreparedMessage',
   'WebSocketServer',
+  'WebSocket',
+  'CloseEvent',
+  'WebSocketStream',
+  'WebSocketError',
 ];
 
 const root = path.join(__dirname, '..', '..');

@@ -25,6 +25,12 @@ export interface WebSocketDuplexEvents {
   /** A pong arrived. */
   pong: [payload: Buffer];
   /**
+   * The peer's close frame arrived (it started the closing handshake, or answered ours):
+   * its code (1005 when it had none) and reason. No message follows it; 'close' comes
+   * once the transport ended.
+   */
+  closing: [code: number, reason: string];
+  /**
    * Emitted once, when the stream is done: the close code (the peer's, the one we failed
    * the connection with, or 1006), its reason, whether the closing handshake completed,
    * and the cause when it did not end cleanly (an error with a stable `code`:
@@ -132,6 +138,8 @@ export function dispatch(event: WSEvent, to: DispatchTarget): void {
       break;
     case 'close':
       to.endMessages();
+      // 1006 is never on the wire (RFC 6455 7.4.1): the core says the transport ended without a close frame.
+      if (event.code !== 1006) emitter.emit('closing', event.code, event.reason);
       break; // the core answered it (autoCloseReply); the stream's Ending ends what is left
   }
 }

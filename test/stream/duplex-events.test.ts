@@ -18,7 +18,7 @@ import {
 import { once, until } from '../helpers/net';
 
 /** The events WebSocketDuplex itself emits (the rest are the Duplex base's). */
-const OWN_EVENTS = ['request', 'open', 'message', 'ping', 'pong', 'close', 'rejected', 'rejected-data'] as const;
+const OWN_EVENTS = ['request', 'open', 'message', 'ping', 'pong', 'closing', 'close', 'rejected', 'rejected-data'] as const;
 type OwnEvent = (typeof OWN_EVENTS)[number];
 type Logged = { [K in OwnEvent]: [K, WebSocketDuplexEvents[K]] }[OwnEvent];
 
@@ -46,7 +46,7 @@ const names = (log: Logged[]) => log.map(([name]) => name);
 
 describe('stream/duplex-events', () => {
   describe('at runtime, in a real exchange', () => {
-    it("'request', 'open', 'message' (string, false) / (Buffer, true), 'ping', 'pong', 'close' (code, reason, wasClean, cause)", async () => {
+    it("'request', 'open', 'message' (string, false) / (Buffer, true), 'ping', 'pong', 'closing' (the peer's code, reason), 'close' (code, reason, wasClean, cause)", async () => {
       const { client, server, logs } = pair({ accept: () => ({ subprotocol: 'chat' }) });
       server.on('message', (data, isBinary) => {
         if (data.toString() === 'bye') server.close(1000, 'see you');
@@ -59,7 +59,7 @@ describe('stream/duplex-events', () => {
       client.send('bye');
       await Promise.all([once(client, 'close'), once(server, 'close')]);
 
-      expect(names(logs.server)).to.deep.equal(['request', 'open', 'message', 'message', 'ping', 'message', 'close']);
+      expect(names(logs.server)).to.deep.equal(['request', 'open', 'message', 'message', 'ping', 'message', 'closing', 'close']);
       const [, [request]] = logs.server[0] as ['request', [Request]];
       expect(request).to.be.instanceOf(Request);
       expect(request.target).to.equal('/chat');
@@ -71,13 +71,15 @@ describe('stream/duplex-events', () => {
       expect(logs.server[4]).to.deep.equal(['ping', [Buffer.from('are you there')]]);
       expect(Buffer.isBuffer(logs.server[4]![1][0])).to.equal(true);
       expect(logs.server[5]).to.deep.equal(['message', ['bye', false]]);
-      expect(logs.server[6]).to.deep.equal(['close', [1000, 'see you', true, null]]);
+      expect(logs.server[6]).to.deep.equal(['closing', [1000, 'see you']]); // the client's answer
+      expect(logs.server[7]).to.deep.equal(['close', [1000, 'see you', true, null]]);
 
-      expect(names(logs.client)).to.deep.equal(['open', 'message', 'message', 'pong', 'close']);
+      expect(names(logs.client)).to.deep.equal(['open', 'message', 'message', 'pong', 'closing', 'close']);
       expect(logs.client[1]).to.deep.equal(['message', ['text ✓', false]]);
       expect(logs.client[2]).to.deep.equal(['message', [Buffer.from([0, 1, 2]), true]]);
       expect(logs.client[3]).to.deep.equal(['pong', [Buffer.from('are you there')]]);
-      expect(logs.client[4]).to.deep.equal(['close', [1000, 'see you', true, null]]);
+      expect(logs.client[4]).to.deep.equal(['closing', [1000, 'see you']]);
+      expect(logs.client[5]).to.deep.equal(['close', [1000, 'see you', true, null]]);
       expect(client.protocol).to.equal('chat');
     });
 

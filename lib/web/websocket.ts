@@ -1,0 +1,375 @@
+/**
+ * `WebSocket`: the browser's WebSocket interface (the WHATWG WebSockets standard) on our
+ * client, so code written for browsers runs unchanged in Node, with what a browser cannot
+ * give through the options bag: limits, compression settings, keepalive, proxies, HTTP/2.
+ *
+ * It is a thin face over `connect()` and the `WebSocketDuplex` it resolves with. What the
+ * standard says, and how it is kept here:
+ * - every event is fired in a task of its own (`setImmediate`), in the order the stream
+ *   reported what it stands for, so a handler's promises settle before the next event;
+ * - the ready state moves CONNECTING → OPEN in the 'open' task, → CLOSING when `close()`
+ *   is called or in the task for the peer's close frame, → CLOSED in the 'close' task;
+ * - no 'message' event is fired once the ready state left OPEN;
+ * - failing the connection (the handshake refused or cut short, a protocol error of the
+ *   server's, `close()` before the handshake completed) fires 'error' then 'close' with
+ *   1006 and `wasClean` false; a connection lost without a close frame closes with 1006;
+ * - `bufferedAmount` counts the bytes of application data given to `send()` and not yet
+ *   handed to the network, as of the start of the current task: it never drops while a
+ *   handler runs, and data sent after the close started counts for good.
+ */
+import { Blob } from 'node:buffer';
+import { RemoteProtocolError } from '../errors';
+import { connect, type ConnectOptions } from '../stream/connect';
+import type { WebSocketDuplex } from '../stream/websocket-duplex';
+import { CloseEvent, EventHandlers, type EventHandler } from './events';
+import { parseProtocols, parseWebSocketUrl, syntaxError } from './url';
+
+/** How binary messages are given to 'message' listeners. */
+export type BinaryType = 'blob' | 'arraybuffer';
+
+/**
+ * The second argument of `new WebSocket(url, ...)` as an options bag (as Node's own
+ * WebSocket takes it): the subprotocols, request headers, and any option of `connect()`.
+ * permessage-deflate is offered by default, as browsers do (`perMessageDeflate: false`
+ * does not offer it).
+ */
+export interface WebSocketInit extends Omit<ConnectOptions, 'subprotocols' | 'signal'> {
+  /** Subprotocols to offer, as the constructor's second argument takes them. @defaultValue `[]` */
+  protocols?: string | string[];
+}
+
+/** What `send()` takes (anything else is sent as its string). */
+export type WebSocketData = string | ArrayBufferLike | ArrayBufferView | Blob;
+
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSING = 2;
+const CLOSED = 3;
+
+type Payload = string | Uint8Array | Blob;
+
+/** How often `bufferedAmount` looks at the transport while some of the data is still in it. */
+const SETTLE_MS = 2;
+
+/**
+ * The WHATWG `WebSocket` on this library's client. Exported as `WebSocket`: it does not
+ * replace Node's global; assign it (`globalThis.WebSocket = WebSocket`) to run browser code
+ * that uses the global.
+ *
+ * @example
+ * ```ts
+ * import { WebSocket } from 'wsproto';
+ *
+ * const ws = new WebSocket('ws://127.0.0.1:8080/chat', ['chat']);
+ * ws.binaryType = 'arraybuffer';
+ * ws.onopen = () => ws.send('hello');
+ * ws.onmessage = (event) => console.log('got', event.data);
+ * ws.onclose = (event) => console.log('closed', event.code, event.reason, event.wasClean);
+ * ```
+ */
+export class WebSocket extends EventTarget {
+  static readonly CONNECTING = CONNECTING;
+  static readonly OPEN = OPEN;
+  static readonly CLOSING = CLOSING;
+  static readonly CLOSED = CLOSED;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  readonly #url: URL;
+  #state = CONNECTING;
+  #binaryType: BinaryType = 'blob';
+  #protocol = '';
+  #extensions = '';
+  #duplex: WebSocketDuplex | null = null;
+  readonly #abort = new AbortController();
+  #failed = false; // we fail the connection: 'error' before 'close', and 1006
+  #peerClose: [number, string] | null = null; // the peer's close frame
+  #inFlight = 0; // bytes sent and not yet handed to the network
+  #afterClose = 0; // bytes "sent" after the close started (counted, never sent)
+  #settling = false;
+  #chain: Promise<void> | null = null; // sends waiting behind a Blob being read
+  #chained = 0;
+  readonly #handlers = new EventHandlers(this);
+
+  /**
+   * Connect to `url` (ws:, wss:, or http:/https: which become them), offering
+   * `protocols`. Throws a `SyntaxError` DOMException for a bad URL (a fragment, another
+   * scheme, a relative URL: Node has no page to resolve it against) or subprotocol list.
+   */
+  constructor(url: string | URL, protocols?: string | string[] | WebSocketInit) {
+    super();
+    const init: WebSocketInit =
+      typeof protocols === 'object' && protocols !== null && !Array.isArray(protocols)
+        ? protocols
+        : protocols === undefined
+          ? {}
+          : { protocols };
+    this.#url = parseWebSocketUrl(url);
+    const { protocols: offered, ...options } = init;
+    const subprotocols = parseProtocols(offered);
+    connect(this.#url, { perMessageDeflate: true, ...options, subprotocols, signal: this.#abort.signal }).then(
+      (duplex) => this.#opened(duplex),
+      () => {
+        this.#failed = true;
+        this.#task(() => this.#closed(1006, '', false));
+      },
+    );
+  }
+
+  /** The URL, as resolved (http: and https: shown as ws: and wss:). */
+  get url(): string {
+    return this.#url.href;
+  }
+
+  /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED. */
+  get readyState(): number {
+    return this.#state;
+  }
+
+  /** Bytes given to `send()` and not yet handed to the network (see the module comment). */
+  get bufferedAmount(): number {
+    return this.#inFlight + this.#afterClose;
+  }
+
+  /** The extensions the server accepted (its Sec-WebSocket-Extensions), '' before open. */
+  get extensions(): string {
+    return this.#extensions;
+  }
+
+  /** The subprotocol the server chose, '' before open or when none. */
+  get protocol(): string {
+    return this.#protocol;
+  }
+
+  /** 'blob' (the default) or 'arraybuffer'; other values are ignored, as in browsers. */
+  get binaryType(): BinaryType {
+    return this.#binaryType;
+  }
+
+  set binaryType(value: BinaryType) {
+    if (value === 'blob' || value === 'arraybuffer') this.#binaryType = value;
+  }
+
+  get onopen(): EventHandler {
+    return this.#handlers.get('open');
+  }
+  set onopen(handler: EventHandler) {
+    this.#handlers.set('open', handler);
+  }
+  get onmessage(): EventHandler<MessageEvent> {
+    return this.#handlers.get('message') as EventHandler<MessageEvent>;
+  }
+  set onmessage(handler: EventHandler<MessageEvent>) {
+    this.#handlers.set('message', handler);
+  }
+  get onerror(): EventHandler {
+    return this.#handlers.get('error');
+  }
+  set onerror(handler: EventHandler) {
+    this.#handlers.set('error', handler);
+  }
+  get onclose(): EventHandler<CloseEvent> {
+    return this.#handlers.get('close') as EventHandler<CloseEvent>;
+  }
+  set onclose(handler: EventHandler<CloseEvent>) {
+    this.#handlers.set('close', handler);
+  }
+
+  /**
+   * Send a message: a string as text, bytes (an ArrayBuffer, a view, a Blob) as binary;
+   * anything else as its string. Throws `InvalidStateError` while CONNECTING; once the
+   * close started the data is not sent, and counts in `bufferedAmount`.
+   */
+  send(data: WebSocketData): void {
+    if (this.#state === CONNECTING) {
+      throw new DOMException(
+        "Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.",
+        'InvalidStateError',
+      );
+    }
+    const payload = toPayload(data);
+    const size =
+      typeof payload === 'string'
+        ? Buffer.byteLength(payload)
+        : payload instanceof Blob
+          ? payload.size
+          : payload.byteLength;
+    if (this.#state !== OPEN) {
+      this.#afterClose += size;
+      return;
+    }
+    this.#inFlight += size;
+    this.#settleLater();
+    if (this.#chain === null && !(payload instanceof Blob)) this.#write(payload);
+    else if (payload instanceof Blob) this.#after(async () => this.#write(new Uint8Array(await payload.arrayBuffer())));
+    else {
+      const kept = typeof payload === 'string' ? payload : payload.slice(); // the bytes as they are now
+      this.#after(() => this.#write(kept));
+    }
+  }
+
+  /**
+   * Start the closing handshake: `code` 1000 or 3000–4999 (else `InvalidAccessError`),
+   * `reason` at most 123 bytes of UTF-8 (else `SyntaxError`). Before the handshake
+   * completed it fails the connection ('error', then 'close' 1006). Without a code the
+   * close frame has none (1000 when there is a reason).
+   */
+  close(code?: number, reason?: string): void {
+    if (code !== undefined) {
+      code = clampShort(code);
+      if (code !== 1000 && (code < 3000 || code > 4999)) {
+        throw new DOMException(
+          `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`,
+          'InvalidAccessError',
+        );
+      }
+    }
+    const text = reason === undefined ? '' : Buffer.from(String(reason)).toString(); // USVString
+    if (Buffer.byteLength(text) > 123) {
+      throw syntaxError(
+        "Failed to execute 'close' on 'WebSocket': The close reason must not be greater than 123 UTF-8 bytes.",
+      );
+    }
+    if (this.#state === CLOSING || this.#state === CLOSED) return;
+    if (this.#state === CONNECTING) {
+      this.#state = CLOSING;
+      this.#failed = true;
+      this.#abort.abort();
+      this.#duplex?.terminate();
+      return;
+    }
+    this.#state = CLOSING;
+    const frameCode = code ?? (text === '' ? 1005 : 1000);
+    if (this.#chain === null) this.#duplex!.close(frameCode, text);
+    else this.#after(() => this.#duplex!.close(frameCode, text));
+  }
+
+  // ---- from the stream ----
+
+  #opened(duplex: WebSocketDuplex): void {
+    this.#duplex = duplex;
+    duplex.on('message', (data, isBinary) => this.#task(() => this.#message(data, isBinary)));
+    duplex.on('closing', (code, reason) =>
+      this.#task(() => {
+        this.#peerClose = [code, reason];
+        if (this.#state === OPEN) this.#state = CLOSING;
+      }),
+    );
+    duplex.on('close', (_code, _reason, wasClean, cause) =>
+      this.#task(() => {
+        if (cause instanceof RemoteProtocolError && cause.closeCode !== 1006) this.#failed = true;
+        const [code, reason] = this.#peerClose ?? [1006, ''];
+        this.#closed(code, reason, wasClean);
+      }),
+    );
+    if (this.#state !== CONNECTING) {
+      duplex.terminate(); // close() came after the handshake completed, before this ran
+      return;
+    }
+    this.#protocol = duplex.protocol;
+    this.#extensions = (duplex.response?.headers ?? [])
+      .filter(([name]) => name.toLowerCase() === 'sec-websocket-extensions')
+      .map(([, value]) => value)
+      .join(', ');
+    this.#task(() => {
+      if (this.#state !== CONNECTING) return;
+      this.#state = OPEN;
+      this.dispatchEvent(new Event('open'));
+    });
+  }
+
+  #message(data: string | Buffer, isBinary: boolean): void {
+    if (this.#state !== OPEN) return;
+    let value: string | ArrayBuffer | Blob;
+    if (!isBinary) value = data as string;
+    else if (this.#binaryType === 'arraybuffer') value = toArrayBuffer(data as Buffer);
+    else value = new Blob([data as Buffer]);
+    this.dispatchEvent(new MessageEvent('message', { data: value, origin: this.#url.origin }));
+  }
+
+  #closed(code: number, reason: string, wasClean: boolean): void {
+    if (this.#state === CLOSED) return;
+    this.#state = CLOSED;
+    this.#settle();
+    if (this.#failed) {
+      [code, reason, wasClean] = [1006, '', false];
+      this.dispatchEvent(new Event('error'));
+    }
+    this.dispatchEvent(new CloseEvent('close', { code, reason, wasClean }));
+  }
+
+  // ---- sending ----
+
+  #write(payload: string | Uint8Array): void {
+    const duplex = this.#duplex;
+    if (duplex === null || duplex.destroyed) return;
+    duplex.send(payload, { binary: typeof payload !== 'string' });
+  }
+
+  /** Run `step` after the sends waiting behind a Blob (order is kept). */
+  #after(step: () => void | Promise<void>): void {
+    this.#chained++;
+    this.#chain = (this.#chain ?? Promise.resolve())
+      .then(step)
+      .catch(() => this.#duplex?.terminate()) // a Blob that cannot be read: drop the connection
+      .finally(() => {
+        if (--this.#chained === 0) this.#chain = null;
+      });
+  }
+
+  #settleLater(): void {
+    if (this.#settling) return;
+    this.#settling = true;
+    setImmediate(() => this.#settle());
+  }
+
+  // In a task of its own: what the transport took no longer counts.
+  #settle(): void {
+    const duplex = this.#duplex;
+    const pending = duplex === null || duplex.destroyed ? 0 : duplex.bufferedAmount;
+    if (this.#chain === null) this.#inFlight = Math.min(this.#inFlight, pending);
+    if (this.#inFlight === 0 || duplex === null || duplex.destroyed) {
+      this.#settling = false;
+      if (this.#state === CLOSED) this.#inFlight = 0;
+      return;
+    }
+    // Looked at again soon: the transport may take it without ever being behind (no 'drain').
+    setTimeout(() => this.#settle(), SETTLE_MS).unref();
+  }
+
+  #task(step: () => void): void {
+    setImmediate(step);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'WebSocket';
+  }
+}
+
+for (const [name, value] of Object.entries({ CONNECTING, OPEN, CLOSING, CLOSED })) {
+  Object.defineProperty(WebSocket.prototype, name, { value, enumerable: true });
+}
+
+/** WebIDL `[Clamp] unsigned short`. */
+function clampShort(value: number): number {
+  const n = Number(value);
+  if (Number.isNaN(n)) return 0;
+  const clamped = Math.min(65535, Math.max(0, n));
+  const floor = Math.floor(clamped);
+  const diff = clamped - floor;
+  return diff > 0.5 || (diff === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
+}
+
+function toPayload(data: WebSocketData): Payload {
+  if (typeof data === 'string') return data;
+  if (data instanceof Blob) return data;
+  if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return String(data);
+}
+
+function toArrayBuffer(data: Buffer): ArrayBuffer {
+  return data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer;
+}
