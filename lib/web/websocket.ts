@@ -110,7 +110,7 @@ export class WebSocket extends EventTarget {
     const { protocols: offered, ...options } = init;
     const subprotocols = parseProtocols(offered);
     connect(this.#url, { perMessageDeflate: true, ...options, subprotocols, signal: this.#abort.signal }).then(
-      (duplex) => this.#opened(duplex),
+      (duplex) => this.#opened(duplex, subprotocols.length > 0),
       () => {
         this.#failed = true;
         this.#task(() => this.#closed(1006, '', false));
@@ -248,7 +248,7 @@ export class WebSocket extends EventTarget {
 
   // ---- from the stream ----
 
-  #opened(duplex: WebSocketDuplex): void {
+  #opened(duplex: WebSocketDuplex, offeredSubprotocols: boolean): void {
     this.#duplex = duplex;
     duplex.on('message', (data, isBinary) => this.#task(() => this.#message(data, isBinary)));
     duplex.on('closing', (code, reason) =>
@@ -266,6 +266,13 @@ export class WebSocket extends EventTarget {
     );
     if (this.#state !== CONNECTING) {
       duplex.terminate(); // close() came after the handshake completed, before this ran
+      return;
+    }
+    // The standard: with subprotocols offered, the connection is established only if the
+    // server selected one of them (RFC 6455 4.1 alone would let a 101 without one pass).
+    if (offeredSubprotocols && duplex.protocol === '') {
+      this.#failed = true;
+      duplex.terminate();
       return;
     }
     this.#protocol = duplex.protocol;

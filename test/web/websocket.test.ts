@@ -190,6 +190,19 @@ describe('web/websocket', () => {
     await srv.close();
   });
 
+  it('subprotocols offered and none selected fails the connection, as Chromium does (differential: protocol-none-picked)', async () => {
+    const srv = await server(); // selects 'chat' only
+    const ws = new WebSocket(srv.url, ['superchat']);
+    const log = trace(ws);
+    await closed(ws);
+    expect(log).to.deep.equal([
+      ['error', 3],
+      ['close', 3, 1006, '', false],
+    ]);
+    expect(ws.protocol).to.equal('');
+    await srv.close();
+  });
+
   it('a server closing with a code and reason: CLOSING in its own task, then close with its code', async () => {
     const srv = await server((ws) => ws.on('open', () => (ws.send('first'), ws.close(4000, 'bye'))));
     const ws = new WebSocket(srv.url);
