@@ -205,9 +205,9 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'protocol-none-picked',
-    title: 'offers a subprotocol, the server picks none: open with protocol ""',
+    title: 'offers a subprotocol, the server selects none: the standard fails the connection (error, close 1006)',
     server: ECHO,
-    steps: session(['chat'], read('protocol')),
+    steps: [{ do: 'new', protocols: ['chat'] }, waitClose, read()],
   },
   {
     name: 'protocol-not-offered',
