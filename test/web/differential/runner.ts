@@ -184,12 +184,24 @@ export async function runScenario(
         const bytes = hexBytes(data.hex);
         return new DataView(bytes.buffer, data.offset, data.length);
       }
+      case 'typed': {
+        const bytes = hexBytes(data.hex);
+        const Ctor = { Uint16Array, Int32Array, Float64Array }[data.type];
+        return new Ctor(bytes.buffer);
+      }
+      case 'value':
+        return data.value === '<undefined>' ? undefined : data.value;
       case 'blob':
         return new BlobCtor(
           data.parts.map((part) => (part.startsWith('text:') ? part.slice(5) : hexBytes(part))),
           data.type === undefined ? {} : { type: data.type },
         );
     }
+  };
+
+  const sendLabel = (data: SendData) => {
+    if (data.kind === 'value') return `send ${data.value === '<undefined>' ? 'undefined' : JSON.stringify(data.value)}`;
+    return `send ${data.kind === 'typed' ? data.type : data.kind}`;
   };
 
   const handlerTypes = ['open', 'message', 'error', 'close'] as const;
@@ -238,7 +250,7 @@ export async function runScenario(
         });
         return;
       case 'send':
-        attempt(`send ${step.data.kind}`, () => {
+        attempt(sendLabel(step.data), () => {
           socket.send(makeData(step.data));
         });
         return;

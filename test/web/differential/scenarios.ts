@@ -19,7 +19,11 @@ export type SendData =
   | { kind: 'u8'; hex: string; start: number; end: number }
   | { kind: 'dataview'; hex: string; offset: number; length: number }
   /** A Blob of parts: hex bytes, or `text:...` strings. */
-  | { kind: 'blob'; parts: string[]; type?: string };
+  | { kind: 'blob'; parts: string[]; type?: string }
+  /** A typed array other than Uint8Array over these bytes (e.g. Uint16Array). */
+  | { kind: 'typed'; type: 'Uint16Array' | 'Int32Array' | 'Float64Array'; hex: string }
+  /** Any other value (WebIDL turns it into a string); '<undefined>' stands for undefined. */
+  | { kind: 'value'; value: unknown };
 
 export type EventName = 'open' | 'message' | 'error' | 'close';
 
@@ -58,6 +62,8 @@ export interface RawFrame {
   /** A payload of `size` bytes 'x'. */
   size?: number;
   fin?: false;
+  /** Encode the length in 2 or 8 extra bytes even when it is short (RFC 6455 5.2 asks for the minimum). */
+  lengthBytes?: 2 | 8;
   /** RSV bits as a number 0-7 (4 = RSV1). */
   rsv?: number;
   mask?: true;
@@ -335,9 +341,9 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'ctor-url-normalised',
-    title: 'constructor: the URL is parsed and serialised (scheme and host case, empty path)',
+    title: 'constructor: the URL is parsed and serialised (scheme case, dot segments, query escapes)',
     server: ECHO,
-    steps: [{ do: 'new', url: 'WS://{host}/s/./{name}' }, read('url'), { do: 'wait', for: 'open' }, read('url')],
+    steps: [{ do: 'new', url: 'WS://{host}/s/./{name}?q=é x' }, read('url'), { do: 'wait', for: 'open' }, read('url')],
   },
   {
     name: 'ctor-relative-url',
@@ -653,10 +659,107 @@ export const SCENARIOS: Scenario[] = [
     steps: session(undefined, messages(1)),
   },
   {
+    name: 'send-other-values',
+    title:
+      'send() of a number, boolean, null, undefined or object sends its string; other typed arrays send their bytes',
+    server: ECHO,
+    steps: session(
+      undefined,
+      binaryType('arraybuffer'),
+      send({ kind: 'value', value: 42 }),
+      send({ kind: 'value', value: true }),
+      send({ kind: 'value', value: null }),
+      send({ kind: 'value', value: '<undefined>' }),
+      send({ kind: 'value', value: { a: 1 } }),
+      send({ kind: 'value', value: [1, 2] }),
+      send({ kind: 'typed', type: 'Uint16Array', hex: '01 02 03 04' }),
+      send({ kind: 'typed', type: 'Float64Array', hex: '00 00 00 00 00 00 f0 3f' }),
+      messages(8),
+    ),
+  },
+  {
     name: 'send-lone-surrogate',
     title: 'send() of a lone surrogate sends U+FFFD (USVString)',
     server: ECHO,
     steps: session(undefined, text('a\ud800b'), messages(1)),
+  },
+
+  {
+    name: 'utf8-split-across-fragments',
+    title: 'a code point split across fragments is one valid character',
+    server: HOLD(
+      [
+        { op: 1, hex: '41 e2 82', fin: false },
+        { op: 0, hex: 'ac f0 9f', fin: false },
+        { op: 0, hex: '98 80' },
+      ],
+      { split: true },
+    ),
+    steps: session(undefined, messages(1)),
+  },
+  {
+    name: 'burst-in-one-write',
+    title: 'twenty messages in one TCP write: all delivered, in order, one event each',
+    server: HOLD(Array.from({ length: 20 }, (_, i): RawFrame => ({ op: i % 2 === 0 ? 1 : 2, text: `#${i}` }))),
+    steps: [{ do: 'new' }, binaryType('arraybuffer'), messages(20), close(), waitClose],
+  },
+  {
+    name: 'non-minimal-lengths',
+    title: 'a length in more bytes than needed (RFC 6455 5.2: the minimal number MUST be used) fails the connection',
+    server: HOLD([{ op: 1, text: 'sixteen', lengthBytes: 2 }]),
+    steps: until(),
+    differences: [FAIL_REASON],
+  },
+  {
+    name: 'unsolicited-pong',
+    title: 'a pong nobody asked for is ignored',
+    server: HOLD([
+      { op: 0xa, text: 'pong?' },
+      { op: 1, text: 'after the pong' },
+    ]),
+    steps: session(undefined, messages(1)),
+  },
+  {
+    name: 'data-after-close',
+    title: "a message after the server's close frame: we drop it (RFC 6455 1.4), Chromium fails the connection",
+    server: HOLD([
+      { op: 8, hex: '03 e8 62 79 65' },
+      { op: 1, text: 'too late' },
+    ]),
+    steps: until(),
+    differences: [
+      {
+        path: 'trace',
+        reason:
+          'RFC 6455 1.4: after a close frame a peer discards any further data, so we close cleanly with the server\'s 1000 "bye"; Chromium 156 answers the close, then fails the connection on the data frame ("Data frame received after close")',
+        browser: [
+          { step: 'new' },
+          { event: 'open' },
+          { event: 'error', readyState: 3 },
+          { event: 'close', code: 1006, reason: '', wasClean: false },
+          { step: 'read', readyState: 3 },
+        ],
+        node: [
+          { step: 'new' },
+          { event: 'open' },
+          { event: 'close', code: 1000, reason: 'bye', wasClean: true },
+          { step: 'read', readyState: 3 },
+        ],
+      },
+    ],
+  },
+  {
+    name: 'server-close-invalid-utf8-reason',
+    title: "the server's close reason is not UTF-8: error, close 1006",
+    server: HOLD([{ op: 8, hex: '03 e8 ff fe' }]),
+    steps: until(),
+    differences: [FAIL_REASON, UTF8_FAIL_CODE],
+  },
+  {
+    name: 'wss-to-plain-server',
+    title: 'wss: to a server without TLS: error, close 1006',
+    server: ECHO,
+    steps: [{ do: 'new', url: 'wss://{host}/s/{name}' }, read('url'), waitClose, read()],
   },
 
   // --- The client closes ---
@@ -826,6 +929,17 @@ export const SCENARIOS: Scenario[] = [
     name: 'messages-stop-after-close',
     title: 'no message event after close() even though the server keeps sending',
     server: { kind: 'flood', every: 5 },
+    steps: [
+      { do: 'new' },
+      { do: 'inHandler', event: 'message', nth: 2, steps: [close(1000, 'enough'), read('readyState')] },
+      waitClose,
+      read('readyState'),
+    ],
+  },
+  {
+    name: 'messages-stop-after-close-burst',
+    title: 'no message event after close(), for messages that arrived in the same TCP read',
+    server: HOLD(Array.from({ length: 5 }, (_, i): RawFrame => ({ op: 1, text: `burst ${i}` }))),
     steps: [
       { do: 'new' },
       { do: 'inHandler', event: 'message', nth: 2, steps: [close(1000, 'enough'), read('readyState')] },

@@ -53,8 +53,8 @@ export function buildFrame(frame: RawFrame): Buffer {
   const b0 = (frame.fin === false ? 0 : 0x80) | ((frame.rsv ?? 0) << 4) | frame.op;
   const maskBit = frame.mask === true ? 0x80 : 0;
   let head: Buffer;
-  if (payload.length < 126) head = Buffer.from([b0, maskBit | payload.length]);
-  else if (payload.length < 0x10000) {
+  if (payload.length < 126 && frame.lengthBytes === undefined) head = Buffer.from([b0, maskBit | payload.length]);
+  else if (payload.length < 0x10000 && frame.lengthBytes !== 8) {
     head = Buffer.from([b0, maskBit | 126, 0, 0]);
     head.writeUInt16BE(payload.length, 2);
   } else {
