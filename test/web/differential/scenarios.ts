@@ -64,6 +64,8 @@ export interface RawFrame {
   fin?: false;
   /** Encode the length in 2 or 8 extra bytes even when it is short (RFC 6455 5.2 asks for the minimum). */
   lengthBytes?: 2 | 8;
+  /** Compress the payload with DEFLATE (RFC 7692 7.2.1: the trailing 00 00 ff ff removed) and set RSV1. */
+  deflate?: true;
   /** RSV bits as a number 0-7 (4 = RSV1). */
   rsv?: number;
   mask?: true;
@@ -415,7 +417,13 @@ export const SCENARIOS: Scenario[] = [
       { op: 2, hex: '01 02 03' },
       { op: 8, hex: '03 e8 64 6f 6e 65' },
     ]),
-    steps: [{ do: 'new' }, binaryType('arraybuffer'), waitClose, read()],
+    steps: [
+      { do: 'new' },
+      binaryType('arraybuffer'),
+      { do: 'inHandler', event: 'message', nth: 2, steps: [read('readyState')] },
+      waitClose,
+      read(),
+    ],
   },
 
   // --- The server breaks the protocol: fail the connection ---
@@ -976,6 +984,79 @@ export const SCENARIOS: Scenario[] = [
       send({ kind: 'pattern', size: 5000 }),
       messages(2),
     ),
+  },
+
+  {
+    name: 'deflate-raw-frames',
+    title: 'hand-made compressed frames (RFC 7692), a fragmented one among them, with context takeover',
+    server: HOLD(
+      [
+        { op: 1, text: 'hello hello hello', deflate: true },
+        { op: 1, text: 'hello hello hello', deflate: true },
+        { op: 2, hex: '00 00 00 00 00 00 00 00 01', deflate: true },
+        { op: 1, text: 'plain, no RSV1' },
+      ],
+      { extensions: 'permessage-deflate' },
+    ),
+    steps: [{ do: 'new' }, binaryType('arraybuffer'), messages(4), read('extensions'), close(), waitClose],
+  },
+  {
+    name: 'deflate-params-accepted',
+    title: 'permessage-deflate with no_context_takeover both ways and client_max_window_bits=9',
+    server: HOLD([{ op: 1, text: 'abcabcabc', deflate: true }], {
+      extensions:
+        'permessage-deflate; server_no_context_takeover; client_no_context_takeover; client_max_window_bits=9',
+    }),
+    steps: [
+      { do: 'new' },
+      messages(1),
+      read('extensions'),
+      text('short'),
+      { do: 'send', data: { kind: 'repeat', text: 'long enough to be compressed by anyone ', count: 40 } },
+      close(),
+      waitClose,
+    ],
+    differences: [
+      {
+        path: 'server.0.received.0.compressed',
+        reason:
+          'RFC 7692 6: a sender may compress a message or not; Chromium compresses every message, we leave those under our threshold (DEFAULT_THRESHOLD) uncompressed',
+        browser: true,
+        node: false,
+      },
+    ],
+  },
+  ...(
+    [
+      ['deflate-bad-window-bits', 'permessage-deflate; server_max_window_bits=7', 'server_max_window_bits=7'],
+      ['deflate-unknown-param', 'permessage-deflate; x_param', 'an unknown parameter'],
+      ['deflate-twice', 'permessage-deflate, permessage-deflate', 'permessage-deflate accepted twice'],
+    ] as const
+  ).map(([name, extensions, what]): Scenario => ({
+    name,
+    title: `the server answers permessage-deflate with ${what}: error, close 1006`,
+    server: HOLD([], { extensions }),
+    steps: until(),
+  })),
+  {
+    name: 'deflate-rsv1-on-ping',
+    title: 'RSV1 on a control frame (RFC 7692 6.1) with compression negotiated: error, close 1006',
+    server: HOLD([{ op: 9, text: 'p', rsv: 4 }], { extensions: 'permessage-deflate' }),
+    steps: until(),
+    differences: [FAIL_REASON],
+  },
+  {
+    name: 'deflate-rsv1-on-continuation',
+    title: 'RSV1 on a continuation frame (RFC 7692 6.1): error, close 1006',
+    server: HOLD(
+      [
+        { op: 1, text: 'first part', fin: false, deflate: true },
+        { op: 0, text: 'second part', deflate: true },
+      ],
+      { extensions: 'permessage-deflate' },
+    ),
+    steps: until(),
+    differences: [FAIL_REASON],
   },
 
   // --- Events: order and handlers ---

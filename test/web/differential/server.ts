@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { constants, deflateRawSync, inflateRawSync } from 'node:zlib';
 import { handleUpgrade } from '../../../lib/index';
 import { listen } from '../../helpers/net';
 import { SCENARIOS, type RawFrame, type Scenario, type ServerBehaviour } from './scenarios';
@@ -45,12 +46,20 @@ function content(data: Buffer, binary: boolean): Record<string, unknown> {
   return data.length <= 192 ? { text: data.toString('utf8') } : { length: data.length, sha256: fingerprint(data) };
 }
 
+/** RFC 7692 7.2.1: DEFLATE the payload with a sync flush and drop the trailing 00 00 ff ff (no context kept). */
+function deflate(payload: Buffer): Buffer {
+  const out = deflateRawSync(payload, { finishFlush: constants.Z_SYNC_FLUSH });
+  return out.subarray(0, out.length - 4);
+}
+
 /** RFC 6455 5.2: a server frame (unmasked unless the scenario says otherwise). */
 export function buildFrame(frame: RawFrame): Buffer {
-  let payload = Buffer.alloc(frame.size ?? 0, 'x');
+  let payload: Buffer = Buffer.alloc(frame.size ?? 0, 'x');
   if (frame.text !== undefined) payload = Buffer.from(frame.text, 'utf8');
   else if (frame.hex !== undefined) payload = hexBytes(frame.hex);
-  const b0 = (frame.fin === false ? 0 : 0x80) | ((frame.rsv ?? 0) << 4) | frame.op;
+  if (frame.deflate === true) payload = deflate(payload);
+  const rsv = (frame.rsv ?? 0) | (frame.deflate === true ? 4 : 0);
+  const b0 = (frame.fin === false ? 0 : 0x80) | (rsv << 4) | frame.op;
   const maskBit = frame.mask === true ? 0x80 : 0;
   let head: Buffer;
   if (payload.length < 126 && frame.lengthBytes === undefined) head = Buffer.from([b0, maskBit | payload.length]);
@@ -69,8 +78,17 @@ export function buildFrame(frame: RawFrame): Buffer {
   return Buffer.concat([head, key, masked]);
 }
 
+/** A client frame, as the raw server reads it. */
+interface ClientFrame {
+  op: number;
+  fin: boolean;
+  rsv1: boolean;
+  masked: boolean;
+  payload: Buffer;
+}
+
 /** Parse the client's frames as they arrive; `onFrame` gets each whole frame. */
-function frameReader(onFrame: (op: number, fin: boolean, masked: boolean, payload: Buffer) => void) {
+function frameReader(onFrame: (frame: ClientFrame) => void) {
   let buffered = Buffer.alloc(0);
   return (chunk: Buffer) => {
     buffered = Buffer.concat([buffered, chunk]);
@@ -93,17 +111,32 @@ function frameReader(onFrame: (op: number, fin: boolean, masked: boolean, payloa
       const key = buffered.subarray(offset, keyEnd);
       const payload = Buffer.from(buffered.subarray(keyEnd, keyEnd + length));
       if (masked) for (let i = 0; i < payload.length; i++) payload[i]! ^= key[i % 4]!;
-      onFrame(buffered[0]! & 0x0f, (buffered[0]! & 0x80) !== 0, masked, payload);
+      const b0 = buffered[0]!;
+      onFrame({ op: b0 & 0x0f, fin: (b0 & 0x80) !== 0, rsv1: (b0 & 0x40) !== 0, masked, payload });
       buffered = buffered.subarray(keyEnd + length);
     }
   };
 }
 
-/** What a client frame looks like in a record. */
-function describeClientFrame(op: number, fin: boolean, masked: boolean, payload: Buffer): Record<string, unknown> {
+/**
+ * What a client frame looks like in a record. A compressed one (RSV1) is inflated on its
+ * own: the raw servers that accept permessage-deflate ask for client_no_context_takeover.
+ */
+function describeClientFrame({ op, fin, rsv1, masked, payload }: ClientFrame): Record<string, unknown> {
   const base: Record<string, unknown> = {};
   if (!masked) base.unmasked = true;
   if (!fin) base.fin = false;
+  if (op <= 0x2)
+    base.compressed = rsv1; // a data frame: whether the client compressed it
+  else if (rsv1) base.rsv1 = true;
+  if (rsv1) {
+    try {
+      const tail = Buffer.from([0x00, 0x00, 0xff, 0xff]);
+      payload = inflateRawSync(Buffer.concat([payload, tail]), { finishFlush: constants.Z_SYNC_FLUSH });
+    } catch {
+      base.inflateFailed = true;
+    }
+  }
   switch (op) {
     case 0x1:
       return { type: 'text', ...content(payload, false), ...base };
@@ -148,8 +181,9 @@ function playRaw(
 
   socket.on(
     'data',
-    frameReader((op, fin, masked, payload) => {
-      record.received.push(describeClientFrame(op, fin, masked, payload));
+    frameReader((frame) => {
+      const { op, payload } = frame;
+      record.received.push(describeClientFrame(frame));
       if (op !== 0x8 || socket.destroyed || socket.writableEnded) return;
       // RFC 6455 5.5.1: answer a close with a close (unless ours went first), then end TCP.
       if (!sentClose) socket.write(buildFrame({ op: 0x8, hex: payload.toString('hex') }));
