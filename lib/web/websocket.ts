@@ -18,7 +18,6 @@
  *   handler runs, and data sent after the close started counts for good.
  */
 import { Blob } from 'node:buffer';
-import { RemoteProtocolError } from '../errors';
 import { connect, type ConnectOptions } from '../stream/connect';
 import type { WebSocketDuplex } from '../stream/websocket-duplex';
 import { CloseEvent, EventHandlers, type EventHandler } from './events';
@@ -268,15 +267,21 @@ export class WebSocket extends EventTarget {
   #opened(duplex: WebSocketDuplex): void {
     this.#duplex = duplex;
     duplex.on('message', (data, isBinary) => this.#task(() => this.#message(data, isBinary)));
-    duplex.on('closing', (code, reason) =>
+    duplex.on('closing', (code, reason, failure) =>
       this.#task(() => {
+        if (failure !== null) {
+          // The server broke the protocol: the connection is failed now, as a browser fails
+          // it (our close frame is out; the stream lingers for the server's end by itself).
+          this.#failed = true;
+          this.#closed(1006, '', false);
+          return;
+        }
         this.#peerClose = [code, reason];
         if (this.#state === OPEN) this.#state = CLOSING;
       }),
     );
-    duplex.on('close', (_code, _reason, wasClean, cause) =>
+    duplex.on('close', (_code, _reason, wasClean) =>
       this.#task(() => {
-        if (cause instanceof RemoteProtocolError && cause.closeCode !== 1006) this.#failed = true;
         const [code, reason] = this.#peerClose ?? [1006, ''];
         this.#closed(code, reason, wasClean);
       }),
