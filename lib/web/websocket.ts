@@ -290,13 +290,13 @@ export class WebSocket extends EventTarget {
       duplex.terminate(); // close() came after the handshake completed, before this ran
       return;
     }
-    this.#protocol = duplex.protocol;
-    this.#extensions = (duplex.response?.headers ?? [])
-      .filter(([name]) => name.toLowerCase() === 'sec-websocket-extensions')
-      .map(([, value]) => value)
-      .join(', ');
     this.#task(() => {
       if (this.#state !== CONNECTING) return;
+      this.#protocol = duplex.protocol;
+      this.#extensions = (duplex.response?.headers ?? [])
+        .filter(([name]) => name.toLowerCase() === 'sec-websocket-extensions')
+        .map(([, value]) => value)
+        .join(', ');
       this.#state = OPEN;
       this.dispatchEvent(new Event('open'));
     });
