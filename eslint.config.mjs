@@ -62,4 +62,11 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Page scripts written for browsers (examples/browser-code/client.js): a classic script,
+    // whose top-level functions are what it gives the page.
+    files: ['examples/**/*.js'],
+    languageOptions: { sourceType: 'script' },
+    rules: { '@typescript-eslint/no-unused-vars': ['error', { vars: 'local', argsIgnorePattern: '^_' }] },
+  },
 );

@@ -5,6 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'readable-stream';
+import type { RemoteProtocolError } from '../errors';
 import type { RejectConnectionEvent, RejectDataEvent, RequestEvent, WSEvent } from '../events';
 import type { AppFace } from './app-face';
 import type { MessageQueue } from './messages';
@@ -25,11 +26,13 @@ export interface WebSocketDuplexEvents {
   /** A pong arrived. */
   pong: [payload: Buffer];
   /**
-   * The peer's close frame arrived (it started the closing handshake, or answered ours):
-   * its code (1005 when it had none) and reason. No message follows it; 'close' comes
-   * once the transport ended.
+   * The closing came from the peer's side. Its close frame arrived (it started the closing
+   * handshake, or answered ours): its code (1005 when it had none) and reason, `failure`
+   * null. Or it broke the protocol and we fail the connection: the code and reason of our
+   * close frame, and the `RemoteProtocolError`. No message follows; 'close' comes once the
+   * transport ended.
    */
-  closing: [code: number, reason: string];
+  closing: [code: number, reason: string, failure: RemoteProtocolError | null];
   /**
    * Emitted once, when the stream is done: the close code (the peer's, the one we failed
    * the connection with, or 1006), its reason, whether the closing handshake completed,
@@ -104,6 +107,8 @@ export interface DispatchTarget {
   /** The accept hook; dropped once the handshake is over. */
   hook: WebSocketDuplexOptions['accept'];
   readonly emitter: Pick<EventEmitter, 'emit' | 'listenerCount'>;
+  /** Why the core failed the connection, or null. */
+  failure(): RemoteProtocolError | null;
 }
 
 /**
@@ -138,8 +143,10 @@ export function dispatch(event: WSEvent, to: DispatchTarget): void {
       break;
     case 'close':
       to.endMessages();
-      // 1006 is never on the wire (RFC 6455 7.4.1): the core says the transport ended without a close frame.
-      if (event.code !== 1006) emitter.emit('closing', event.code, event.reason);
+      // ERR_ABNORMAL_CLOSURE: the transport ended without a close frame ('close' follows).
+      if (event.errorCode === null) emitter.emit('closing', event.code, event.reason, null);
+      else if (event.errorCode !== 'ERR_ABNORMAL_CLOSURE')
+        emitter.emit('closing', event.code, event.reason, to.failure());
       break; // the core answered it (autoCloseReply); the stream's Ending ends what is left
   }
 }

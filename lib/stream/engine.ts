@@ -11,7 +11,7 @@
  */
 import type { Duplex } from 'readable-stream';
 import { ConnectionState, ConnectionType, type ConnectionRole, type SendableType } from '../connection';
-import { LocalProtocolError } from '../errors';
+import { LocalProtocolError, type RemoteProtocolError } from '../errors';
 import { PingEvent, type ConnectionEvent, type WSEvent } from '../events';
 import { PreparedMessage } from '../prepared-message';
 import type { WSConnection } from '../ws-connection';
@@ -306,6 +306,11 @@ export class Engine
   /** DispatchTarget: the object face, if it was made. */
   app(): AppFace | null {
     return this.#app;
+  }
+
+  /** DispatchTarget: why the core failed the connection, or null. */
+  failure(): RemoteProtocolError | null {
+    return this.connection.connection?.failure ?? null;
   }
 
   /** DispatchTarget: where the EventEmitter conveniences are emitted. */

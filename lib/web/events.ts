@@ -26,6 +26,7 @@ export class CloseEvent extends Event {
   readonly #reason: string;
   readonly #wasClean: boolean;
 
+  /** A close event of `type` (a WebSocket fires 'close'), with `init`'s fields. */
   constructor(type: string, init: CloseEventInit = {}) {
     super(type, init);
     this.#code = init.code ?? 0;

@@ -226,6 +226,9 @@ export class WebSocketStream {
     this.#ws = ws;
     this.#state = 'open';
     ws.on('close', (code, reason, wasClean, cause) => this.#ended(code, reason, wasClean, cause));
+    // The server broke the protocol: the stream is failed now, as a browser fails it (our close
+    // frame is out; the Duplex lingers for the server's end by itself).
+    ws.on('closing', (code, reason, failure) => failure !== null && this.#ended(code, reason, false, failure));
     const messages = ws.messages({ highWaterMark, closeOnReturn: false });
     const readable = new ReadableStream<string | Uint8Array>(
       {
@@ -300,6 +303,7 @@ export class WebSocketStream {
 
   /** The Duplex's one 'close': settle `closed`, end the writable; the readable ends once drained. */
   #ended(code: number, reason: string, wasClean: boolean, cause: Error | null): void {
+    if (this.#state === 'closed') return;
     this.#state = 'closed';
     if (wasClean) {
       this.#closed.resolve({ closeCode: code, reason });

@@ -18,7 +18,6 @@
  *   handler runs, and data sent after the close started counts for good.
  */
 import { Blob } from 'node:buffer';
-import { RemoteProtocolError } from '../errors';
 import { connect, type ConnectOptions } from '../stream/connect';
 import type { WebSocketDuplex } from '../stream/websocket-duplex';
 import { CloseEvent, EventHandlers, type EventHandler } from './events';
@@ -68,13 +67,21 @@ const SETTLE_MS = 2;
  * ```
  */
 export class WebSocket extends EventTarget {
+  /** The connection is being opened. */
   static readonly CONNECTING = CONNECTING;
+  /** The connection is open: messages may be sent. */
   static readonly OPEN = OPEN;
+  /** The closing handshake started. */
   static readonly CLOSING = CLOSING;
+  /** The connection is closed (or could not be opened). */
   static readonly CLOSED = CLOSED;
+  /** `WebSocket.CONNECTING`, on each instance as in browsers. */
   declare readonly CONNECTING: 0;
+  /** `WebSocket.OPEN`, on each instance. */
   declare readonly OPEN: 1;
+  /** `WebSocket.CLOSING`, on each instance. */
   declare readonly CLOSING: 2;
+  /** `WebSocket.CLOSED`, on each instance. */
   declare readonly CLOSED: 3;
 
   readonly #url: URL;
@@ -148,31 +155,40 @@ export class WebSocket extends EventTarget {
     return this.#binaryType;
   }
 
+  /** Set how binary messages are given: 'blob' or 'arraybuffer'. */
   set binaryType(value: BinaryType) {
     if (value === 'blob' || value === 'arraybuffer') this.#binaryType = value;
   }
 
+  /** The 'open' handler (see `EventHandler`), or null. */
   get onopen(): EventHandler {
     return this.#handlers.get('open');
   }
+  /** Set the 'open' handler: it keeps the place of the first one set; null removes it. */
   set onopen(handler: EventHandler) {
     this.#handlers.set('open', handler);
   }
+  /** The 'message' handler, or null. */
   get onmessage(): EventHandler<MessageEvent> {
     return this.#handlers.get('message') as EventHandler<MessageEvent>;
   }
+  /** Set the 'message' handler (a `MessageEvent`: `data` is a string, a Blob or an ArrayBuffer). */
   set onmessage(handler: EventHandler<MessageEvent>) {
     this.#handlers.set('message', handler);
   }
+  /** The 'error' handler, or null. */
   get onerror(): EventHandler {
     return this.#handlers.get('error');
   }
+  /** Set the 'error' handler (a plain `Event`, fired right before 'close' when the connection failed). */
   set onerror(handler: EventHandler) {
     this.#handlers.set('error', handler);
   }
+  /** The 'close' handler, or null. */
   get onclose(): EventHandler<CloseEvent> {
     return this.#handlers.get('close') as EventHandler<CloseEvent>;
   }
+  /** Set the 'close' handler (a `CloseEvent`: `code`, `reason`, `wasClean`). */
   set onclose(handler: EventHandler<CloseEvent>) {
     this.#handlers.set('close', handler);
   }
@@ -251,15 +267,21 @@ export class WebSocket extends EventTarget {
   #opened(duplex: WebSocketDuplex, offeredSubprotocols: boolean): void {
     this.#duplex = duplex;
     duplex.on('message', (data, isBinary) => this.#task(() => this.#message(data, isBinary)));
-    duplex.on('closing', (code, reason) =>
+    duplex.on('closing', (code, reason, failure) =>
       this.#task(() => {
+        if (failure !== null) {
+          // The server broke the protocol: the connection is failed now, as a browser fails
+          // it (our close frame is out; the stream lingers for the server's end by itself).
+          this.#failed = true;
+          this.#closed(1006, '', false);
+          return;
+        }
         this.#peerClose = [code, reason];
         if (this.#state === OPEN) this.#state = CLOSING;
       }),
     );
-    duplex.on('close', (_code, _reason, wasClean, cause) =>
+    duplex.on('close', (_code, _reason, wasClean) =>
       this.#task(() => {
-        if (cause instanceof RemoteProtocolError && cause.closeCode !== 1006) this.#failed = true;
         const [code, reason] = this.#peerClose ?? [1006, ''];
         this.#closed(code, reason, wasClean);
       }),
@@ -275,13 +297,13 @@ export class WebSocket extends EventTarget {
       duplex.terminate();
       return;
     }
-    this.#protocol = duplex.protocol;
-    this.#extensions = (duplex.response?.headers ?? [])
-      .filter(([name]) => name.toLowerCase() === 'sec-websocket-extensions')
-      .map(([, value]) => value)
-      .join(', ');
     this.#task(() => {
       if (this.#state !== CONNECTING) return;
+      this.#protocol = duplex.protocol;
+      this.#extensions = (duplex.response?.headers ?? [])
+        .filter(([name]) => name.toLowerCase() === 'sec-websocket-extensions')
+        .map(([, value]) => value)
+        .join(', ');
       this.#state = OPEN;
       this.dispatchEvent(new Event('open'));
     });
@@ -350,6 +372,7 @@ export class WebSocket extends EventTarget {
     setImmediate(step);
   }
 
+  /** '[object WebSocket]', as in browsers. */
   get [Symbol.toStringTag](): string {
     return 'WebSocket';
   }

@@ -9,6 +9,7 @@ import { expectTypeOf } from 'expect-type';
 import {
   RejectConnection,
   RejectData,
+  RemoteProtocolError,
   Request,
   WebSocketDuplex,
   type WebSocketDuplexEvents,
@@ -18,7 +19,17 @@ import {
 import { once, until } from '../helpers/net';
 
 /** The events WebSocketDuplex itself emits (the rest are the Duplex base's). */
-const OWN_EVENTS = ['request', 'open', 'message', 'ping', 'pong', 'closing', 'close', 'rejected', 'rejected-data'] as const;
+const OWN_EVENTS = [
+  'request',
+  'open',
+  'message',
+  'ping',
+  'pong',
+  'closing',
+  'close',
+  'rejected',
+  'rejected-data',
+] as const;
 type OwnEvent = (typeof OWN_EVENTS)[number];
 type Logged = { [K in OwnEvent]: [K, WebSocketDuplexEvents[K]] }[OwnEvent];
 
@@ -46,7 +57,7 @@ const names = (log: Logged[]) => log.map(([name]) => name);
 
 describe('stream/duplex-events', () => {
   describe('at runtime, in a real exchange', () => {
-    it("'request', 'open', 'message' (string, false) / (Buffer, true), 'ping', 'pong', 'closing' (the peer's code, reason), 'close' (code, reason, wasClean, cause)", async () => {
+    it("'request', 'open', 'message' (string, false) / (Buffer, true), 'ping', 'pong', 'closing' (the peer's code, reason, no failure), 'close' (code, reason, wasClean, cause)", async () => {
       const { client, server, logs } = pair({ accept: () => ({ subprotocol: 'chat' }) });
       server.on('message', (data, isBinary) => {
         if (data.toString() === 'bye') server.close(1000, 'see you');
@@ -59,7 +70,16 @@ describe('stream/duplex-events', () => {
       client.send('bye');
       await Promise.all([once(client, 'close'), once(server, 'close')]);
 
-      expect(names(logs.server)).to.deep.equal(['request', 'open', 'message', 'message', 'ping', 'message', 'closing', 'close']);
+      expect(names(logs.server)).to.deep.equal([
+        'request',
+        'open',
+        'message',
+        'message',
+        'ping',
+        'message',
+        'closing',
+        'close',
+      ]);
       const [, [request]] = logs.server[0] as ['request', [Request]];
       expect(request).to.be.instanceOf(Request);
       expect(request.target).to.equal('/chat');
@@ -71,16 +91,35 @@ describe('stream/duplex-events', () => {
       expect(logs.server[4]).to.deep.equal(['ping', [Buffer.from('are you there')]]);
       expect(Buffer.isBuffer(logs.server[4]![1][0])).to.equal(true);
       expect(logs.server[5]).to.deep.equal(['message', ['bye', false]]);
-      expect(logs.server[6]).to.deep.equal(['closing', [1000, 'see you']]); // the client's answer
+      expect(logs.server[6]).to.deep.equal(['closing', [1000, 'see you', null]]); // the client's answer
       expect(logs.server[7]).to.deep.equal(['close', [1000, 'see you', true, null]]);
 
       expect(names(logs.client)).to.deep.equal(['open', 'message', 'message', 'pong', 'closing', 'close']);
       expect(logs.client[1]).to.deep.equal(['message', ['text ✓', false]]);
       expect(logs.client[2]).to.deep.equal(['message', [Buffer.from([0, 1, 2]), true]]);
       expect(logs.client[3]).to.deep.equal(['pong', [Buffer.from('are you there')]]);
-      expect(logs.client[4]).to.deep.equal(['closing', [1000, 'see you']]);
+      expect(logs.client[4]).to.deep.equal(['closing', [1000, 'see you', null]]);
       expect(logs.client[5]).to.deep.equal(['close', [1000, 'see you', true, null]]);
       expect(client.protocol).to.equal('chat');
+    });
+
+    it("a peer that breaks the protocol: 'closing' with our close code and reason and the RemoteProtocolError", async () => {
+      const { client, server, logs } = pair();
+      await once(server, 'open');
+      client.unpipe(server);
+      // A masked text frame (key 0) whose payload is not UTF-8.
+      server.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0xc3, 0x28]));
+      await until(() => names(logs.server).includes('closing'));
+      const [, [code, reason, failure]] = logs.server.find(([name]) => name === 'closing') as [
+        'closing',
+        WebSocketDuplexEvents['closing'],
+      ];
+      expect(code).to.equal(1007);
+      expect(failure).to.be.instanceOf(RemoteProtocolError);
+      expect(failure!.code).to.equal('ERR_INVALID_UTF8');
+      expect(reason).to.equal(failure!.message);
+      server.destroy();
+      client.destroy();
     });
 
     it("'close' is emitted once, with 1006, not clean, and an Error cause when the transport is cut", async () => {
@@ -93,6 +132,7 @@ describe('stream/duplex-events', () => {
       await until(() => names(logs.server).includes('close'));
       const closes = logs.server.filter(([name]) => name === 'close');
       expect(closes).to.have.length(1);
+      expect(names(logs.server)).not.to.include('closing'); // no close frame came
       const [code, reason, wasClean, cause] = closes[0]![1] as WebSocketDuplexEvents['close'];
       expect(code).to.equal(1006);
       expect(reason).to.be.a('string').and.not.equal('');
