@@ -686,6 +686,73 @@ export const SCENARIOS: Scenario[] = [
     ),
   },
   {
+    name: 'length-boundaries',
+    title: 'messages of 125, 126, 65535 and 65536 bytes (each length encoding) both ways',
+    server: ECHO,
+    steps: session(
+      undefined,
+      binaryType('arraybuffer'),
+      ...[125, 126, 65535, 65536].map((size) => send({ kind: 'pattern', size })),
+      messages(4),
+    ),
+  },
+  {
+    name: 'blob-then-close',
+    title: 'close() right after send(Blob): the Blob still goes out before the close frame',
+    server: ECHO,
+    steps: [
+      ...open(),
+      send({ kind: 'blob', parts: ['text:last words as a blob'] }),
+      close(4005, 'after the blob'),
+      read('readyState', 'bufferedAmount'),
+      waitClose,
+      read(),
+    ],
+  },
+  {
+    name: 'large-then-close',
+    title: 'close() right after a 1 MiB send(): the message goes out whole before the close frame',
+    server: ECHO,
+    steps: [
+      ...open(),
+      send({ kind: 'pattern', size: 1 << 20 }),
+      close(4006),
+      read('readyState', 'bufferedAmount'),
+      waitClose,
+      read(),
+    ],
+  },
+  {
+    name: 'ping-125',
+    title: 'a ping of 125 bytes (the most a control frame holds) is answered with the same payload',
+    server: HOLD([
+      { op: 9, size: 125 },
+      { op: 1, text: 'after the ping' },
+    ]),
+    steps: session(undefined, messages(1)),
+  },
+  {
+    name: 'url-credentials',
+    title: 'a URL with user and password: what url shows, and what the server is sent',
+    server: ECHO,
+    steps: [
+      { do: 'new', url: 'ws://user:pa%20ss@{host}/s/{name}' },
+      read('url'),
+      { do: 'wait', for: 'open' },
+      close(),
+      waitClose,
+    ],
+    differences: [
+      {
+        path: 'server.0.authorization',
+        reason:
+          "connect() sends the URL's credentials at once as Basic (as ws does); a browser (Fetch) uses them only to answer a 401 challenge",
+        browser: null,
+        node: 'Basic dXNlcjpwYSBzcw==',
+      },
+    ],
+  },
+  {
     name: 'send-lone-surrogate',
     title: 'send() of a lone surrogate sends U+FFFD (USVString)',
     server: ECHO,

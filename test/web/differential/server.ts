@@ -23,6 +23,8 @@ export interface ConnectionRecord {
   path: string;
   offeredProtocols: string | null;
   offeredExtensions: string | null;
+  /** The Authorization header (credentials in the URL), or null. */
+  authorization: string | null;
   received: Record<string, unknown>[];
 }
 
@@ -290,6 +292,7 @@ export async function startDiffServer(scenarios: readonly Scenario[] = SCENARIOS
       path,
       offeredProtocols: req.headers['sec-websocket-protocol'] ?? null,
       offeredExtensions: req.headers['sec-websocket-extensions'] ?? null,
+      authorization: req.headers.authorization ?? null,
       received: [],
     };
     const over = new Promise<void>((resolve) => socket.once('close', () => resolve()));
