@@ -1171,7 +1171,7 @@ export const SCENARIOS: Scenario[] = [
       { do: 'readHandlers' },
       { do: 'wait', for: 'open' },
       text('hi'),
-      { do: 'sleep', ms: 300 },
+      waitClose,
       read('readyState'),
     ],
   },
