@@ -4,10 +4,11 @@
  */
 import { expect } from 'chai';
 import * as http from 'node:http';
+import * as http2 from 'node:http2';
 import type { Socket } from 'node:net';
 import { Blob } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { CloseEvent, handleUpgrade, WebSocket, type WebSocketDuplex } from '../../lib/index';
+import { CloseEvent, handleUpgrade, WebSocket, WebSocketServer, type WebSocketDuplex } from '../../lib/index';
 import { listen, sleep, until } from '../helpers/net';
 
 type Behaviour = ((ws: WebSocketDuplex, req: http.IncomingMessage) => void) & {
@@ -132,6 +133,29 @@ describe('web/websocket', () => {
     await closed(ws);
     expect(srv.seen[0]!.closes).to.deep.equal([[1005, '']]); // close() without a code: a close frame without one
     await srv.close();
+  });
+
+  it('the options bag reaches connect(): over HTTP/2 (RFC 8441) with `http2: true`', async () => {
+    const h2 = http2.createServer();
+    const wss = new WebSocketServer({ server: h2, perMessageDeflate: true });
+    const versions: string[] = [];
+    wss.on('connection', (ws, req) => {
+      versions.push(req.httpVersion);
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+    const { port, close } = await listen(h2);
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { http2: true });
+    await opened(ws);
+    expect(ws.extensions).to.match(/^permessage-deflate/);
+    const got = new Promise<unknown>((resolve) => (ws.onmessage = (event) => resolve(event.data)));
+    ws.send('over h2');
+    expect(await got).to.equal('over h2');
+    ws.close(1000);
+    const event = await closed(ws);
+    expect([event.code, event.wasClean]).to.deep.equal([1000, true]);
+    expect(versions).to.deep.equal(['2.0']);
+    await wss.close();
+    await close();
   });
 
   it('bufferedAmount counts what send() queued until a later task, and bytes sent after close() for good', async () => {
