@@ -21,7 +21,8 @@ import { Blob } from 'node:buffer';
 import { connect, type ConnectOptions } from '../stream/connect';
 import type { WebSocketDuplex } from '../stream/websocket-duplex';
 import { CloseEvent, EventHandlers, type EventHandler } from './events';
-import { parseProtocols, parseWebSocketUrl, syntaxError } from './url';
+import { parseProtocols, parseWebSocketUrl } from './url';
+import { checkCloseInfo } from './websocket-error';
 
 /** How binary messages are given to 'message' listeners. */
 export type BinaryType = 'blob' | 'arraybuffer';
@@ -233,21 +234,13 @@ export class WebSocket extends EventTarget {
    * close frame has none (1000 when there is a reason).
    */
   close(code?: number, reason?: string): void {
-    if (code !== undefined) {
-      code = clampShort(code);
-      if (code !== 1000 && (code < 3000 || code > 4999)) {
-        throw new DOMException(
-          `Failed to execute 'close' on 'WebSocket': The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`,
-          'InvalidAccessError',
-        );
-      }
-    }
-    const text = reason === undefined ? '' : Buffer.from(String(reason)).toString(); // USVString
-    if (Buffer.byteLength(text) > 123) {
-      throw syntaxError(
-        "Failed to execute 'close' on 'WebSocket': The close reason must not be greater than 123 UTF-8 bytes.",
-      );
-    }
+    const checked = checkCloseInfo(
+      {
+        ...(code === undefined ? {} : { closeCode: clampShort(code) }),
+        ...(reason === undefined ? {} : { reason: Buffer.from(String(reason)).toString() }), // a USVString
+      },
+      "Failed to execute 'close' on 'WebSocket'",
+    );
     if (this.#state === CLOSING || this.#state === CLOSED) return;
     if (this.#state === CONNECTING) {
       this.#state = CLOSING;
@@ -257,9 +250,9 @@ export class WebSocket extends EventTarget {
       return;
     }
     this.#state = CLOSING;
-    const frameCode = code ?? (text === '' ? 1005 : 1000);
-    if (this.#chain === null) this.#duplex!.close(frameCode, text);
-    else this.#after(() => this.#duplex!.close(frameCode, text));
+    const frameCode = checked.closeCode ?? 1005; // none: a close frame without a code
+    if (this.#chain === null) this.#duplex!.close(frameCode, checked.reason);
+    else this.#after(() => this.#duplex!.close(frameCode, checked.reason));
   }
 
   // ---- from the stream ----
