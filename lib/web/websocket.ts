@@ -48,9 +48,6 @@ const CLOSED = 3;
 
 type Payload = string | Uint8Array | Blob;
 
-/** How often `bufferedAmount` looks at the transport while some of the data is still in it. */
-const SETTLE_MS = 2;
-
 /**
  * The WHATWG `WebSocket` on this library's client. Exported as `WebSocket`: it does not
  * replace Node's global; assign it (`globalThis.WebSocket = WebSocket`) to run browser code
@@ -94,9 +91,16 @@ export class WebSocket extends EventTarget {
   readonly #abort = new AbortController();
   #failed = false; // we fail the connection: 'error' before 'close', and 1006
   #peerClose: [number, string] | null = null; // the peer's close frame
-  #inFlight = 0; // bytes sent and not yet handed to the network
+  // bufferedAmount: bytes sent in the current turn count whole; bytes of earlier turns count
+  // while the transport still holds them. A turn is one of our tasks (see #task), or one
+  // made when bufferedAmount is read while bytes count, so that a reader polling it sees
+  // it drop; nothing is scheduled for it otherwise (a send costs no timer).
+  #turn = 0;
+  #sentTurn = 0; // the turn of #fresh
+  #fresh = 0; // bytes sent in turn #sentTurn
+  #older = 0; // bytes sent in earlier turns, perhaps still in the transport
+  #turnAhead = false; // a turn is scheduled
   #afterClose = 0; // bytes "sent" after the close started (counted, never sent)
-  #settling = false;
   #chain: Promise<void> | null = null; // sends waiting behind a Blob being read
   #chained = 0;
   readonly #handlers = new EventHandlers(this);
@@ -138,7 +142,20 @@ export class WebSocket extends EventTarget {
 
   /** Bytes given to `send()` and not yet handed to the network (see the module comment). */
   get bufferedAmount(): number {
-    return this.#inFlight + this.#afterClose;
+    this.#roll();
+    const duplex = this.#duplex;
+    if (this.#chain === null) {
+      const held = duplex === null || duplex.destroyed ? 0 : duplex.bufferedAmount;
+      this.#older = Math.min(this.#older, held);
+    }
+    if ((this.#fresh > 0 || this.#older > 0) && !this.#turnAhead) {
+      this.#turnAhead = true;
+      setImmediate(() => {
+        this.#turnAhead = false;
+        this.#turn++;
+      });
+    }
+    return this.#fresh + this.#older + this.#afterClose;
   }
 
   /** The extensions the server accepted (its Sec-WebSocket-Extensions), '' before open. */
@@ -217,8 +234,8 @@ export class WebSocket extends EventTarget {
       this.#afterClose += size;
       return;
     }
-    this.#inFlight += size;
-    this.#settleLater();
+    this.#roll();
+    this.#fresh += size;
     if (this.#chain === null && !(payload instanceof Blob)) this.#write(payload);
     else if (payload instanceof Blob) this.#after(async () => this.#write(new Uint8Array(await payload.arrayBuffer())));
     else {
@@ -314,7 +331,6 @@ export class WebSocket extends EventTarget {
   #closed(code: number, reason: string, wasClean: boolean): void {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
-    this.#settle();
     if (this.#failed) {
       [code, reason, wasClean] = [1006, '', false];
       this.dispatchEvent(new Event('error'));
@@ -341,28 +357,19 @@ export class WebSocket extends EventTarget {
       });
   }
 
-  #settleLater(): void {
-    if (this.#settling) return;
-    this.#settling = true;
-    setImmediate(() => this.#settle());
-  }
-
-  // In a task of its own: what the transport took no longer counts.
-  #settle(): void {
-    const duplex = this.#duplex;
-    const pending = duplex === null || duplex.destroyed ? 0 : duplex.bufferedAmount;
-    if (this.#chain === null) this.#inFlight = Math.min(this.#inFlight, pending);
-    if (this.#inFlight === 0 || duplex === null || duplex.destroyed) {
-      this.#settling = false;
-      if (this.#state === CLOSED) this.#inFlight = 0;
-      return;
-    }
-    // Looked at again soon: the transport may take it without ever being behind (no 'drain').
-    setTimeout(() => this.#settle(), SETTLE_MS).unref();
+  /** A new turn began since the last send: what was sent then is older now. */
+  #roll(): void {
+    if (this.#sentTurn === this.#turn) return;
+    this.#older += this.#fresh;
+    this.#fresh = 0;
+    this.#sentTurn = this.#turn;
   }
 
   #task(step: () => void): void {
-    setImmediate(step);
+    setImmediate(() => {
+      this.#turn++;
+      step();
+    });
   }
 
   /** '[object WebSocket]', as in browsers. */
