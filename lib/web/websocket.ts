@@ -5,8 +5,9 @@
  *
  * It is a thin face over `connect()` and the `WebSocketDuplex` it resolves with. What the
  * standard says, and how it is kept here:
- * - every event is fired in a task of its own (`setImmediate`), in the order the stream
- *   reported what it stands for, so a handler's promises settle before the next event;
+ * - every event is fired in a task of its own, in the order the stream reported what it
+ *   stands for, so a handler's promises settle before the next event: a `setImmediate`,
+ *   or for a message the stream's own I/O callback when nothing else of ours waits;
  * - the ready state moves CONNECTING → OPEN in the 'open' task, → CLOSING when `close()`
  *   is called or in the task for the peer's close frame, → CLOSED in the 'close' task;
  * - no 'message' event is fired once the ready state left OPEN;
@@ -101,6 +102,8 @@ export class WebSocket extends EventTarget {
   #older = 0; // bytes sent in earlier turns, perhaps still in the transport
   #turnAhead = false; // a turn is scheduled
   #afterClose = 0; // bytes "sent" after the close started (counted, never sent)
+  #queued = 0; // our tasks scheduled and not yet run
+  #inline = false; // a message was fired in the current callback (see #received)
   #chain: Promise<void> | null = null; // sends waiting behind a Blob being read
   #chained = 0;
   readonly #handlers = new EventHandlers(this);
@@ -276,7 +279,7 @@ export class WebSocket extends EventTarget {
 
   #opened(duplex: WebSocketDuplex, offeredSubprotocols: boolean): void {
     this.#duplex = duplex;
-    duplex.on('message', (data, isBinary) => this.#task(() => this.#message(data, isBinary)));
+    duplex.on('message', (data, isBinary) => this.#received(data, isBinary));
     duplex.on('closing', (code, reason, failure) =>
       this.#task(() => {
         if (failure !== null) {
@@ -366,10 +369,29 @@ export class WebSocket extends EventTarget {
   }
 
   #task(step: () => void): void {
+    this.#queued++;
     setImmediate(() => {
+      this.#queued--;
       this.#turn++;
       step();
     });
+  }
+
+  /**
+   * A message from the stream. The stream's I/O callback that gives it is a task of its
+   * own: the event is fired at once when nothing of ours waits for a task and no message
+   * was fired in this callback yet. Another message of the same chunk waits for a task,
+   * so that the first one's promises settle before it (as in a browser).
+   */
+  #received(data: string | Buffer, isBinary: boolean): void {
+    if (this.#queued > 0 || this.#inline) {
+      this.#task(() => this.#message(data, isBinary));
+      return;
+    }
+    this.#inline = true;
+    queueMicrotask(() => (this.#inline = false));
+    this.#turn++;
+    this.#message(data, isBinary);
   }
 
   /** '[object WebSocket]', as in browsers. */

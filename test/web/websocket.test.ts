@@ -264,6 +264,21 @@ describe('web/websocket', () => {
     await srv.close();
   });
 
+  it("messages of one TCP read are fired one task each: a handler's promises settle before the next message", async () => {
+    // Three text frames in one write: "1", "2", "3".
+    const srv = await server(raw([0x81, 1, 0x31, 0x81, 1, 0x32, 0x81, 1, 0x33]));
+    const ws = new WebSocket(srv.url);
+    const log: string[] = [];
+    ws.onmessage = (event) => {
+      log.push(`message ${event.data}`);
+      void Promise.resolve().then(() => log.push(`then ${event.data}`));
+    };
+    await until(() => log.length === 6);
+    expect(log).to.deep.equal(['message 1', 'then 1', 'message 2', 'then 2', 'message 3', 'then 3']);
+    ws.close();
+    await srv.close();
+  });
+
   it('no message event once close() was called, though the server keeps sending', async () => {
     const srv = await server((ws) => ws.on('message', () => ws.send('one')));
     const ws = new WebSocket(srv.url);
