@@ -4,16 +4,12 @@
  */
 import { expect } from 'chai';
 import { parseProtocols, parseWebSocketUrl } from '../../lib/web/url';
+import { thrown } from '../helpers/dom-exception';
 
 function syntaxErrorOf(fn: () => unknown): DOMException {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(DOMException);
-    expect((error as DOMException).name).to.equal('SyntaxError');
-    return error as DOMException;
-  }
-  throw new Error('expected a SyntaxError');
+  const error = thrown(fn);
+  expect(error.name).to.equal('SyntaxError');
+  return error;
 }
 
 describe('web/url', () => {

@@ -4,16 +4,7 @@
  */
 import { expect } from 'chai';
 import { checkCloseInfo, webSocketError, WebSocketError } from '../../lib/web/websocket-error';
-
-function thrown(fn: () => unknown): DOMException {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(DOMException);
-    return error as DOMException;
-  }
-  throw new Error('expected a DOMException');
-}
+import { thrown } from '../helpers/dom-exception';
 
 describe('web/websocket-error', () => {
   it('is a DOMException named WebSocketError (code 0) with closeCode null and reason "" by default', () => {

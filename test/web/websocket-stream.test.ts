@@ -9,6 +9,7 @@ import { HandshakeRejectedError, type RemoteProtocolError } from '../../lib/inde
 import { WebSocketError } from '../../lib/web/websocket-error';
 import { WebSocketStream, type WebSocketOpenInfo } from '../../lib/web/websocket-stream';
 import { launchChromium, requireChromium, within, type Browser } from '../helpers/browser';
+import { thrown } from '../helpers/dom-exception';
 import { sleep, until } from '../helpers/net';
 import { floodMessage, runScenarios, startScenarioServer, type ScenarioServer } from '../helpers/wss-scenarios';
 
@@ -26,16 +27,6 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
 async function serverClose(server: ScenarioServer, id: string) {
   await until(() => server.closes.has(id), 5000, `the server to see ${id} close`);
   return server.closes.get(id);
-}
-
-function thrown(fn: () => unknown): DOMException {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(DOMException);
-    return error as DOMException;
-  }
-  throw new Error('expected a DOMException');
 }
 
 describe('web/websocket-stream', function () {
