@@ -15,8 +15,11 @@
  *   server's, `close()` before the handshake completed) fires 'error' then 'close' with
  *   1006 and `wasClean` false; a connection lost without a close frame closes with 1006;
  * - `bufferedAmount` counts the bytes of application data given to `send()` and not yet
- *   handed to the network, as of the start of the current task: it never drops while a
- *   handler runs, and data sent after the close started counts for good.
+ *   handed to the network: bytes sent in the current task count whole (it never drops
+ *   while the code that sent them runs), bytes of earlier tasks while the transport holds
+ *   them; read in a task where it is still counting, it is looked at again in the next
+ *   one (so a reader polling it sees it drop, at worst a task late). Data sent after the
+ *   close started counts for good.
  */
 import { Blob } from 'node:buffer';
 import { connect, type ConnectOptions } from '../stream/connect';
