@@ -4,13 +4,14 @@
  * Chromium with its own WebSocketStream, whose traces must equal ours.
  */
 import { expect } from 'chai';
+import * as http2 from 'node:http2';
 import * as net from 'node:net';
-import { HandshakeRejectedError, type RemoteProtocolError } from '../../lib/index';
+import { HandshakeRejectedError, WebSocketServer, type RemoteProtocolError } from '../../lib/index';
 import { WebSocketError } from '../../lib/web/websocket-error';
 import { WebSocketStream, type WebSocketOpenInfo } from '../../lib/web/websocket-stream';
 import { launchChromium, requireChromium, within, type Browser } from '../helpers/browser';
 import { thrown } from '../helpers/dom-exception';
-import { sleep, until } from '../helpers/net';
+import { listen, sleep, until } from '../helpers/net';
 import { floodMessage, runScenarios, startScenarioServer, type ScenarioServer } from '../helpers/wss-scenarios';
 
 /** What a promise rejected with (fails the test if it resolved). */
@@ -233,6 +234,35 @@ describe('web/websocket-stream', function () {
       expect((await reader.read()).value).to.equal('a');
       expect(Array.from((await reader.read()).value as Uint8Array)).to.deep.equal([...Buffer.from('b')]);
       expect(await rejection(reader.read())).to.equal(closed);
+    });
+  });
+
+  describe('over HTTP/2', () => {
+    it('the options bag reaches connect(): `http2: true` opens it as an extended CONNECT (RFC 8441)', async () => {
+      const h2 = http2.createServer();
+      const wss = new WebSocketServer({ server: h2 });
+      const versions: string[] = [];
+      wss.on('connection', (ws, req) => {
+        versions.push(req.httpVersion);
+        ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+      });
+      const { port, close } = await listen(h2);
+      try {
+        const stream = new WebSocketStream(`ws://127.0.0.1:${port}/`, { http2: true });
+        const { readable, writable } = await stream.opened;
+        const writer = writable.getWriter();
+        const reader = readable.getReader();
+        await writer.write('over h2');
+        await writer.write(new Uint8Array([1, 2, 3]));
+        expect((await reader.read()).value).to.equal('over h2');
+        expect((await reader.read()).value).to.deep.equal(new Uint8Array([1, 2, 3]));
+        stream.close({ closeCode: 4000, reason: 'done' });
+        expect(await stream.closed).to.deep.equal({ closeCode: 4000, reason: 'done' });
+        expect(versions).to.deep.equal(['2.0']);
+      } finally {
+        await wss.close();
+        await close();
+      }
     });
   });
 

@@ -5,11 +5,13 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
+import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import { Blob } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { CloseEvent, handleUpgrade, WebSocket, WebSocketServer, type WebSocketDuplex } from '../../lib/index';
 import { listen, sleep, until } from '../helpers/net';
+import { makeCertificate } from '../helpers/proxies';
 
 type Behaviour = ((ws: WebSocketDuplex, req: http.IncomingMessage) => void) & {
   raw?: (req: http.IncomingMessage, socket: Socket) => void;
@@ -156,6 +158,36 @@ describe('web/websocket', () => {
     expect(versions).to.deep.equal(['2.0']);
     await wss.close();
     await close();
+  });
+
+  it('wss:// with a certificate the options bag trusts (tls.ca); an untrusted one fails the connection', async () => {
+    const certificate = makeCertificate();
+    const server = https.createServer({ key: certificate.key, cert: certificate.cert });
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+    const { port, close } = await listen(server);
+    try {
+      const ws = new WebSocket(`https://127.0.0.1:${port}/`, { tls: { ca: certificate.cert } });
+      expect(ws.url).to.equal(`wss://127.0.0.1:${port}/`);
+      await opened(ws);
+      const got = new Promise<unknown>((resolve) => (ws.onmessage = (event) => resolve(event.data)));
+      ws.send('over TLS');
+      expect(await got).to.equal('over TLS');
+      ws.close(1000);
+      expect((await closed(ws)).wasClean).to.equal(true);
+
+      const untrusted = new WebSocket(`wss://127.0.0.1:${port}/`);
+      const log = trace(untrusted);
+      await closed(untrusted);
+      expect(log).to.deep.equal([
+        ['error', 3],
+        ['close', 3, 1006, '', false],
+      ]);
+    } finally {
+      await wss.close();
+      await close();
+      certificate.cleanup();
+    }
   });
 
   it('bufferedAmount counts what send() queued until a later task, and bytes sent after close() for good', async () => {
