@@ -90,7 +90,8 @@ export {
   type NegotiatedDeflate,
   type PerMessageDeflateOptions,
 } from './extensions/permessage-deflate';
-export { WebSocket, type BinaryType, type WebSocketData, type WebSocketInit } from './web/websocket';
+export { WebSocket, type BinaryType, type WebSocketInit } from './web/websocket';
+export type { WebSocketData } from './web/outbox';
 export { CloseEvent, type CloseEventInit, type EventHandler } from './web/events';
 export {
   WebSocketStream,

@@ -14,18 +14,15 @@
  * - failing the connection (the handshake refused or cut short, a protocol error of the
  *   server's, `close()` before the handshake completed) fires 'error' then 'close' with
  *   1006 and `wasClean` false; a connection lost without a close frame closes with 1006;
- * - `bufferedAmount` counts the bytes of application data given to `send()` and not yet
- *   handed to the network: bytes sent in the current task count whole (it never drops
- *   while the code that sent them runs), bytes of earlier tasks while the transport holds
- *   them; read in a task where it is still counting, it is looked at again in the next
- *   one (so a reader polling it sees it drop, at worst a task late). Data sent after the
- *   close started counts for good.
+ * - messages go out in the order of `send()`, Blobs included, and `bufferedAmount` counts
+ *   the bytes given to `send()` and not yet handed to the network (outbox.ts).
  */
 import { Blob } from 'node:buffer';
 import { connect, type ConnectOptions } from '../stream/connect';
 import type { WebSocketDuplex } from '../stream/websocket-duplex';
 import { CloseEvent, EventHandlers, type EventHandler } from './events';
 import { parseProtocols, parseWebSocketUrl } from './url';
+import { Outbox, type WebSocketData } from './outbox';
 import { checkCloseInfo } from './websocket-error';
 
 /** How binary messages are given to 'message' listeners. */
@@ -42,15 +39,10 @@ export interface WebSocketInit extends Omit<ConnectOptions, 'subprotocols' | 'si
   protocols?: string | string[];
 }
 
-/** What `send()` takes (anything else is sent as its string). */
-export type WebSocketData = string | ArrayBufferLike | ArrayBufferView | Blob;
-
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSING = 2;
 const CLOSED = 3;
-
-type Payload = string | Uint8Array | Blob;
 
 /**
  * The WHATWG `WebSocket` on this library's client. Exported as `WebSocket`: it does not
@@ -95,20 +87,9 @@ export class WebSocket extends EventTarget {
   readonly #abort = new AbortController();
   #failed = false; // we fail the connection: 'error' before 'close', and 1006
   #peerClose: [number, string] | null = null; // the peer's close frame
-  // bufferedAmount: bytes sent in the current turn count whole; bytes of earlier turns count
-  // while the transport still holds them. A turn is one of our tasks (see #task), or one
-  // made when bufferedAmount is read while bytes count, so that a reader polling it sees
-  // it drop; nothing is scheduled for it otherwise (a send costs no timer).
-  #turn = 0;
-  #sentTurn = 0; // the turn of #fresh
-  #fresh = 0; // bytes sent in turn #sentTurn
-  #older = 0; // bytes sent in earlier turns, perhaps still in the transport
-  #turnAhead = false; // a turn is scheduled
-  #afterClose = 0; // bytes "sent" after the close started (counted, never sent)
+  readonly #outbox = new Outbox();
   #queued = 0; // our tasks scheduled and not yet run
   #inline = false; // a message was fired in the current callback (see #received)
-  #chain: Promise<void> | null = null; // sends waiting behind a Blob being read
-  #chained = 0;
   readonly #handlers = new EventHandlers(this);
 
   /**
@@ -148,20 +129,7 @@ export class WebSocket extends EventTarget {
 
   /** Bytes given to `send()` and not yet handed to the network (see the module comment). */
   get bufferedAmount(): number {
-    this.#roll();
-    const duplex = this.#duplex;
-    if (this.#chain === null) {
-      const held = duplex === null || duplex.destroyed ? 0 : duplex.bufferedAmount;
-      this.#older = Math.min(this.#older, held);
-    }
-    if ((this.#fresh > 0 || this.#older > 0) && !this.#turnAhead) {
-      this.#turnAhead = true;
-      setImmediate(() => {
-        this.#turnAhead = false;
-        this.#turn++;
-      });
-    }
-    return this.#fresh + this.#older + this.#afterClose;
+    return this.#outbox.bufferedAmount;
   }
 
   /** The extensions the server accepted (its Sec-WebSocket-Extensions), '' before open. */
@@ -229,25 +197,7 @@ export class WebSocket extends EventTarget {
         'InvalidStateError',
       );
     }
-    const payload = toPayload(data);
-    const size =
-      typeof payload === 'string'
-        ? Buffer.byteLength(payload)
-        : payload instanceof Blob
-          ? payload.size
-          : payload.byteLength;
-    if (this.#state !== OPEN) {
-      this.#afterClose += size;
-      return;
-    }
-    this.#roll();
-    this.#fresh += size;
-    if (this.#chain === null && !(payload instanceof Blob)) this.#write(payload);
-    else if (payload instanceof Blob) this.#after(async () => this.#write(new Uint8Array(await payload.arrayBuffer())));
-    else {
-      const kept = typeof payload === 'string' ? payload : payload.slice(); // the bytes as they are now
-      this.#after(() => this.#write(kept));
-    }
+    this.#outbox.send(data, this.#state === OPEN);
   }
 
   /**
@@ -274,14 +224,14 @@ export class WebSocket extends EventTarget {
     }
     this.#state = CLOSING;
     const frameCode = checked.closeCode ?? 1005; // none: a close frame without a code
-    if (this.#chain === null) this.#duplex!.close(frameCode, checked.reason);
-    else this.#after(() => this.#duplex!.close(frameCode, checked.reason));
+    this.#outbox.close(frameCode, checked.reason);
   }
 
   // ---- from the stream ----
 
   #opened(duplex: WebSocketDuplex, offeredSubprotocols: boolean): void {
     this.#duplex = duplex;
+    this.#outbox.attach(duplex);
     duplex.on('message', (data, isBinary) => this.#received(data, isBinary));
     duplex.on('closing', (code, reason, failure) =>
       this.#task(() => {
@@ -344,38 +294,11 @@ export class WebSocket extends EventTarget {
     this.dispatchEvent(new CloseEvent('close', { code, reason, wasClean }));
   }
 
-  // ---- sending ----
-
-  #write(payload: string | Uint8Array): void {
-    const duplex = this.#duplex;
-    if (duplex === null || duplex.destroyed) return;
-    duplex.send(payload, { binary: typeof payload !== 'string' });
-  }
-
-  /** Run `step` after the sends waiting behind a Blob (order is kept). */
-  #after(step: () => void | Promise<void>): void {
-    this.#chained++;
-    this.#chain = (this.#chain ?? Promise.resolve())
-      .then(step)
-      .catch(() => this.#duplex?.terminate()) // a Blob that cannot be read: drop the connection
-      .finally(() => {
-        if (--this.#chained === 0) this.#chain = null;
-      });
-  }
-
-  /** A new turn began since the last send: what was sent then is older now. */
-  #roll(): void {
-    if (this.#sentTurn === this.#turn) return;
-    this.#older += this.#fresh;
-    this.#fresh = 0;
-    this.#sentTurn = this.#turn;
-  }
-
   #task(step: () => void): void {
     this.#queued++;
     setImmediate(() => {
       this.#queued--;
-      this.#turn++;
+      this.#outbox.nextTurn();
       step();
     });
   }
@@ -393,7 +316,7 @@ export class WebSocket extends EventTarget {
     }
     this.#inline = true;
     queueMicrotask(() => (this.#inline = false));
-    this.#turn++;
+    this.#outbox.nextTurn();
     this.#message(data, isBinary);
   }
 
@@ -415,14 +338,6 @@ function clampShort(value: number): number {
   const floor = Math.floor(clamped);
   const diff = clamped - floor;
   return diff > 0.5 || (diff === 0.5 && floor % 2 === 1) ? floor + 1 : floor;
-}
-
-function toPayload(data: WebSocketData): Payload {
-  if (typeof data === 'string') return data;
-  if (data instanceof Blob) return data;
-  if (data instanceof ArrayBuffer || data instanceof SharedArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return String(data);
 }
 
 function toArrayBuffer(data: Buffer): ArrayBuffer {
