@@ -14,6 +14,7 @@
  */
 import { CloseReason } from '../close-codes';
 import { LocalProtocolError } from '../errors';
+import { getHeader } from '../handshake/http/headers';
 import { connect, type ConnectOptions } from '../stream/connect';
 import type { Message } from '../stream/messages';
 import type { WebSocketDuplex } from '../stream/websocket-duplex';
@@ -253,10 +254,7 @@ export class WebSocketStream {
         this.#closeFor(reason, 'writable');
       },
     });
-    const extensions = (ws.response?.headers ?? [])
-      .filter(([name]) => name.toLowerCase() === 'sec-websocket-extensions')
-      .map(([, value]) => value)
-      .join(', ');
+    const extensions = getHeader(ws.response?.headers ?? [], 'sec-websocket-extensions') ?? '';
     this.#opened.resolve({ readable, writable, extensions, protocol: ws.protocol });
   }
 

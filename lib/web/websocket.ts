@@ -18,6 +18,7 @@
  *   the bytes given to `send()` and not yet handed to the network (outbox.ts).
  */
 import { Blob } from 'node:buffer';
+import { getHeader } from '../handshake/http/headers';
 import { connect, type ConnectOptions } from '../stream/connect';
 import type { WebSocketDuplex } from '../stream/websocket-duplex';
 import { CloseEvent, EventHandlers, type EventHandler } from './events';
@@ -266,10 +267,7 @@ export class WebSocket extends EventTarget {
     this.#task(() => {
       if (this.#state !== CONNECTING) return;
       this.#protocol = duplex.protocol;
-      this.#extensions = (duplex.response?.headers ?? [])
-        .filter(([name]) => name.toLowerCase() === 'sec-websocket-extensions')
-        .map(([, value]) => value)
-        .join(', ');
+      this.#extensions = getHeader(duplex.response?.headers ?? [], 'sec-websocket-extensions') ?? '';
       this.#state = OPEN;
       this.dispatchEvent(new Event('open'));
     });
