@@ -122,7 +122,7 @@ export class Connection {
   readonly #autoCloseReply: boolean;
   #state: OpenState = 'OPEN';
   #pending: CloseConnectionEvent | null = null;
-  #outgoing: Buffer[] = [];
+  #outgoing: Buffer[] | null = null; // automatic replies, until dataToSend() takes them
   #closeSent: CloseConnectionEvent | null = null;
   #closeReceived: CloseConnectionEvent | null = null;
   #failure: RemoteProtocolError | null = null;
@@ -253,9 +253,9 @@ export class Connection {
    * events.
    */
   dataToSend(): readonly Buffer[] {
-    if (this.#outgoing.length === 0) return NONE;
     const out = this.#outgoing;
-    this.#outgoing = [];
+    if (out === null) return NONE;
+    this.#outgoing = null;
     return out;
   }
 
@@ -360,7 +360,7 @@ export class Connection {
     if (event !== null) {
       if (event.type === 'close') this.#onClose(event);
       else if (event.type === 'ping' && this.#autoPong && this.#state === 'OPEN') {
-        this.#outgoing.push(this.send(event.response()));
+        (this.#outgoing ??= []).push(this.send(event.response()));
       }
       return event;
     }
@@ -390,7 +390,7 @@ export class Connection {
     if (failure !== null) reply = new CloseConnectionEvent({ code: failure.closeCode, reason: failure.message });
     else if (event.code === CloseReason.NO_STATUS_RCVD) reply = new CloseConnectionEvent({ code: event.code });
     else reply = event.response();
-    this.#outgoing.push(this.send(reply));
+    (this.#outgoing ??= []).push(this.send(reply));
   }
 
   #enter(state: OpenState): void {

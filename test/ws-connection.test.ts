@@ -17,8 +17,11 @@ import {
   type ExtensionParams,
   type WSEvent,
 } from '../lib/index';
+import { ClientHandshake } from '../lib/handshake/client-handshake';
 import { acceptKey } from '../lib/handshake/handshake';
+import { ServerHandshake } from '../lib/handshake/server-handshake';
 import { chunkings, masked, merge } from './helpers/bytes';
+import { released } from './helpers/gc';
 
 const CRLF = '\r\n';
 const KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
@@ -543,12 +546,12 @@ describe('WSConnection: regressions', () => {
   });
 });
 
-describe('WSConnection: the handshake, then the Connection', () => {
-  const accept101 = (key: string) =>
-    Buffer.from(
-      `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
-    );
+const accept101 = (key: string) =>
+  Buffer.from(
+    `HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
+  );
 
+describe('WSConnection: the handshake, then the Connection', () => {
   it('the role picks the handshake: initiateUpgradeConnection is for servers', () => {
     const ws = new WSConnection(ConnectionType.CLIENT);
     expect(ws.type).to.equal(ConnectionType.CLIENT);
@@ -595,5 +598,62 @@ describe('WSConnection: the handshake, then the Connection', () => {
     ws.receiveData(Buffer.from('81046869686f', 'hex'));
     const [close] = [...ws.events()] as CloseConnection[];
     expect(close!.code).to.equal(1009);
+  });
+});
+
+describe('WSConnection: an open connection keeps nothing of its handshake', () => {
+  // A WeakRef to the handshake object, taken where it hands out its first event (the
+  // object is private); restored after each test.
+  function watch(klass: typeof ServerHandshake | typeof ClientHandshake): {
+    ref: () => WeakRef<object> | null;
+    restore: () => void;
+  } {
+    const original = klass.prototype.nextEvent;
+    let ref: WeakRef<object> | null = null;
+    klass.prototype.nextEvent = function (this: object) {
+      ref ??= new WeakRef(this);
+      return original.call(this as never);
+    } as typeof original;
+    return { ref: () => ref, restore: () => void (klass.prototype.nextEvent = original) };
+  }
+
+  it('server: once its events are taken, the handshake (its parser, request, queue) is released', async () => {
+    const watched = watch(ServerHandshake);
+    try {
+      const ws = new WSConnection(ConnectionType.SERVER);
+      ws.receiveData(Buffer.concat([request(), masked({ opcode: 1, payload: 'early' })]));
+      expect([...ws.events()].map((e) => e.type)).to.deep.equal(['request']);
+      ws.send(new AcceptConnection());
+      expect(await released(watched.ref()!), 'held while its queue may hold events').to.equal(false);
+      expect([...ws.events()].map((e) => e.type)).to.deep.equal(['text']);
+      expect(await released(watched.ref()!), 'released once the Connection took over').to.equal(true);
+      // Everything that asked the handshake still answers.
+      expect(ws.state).to.equal(ConnectionState.OPEN);
+      expect(ws.http2).to.equal(false);
+      expect(() => ws.initiateUpgradeConnection([['Host', 'h']], '/')).to.throw(
+        LocalProtocolError,
+        'cannot initiate an upgrade in state OPEN',
+      );
+      ws.receiveData(masked({ opcode: 1, payload: 'later' }));
+      expect([...ws.events()].map((e) => (e as TextMessage).data)).to.deep.equal(['later']);
+    } finally {
+      watched.restore();
+    }
+  });
+
+  it('client: released after the AcceptConnection event was taken', async () => {
+    const watched = watch(ClientHandshake);
+    try {
+      const ws = new WSConnection(ConnectionType.CLIENT);
+      const key = /Sec-WebSocket-Key: (\S+)\r\n/.exec(ws.send(new Request({ host: 'h', target: '/' })).toString())![1]!;
+      ws.receiveData(accept101(key));
+      expect(ws.nextEvent()).to.be.instanceOf(AcceptConnection);
+      expect(ws.nextEvent()).to.equal(null);
+      expect(await released(watched.ref()!)).to.equal(true);
+      expect(ws.state).to.equal(ConnectionState.OPEN);
+      expect(ws.send(new TextMessage({ data: 'hi' }))).to.have.length(8);
+    } finally {
+      watched.restore();
+    }
   });
 });

@@ -26,6 +26,8 @@ import { MAX_CONTROL_PAYLOAD, Opcode, isControl } from './opcode';
 import { FrameReader, protocolError } from './reader';
 import { Utf8Decoder } from './utf8';
 
+const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
+
 /** Size limits of a connection. */
 export interface FrameLimits {
   /**
@@ -78,7 +80,8 @@ export class FrameProtocol {
 
   constructor(client: boolean, options: FrameProtocolOptions, randomKey: MaskKeyGenerator) {
     this.#reader = new FrameReader(!client);
-    this.#extensions = (options.extensions ?? []).filter((e) => e.enabled());
+    const enabled = options.extensions?.filter((e) => e.enabled()) ?? NO_EXTENSIONS;
+    this.#extensions = enabled.length === 0 ? NO_EXTENSIONS : enabled;
     this.#claimable = this.#extensions.reduce((bits, e) => bits | e.rsvBits, 0);
     this.#maskKey = client ? (options.maskKey ?? randomKey) : null;
     this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;

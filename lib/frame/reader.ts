@@ -24,11 +24,12 @@ import {
 } from './opcode';
 
 const EMPTY = Buffer.alloc(0);
+const NO_CHUNKS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 
 // The current frame's masking key as bytes, for the unmasking functions (used at once).
 const KEY = Buffer.alloc(4);
 function keyBytes(word: number): Buffer {
-  KEY.writeUInt32BE(word, 0);
+  KEY.writeInt32BE(word, 0);
   return KEY;
 }
 
@@ -43,7 +44,9 @@ export function protocolError(code: RemoteErrorCode, message: string, closeCode 
 /** Parses frames from bytes. One instance per connection direction. */
 export class FrameReader {
   // Buffered input: chunks[head..] with the first `offset` bytes of chunks[head] used.
-  #chunks: Buffer[] = [];
+  // NO_CHUNKS while nothing is buffered (most of an idle connection's life): no array
+  // per connection, and a fresh one of one chunk is what a push mostly needs anyway.
+  #chunks: Buffer[] = NO_CHUNKS;
   #head = 0;
   #offset = 0;
   #buffered = 0;
@@ -62,7 +65,9 @@ export class FrameReader {
   payloadLength = 0;
   /** Payload bytes of the current frame not yet handed out. */
   remaining = 0;
-  #key = 0; // the masking key as a 32-bit word (no buffer per connection; see keyBytes)
+  // The masking key as a signed 32-bit word: no buffer per connection (see keyBytes), and
+  // a small integer V8 stores in the object itself (an unsigned one would be boxed).
+  #key = 0;
   #masked = false;
   #phase = 0;
 
@@ -79,13 +84,14 @@ export class FrameReader {
   /** Add received bytes. */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    this.#chunks.push(chunk);
+    if (this.#chunks === NO_CHUNKS) this.#chunks = [chunk];
+    else this.#chunks.push(chunk);
     this.#buffered += chunk.length;
   }
 
   /** Drop everything buffered (after a failure or a close frame). */
   discard(): void {
-    this.#chunks = [];
+    this.#chunks = NO_CHUNKS;
     this.#head = 0;
     this.#offset = 0;
     this.#buffered = 0;
@@ -134,7 +140,7 @@ export class FrameReader {
       if (length <= 0xffff) protocolError('ERR_NON_MINIMAL_LENGTH', 'payload length used 8 bytes where 2 suffice');
     }
     if (masked) {
-      this.#key = buf.readUInt32BE(pos);
+      this.#key = buf.readInt32BE(pos);
     }
     this.#consume(size);
     this.inFrame = true;
@@ -224,7 +230,7 @@ export class FrameReader {
       this.pieceStart = 0;
       this.pieceEnd = 0;
     } else if (masked) {
-      this.#key = chunk.readUInt32BE(start - 4);
+      this.#key = chunk.readInt32BE(start - 4);
       const key = keyBytes(this.#key);
       if (usesNativeMask(length)) {
         const view = chunk.subarray(start, end);
@@ -357,7 +363,7 @@ export class FrameReader {
       this.#head++;
     }
     if (this.#head === chunks.length) {
-      chunks.length = 0;
+      this.#chunks = NO_CHUNKS;
       this.#head = 0;
       this.#offset = 0;
     } else if (this.#head > 64) {

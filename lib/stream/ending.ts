@@ -41,7 +41,7 @@ export class Ending {
   #wireEnded = false; // our output ended
   #peerEnded = false; // the transport's input ended
   #cause: Error | null = null; // what ended the stream outside the protocol: timeouts, the transport
-  #pendingAtLastLook = Infinity; // outputPending() when the close deadline last looked
+  #pendingAtLastLook = -1; // outputPending() when the close deadline last looked (-1: not yet)
 
   constructor(owner: EndingOwner) {
     this.#owner = owner;
@@ -131,7 +131,7 @@ export class Ending {
   /** True when some of our output still waits for the transport, and less than at the last look. */
   #outputMoving(): boolean {
     const pending = this.#owner.outputPending();
-    const moving = pending > 0 && pending < this.#pendingAtLastLook;
+    const moving = pending > 0 && (this.#pendingAtLastLook < 0 || pending < this.#pendingAtLastLook);
     this.#pendingAtLastLook = pending;
     return moving;
   }

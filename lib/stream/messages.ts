@@ -52,8 +52,9 @@ export class MessageQueue {
   readonly #owner: MessageQueueOwner;
   readonly #defaultHighWaterMark: number;
   #highWaterMark = 0;
-  #queued: Message[] = [];
-  #waiting: Array<(result: Result) => void> = [];
+  // Made by iterate(): 'message' listeners alone need no queue.
+  #queued: Message[] | null = null;
+  #waiting: Array<(result: Result) => void> | null = null;
   #attached = false;
   #ended = false;
   readonly #assembler = new MessageAssembler(); // for the loop and for 'message' listeners
@@ -71,12 +72,12 @@ export class MessageQueue {
 
   /** True while the loop is behind: the stream holds its input. */
   get full(): boolean {
-    return this.wanted && this.#queued.length >= this.#highWaterMark;
+    return this.wanted && this.#queued!.length >= this.#highWaterMark;
   }
 
   /** Messages waiting for the loop. */
   get length(): number {
-    return this.#queued.length;
+    return this.#queued?.length ?? 0;
   }
 
   /**
@@ -91,9 +92,9 @@ export class MessageQueue {
   }
 
   #push(message: Message): void {
-    const waiter = this.#waiting.shift();
+    const waiter = this.#waiting!.shift();
     if (waiter !== undefined) waiter({ done: false, value: message });
-    else this.#queued.push(message);
+    else this.#queued!.push(message);
   }
 
   /** No more messages will come: the iterator finishes once the queued ones are taken. */
@@ -104,6 +105,7 @@ export class MessageQueue {
 
   #finishWaiting(): void {
     const waiting = this.#waiting;
+    if (waiting === null || waiting.length === 0) return;
     this.#waiting = [];
     for (const waiter of waiting) waiter(DONE);
   }
@@ -119,13 +121,15 @@ export class MessageQueue {
     }
     this.#attached = true;
     this.#highWaterMark = highWaterMark;
+    const queued = (this.#queued ??= []);
+    this.#waiting ??= [];
     let finished = false;
     const iterator: AsyncIterableIterator<Message> = {
       next: (): Promise<Result> => {
         if (finished) return Promise.resolve(DONE);
-        const message = this.#queued.shift();
+        const message = queued.shift();
         if (message !== undefined) {
-          if (this.#queued.length < this.#highWaterMark) this.#owner.resume();
+          if (queued.length < this.#highWaterMark) this.#owner.resume();
           return Promise.resolve({ done: false, value: message });
         }
         if (this.#ended) {
@@ -134,7 +138,7 @@ export class MessageQueue {
           return Promise.resolve(DONE);
         }
         this.#owner.resume();
-        return new Promise<Result>((resolve) => this.#waiting.push(resolve));
+        return new Promise<Result>((resolve) => this.#waiting!.push(resolve));
       },
       return: (): Promise<Result> => {
         if (!finished) {

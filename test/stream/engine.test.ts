@@ -8,23 +8,9 @@
 import { expect } from 'chai';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
 import { connect, handleUpgrade, type WebSocketDuplex } from '../../lib/index';
+import { released } from '../helpers/gc';
 import { once } from '../helpers/net';
-
-// mocha is not started with --expose-gc.
-v8.setFlagsFromString('--expose-gc');
-const collect = vm.runInNewContext('gc') as () => void;
-
-/** True once nothing holds the target of `ref` (after a few collections and turns). */
-async function released(ref: WeakRef<object>): Promise<boolean> {
-  for (let i = 0; i < 5 && ref.deref() !== undefined; i++) {
-    await new Promise((resolve) => setImmediate(resolve));
-    collect();
-  }
-  return ref.deref() === undefined;
-}
 
 describe('stream/engine', () => {
   let server: http.Server;
