@@ -55,7 +55,7 @@ type Handshake = ServerHandshake | ClientHandshake | H2ServerHandshake | H2Clien
 /** A WebSocket connection from the first handshake byte to the close. */
 export class WSConnection {
   readonly #type: ConnectionRole;
-  readonly #options: WSConnectionOptions;
+  #options: WSConnectionOptions | null; // until the Connection takes what is its
   readonly #http2: boolean;
   // Dropped once the Connection took over and its last event was taken (an open
   // connection holds nothing of its handshake: see bench/RESULTS.md on idle memory).
@@ -208,7 +208,8 @@ export class WSConnection {
   // The handshake opened: the Connection takes over, with what the handshake negotiated
   // and received after it, and the options that are the Connection's.
   #open(extensions: readonly Extension[], trailing: Buffer): void {
-    const { maxMessageSize, maxFrameSize, maskKey, autoPong, autoCloseReply } = this.#options;
+    const { maxMessageSize, maxFrameSize, maskKey, autoPong, autoCloseReply } = this.#options!;
+    this.#options = null;
     this.#connection = new Connection(this.#type, {
       extensions,
       ...(maxMessageSize === undefined ? {} : { maxMessageSize }),

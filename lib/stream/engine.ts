@@ -19,13 +19,13 @@ import { AppFace, type AppFaceOwner } from './app-face';
 import { closeReport } from './close-report';
 import { dispatch, type DispatchTarget } from './duplex-events';
 import { Ending, type EndingOwner } from './ending';
-import { Flow, type Callback, type FlowOwner } from './flow';
+import { Flow, inputTaken, type Callback, type FlowOwner, type InputTaken } from './flow';
 import { LifecycleTimers, type TimerHooks } from './lifecycle-timers';
 import { MessageQueue, type MessageQueueOwner } from './messages';
 import { Opening, clientRequest, type HeadSink, type OpeningOwner } from './opening';
 import { makeExtensions, type ResolvedTimings, type WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
-import { ReadableOutput, TransportOutput, type Transport, type WireOutput } from './wire-output';
+import { ReadableOutput, TransportOutput, type WireOutput } from './wire-output';
 import type { WebSocketDuplex } from './websocket-duplex';
 
 /** A core event or a broadcast, as `send` takes them. */
@@ -105,21 +105,21 @@ export class Engine
   // ---- the wire face ----
 
   /** Bytes from the transport. */
-  write(chunk: Buffer, callback: Callback): void {
+  write(chunk: Buffer, taken: InputTaken): void {
     if (this.ending.wireEnded && this.connection.connection === null) {
       // A refused handshake: read no more of what the client sends (an endless head ...);
       // the stream is dropped once the response is out, or at closeTimeout.
-      this.flow.holdInput(callback);
+      this.flow.holdInput(taken);
       return;
     }
     if (this.ending.outputOver || this.connection.state === ConnectionState.CLOSED) {
-      callback(); // closed, lingering until the peer's EOF: input is read and dropped
+      inputTaken(taken); // closed, lingering until the peer's EOF: input is read and dropped
       return;
     }
     this.timers.received();
-    if (!this.#receive(chunk)) return callback();
+    if (!this.#receive(chunk)) return inputTaken(taken);
     this.process();
-    this.flow.input(callback);
+    this.flow.input(taken);
   }
 
   /** The transport's input ended. */
@@ -138,19 +138,19 @@ export class Engine
   }
 
   /**
-   * Write our output straight to `transport` from now on (what is already on the readable
+   * Write our output straight to `output`'s transport from now on (what is already on the readable
    * side goes first): the library wired the transport itself, so no one else reads the
    * wire face, and its Readable machinery is skipped. Backpressure: the transport's
    * buffer counts as ours (`bufferedAmount`), and its 'drain' calls `read()`.
    */
-  writeTo(transport: Transport): void {
+  writeTo(output: TransportOutput): void {
     const ws = this.ws;
     if (ws.readableEnded || this.#output instanceof TransportOutput) return;
     this.out.flush();
     for (let chunk = ws.read() as Buffer | null; chunk !== null; chunk = ws.read() as Buffer | null) {
-      transport.write(chunk);
+      output.push(chunk);
     }
-    this.#output = new TransportOutput(transport, ws.readableHighWaterMark);
+    this.#output = output;
   }
 
   // ---- OutQueueSink: the output queue pushes to the current output ----

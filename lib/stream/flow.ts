@@ -8,6 +8,19 @@
 /** A write callback. */
 export type Callback = (error?: Error | null) => void;
 
+/**
+ * Who is told that a chunk of input was taken: the Writable's write callback, or the
+ * wiring of a transport (socket-wiring.ts), which is told by a method rather than a
+ * closure (one object per connection, no function).
+ */
+export type InputTaken = Callback | { inputTaken(): void };
+
+/** Tell `taken` that its chunk was taken. */
+export function inputTaken(taken: InputTaken): void {
+  if (typeof taken === 'function') taken();
+  else taken.inputTaken();
+}
+
 /** What the flow asks of its stream. */
 export interface FlowOwner {
   /** True while the reader of incoming events is behind. */
@@ -17,7 +30,7 @@ export interface FlowOwner {
 /** Held callbacks, released when the reason to hold them is gone. */
 export class Flow {
   readonly #owner: FlowOwner;
-  #input: Callback | null = null;
+  #input: InputTaken | null = null;
   #writers: Callback[] | null = null; // made when a writer waits
   #moved = false; // input was taken since the last look (see behindButMoving)
 
@@ -26,10 +39,10 @@ export class Flow {
   }
 
   /** The transport's write was processed: call back now, or hold it while the reader is behind. */
-  input(callback: Callback): void {
+  input(taken: InputTaken): void {
     this.#moved = true;
-    if (this.#owner.mustHoldInput()) this.#input = callback;
-    else callback();
+    if (this.#owner.mustHoldInput()) this.#input = taken;
+    else inputTaken(taken);
   }
 
   /**
@@ -43,8 +56,8 @@ export class Flow {
   }
 
   /** Hold the transport's write callback unconditionally (stop reading the transport). */
-  holdInput(callback: Callback): void {
-    this.#input = callback;
+  holdInput(taken: InputTaken): void {
+    this.#input = taken;
   }
 
   /** The reader wants more: release the held input once it is no longer behind. */
@@ -55,7 +68,7 @@ export class Flow {
       const held = this.#input;
       if (held === null || this.#owner.mustHoldInput()) return;
       this.#input = null;
-      held();
+      inputTaken(held);
     });
   }
 
@@ -89,7 +102,7 @@ export class Flow {
     this.#input = null;
     const writers = this.#writers;
     this.#writers = null;
-    input?.();
+    if (input !== null) inputTaken(input);
     if (writers !== null) for (const cb of writers) cb(error);
   }
 }

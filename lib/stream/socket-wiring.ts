@@ -11,28 +11,36 @@
 import type { Duplex as NodeDuplex } from 'node:stream';
 import { RemoteProtocolError } from '../errors';
 import { kAbort, kDrained, kInput, kOutputTo, type WebSocketDuplex } from './websocket-duplex';
+import { TransportOutput } from './wire-output';
 
 /** How long a socket may take to flush after its stream closed, in milliseconds. */
 const FLUSH_GRACE = 5000;
 
 type Socket = NodeDuplex & { setNoDelay?: (on: boolean) => void; setTimeout?: (ms: number) => void };
 
-/** The two directions of one connection (the shared listener functions below call its methods). */
-class Link {
+// The states of a Link's input side, bits of one field (a connection is one small object).
+const INPUT_ENDED = 1; // the socket's EOF came
+const HELD = 2; // the stream holds the last chunk (a reader is behind)
+const PAUSED = 4; // ... and so the socket was paused
+const EOF_WAITS = 8; // the socket's EOF came while a chunk was held
+
+/**
+ * The two directions of one connection (the shared listener functions below call its
+ * methods): the output side is the `TransportOutput` it extends.
+ */
+class Link extends TransportOutput {
   readonly ws: WebSocketDuplex;
-  readonly socket: Socket;
   readonly onEof: (() => void) | undefined;
-  inputEnded = false;
-  #held = false; // the stream holds the last chunk's callback (a reader is behind)
-  #paused = false; // ... and so the socket was paused
-  #eofWaits = false; // the socket's EOF came while a chunk was held
-  readonly #taken: () => void; // the callback of every chunk (one per connection)
+  #input = 0;
 
   constructor(ws: WebSocketDuplex, socket: Socket, onEof: (() => void) | undefined) {
+    super(socket, ws.readableHighWaterMark);
     this.ws = ws;
-    this.socket = socket;
     this.onEof = onEof;
-    this.#taken = () => this.#inputTaken();
+  }
+
+  get socket(): Socket {
+    return this.transport as Socket;
   }
 
   /**
@@ -42,31 +50,32 @@ class Link {
   input(chunk: Buffer): void {
     const ws = this.ws;
     if (ws.destroyed || ws.writableEnded) return;
-    this.#held = true;
-    ws[kInput](chunk, this.#taken);
-    if (this.#held) {
-      this.#paused = true;
+    this.#input |= HELD;
+    ws[kInput](chunk, this);
+    if ((this.#input & HELD) !== 0) {
+      this.#input |= PAUSED;
       this.socket.pause();
     }
   }
 
-  #inputTaken(): void {
-    if (!this.#held) return;
-    this.#held = false;
-    if (this.#eofWaits) {
-      this.#eofWaits = false;
+  /** The stream took the last chunk (see `kInput`). */
+  inputTaken(): void {
+    const state = this.#input;
+    if ((state & HELD) === 0) return;
+    this.#input = state & ~(HELD | EOF_WAITS | PAUSED);
+    if ((state & EOF_WAITS) !== 0) {
+      this.#input |= state & PAUSED;
       this.eof();
-    } else if (this.#paused) {
-      this.#paused = false;
+    } else if ((state & PAUSED) !== 0) {
       if (!this.socket.destroyed) this.socket.resume();
     }
   }
 
   /** The peer ended its input: after everything it sent, the stream's input ends too. */
   eof(): void {
-    this.inputEnded = true;
-    if (this.#held) {
-      this.#eofWaits = true; // after the held chunk, as a Writable would order them
+    this.#input |= INPUT_ENDED;
+    if ((this.#input & HELD) !== 0) {
+      this.#input |= EOF_WAITS; // after the held chunk, as a Writable would order them
       return;
     }
     if (this.onEof !== undefined) this.onEof();
@@ -84,7 +93,7 @@ class Link {
     const ws = this.ws;
     // After the socket's EOF the stream finishes by itself (everything the peer sent is
     // processed first). Without one, it was cut.
-    if (!this.inputEnded) {
+    if ((this.#input & INPUT_ENDED) === 0) {
       ws[kAbort](
         new RemoteProtocolError('the transport closed without ending its input', {
           code: 'ERR_TRANSPORT',
@@ -154,7 +163,7 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
   socket.on('close', onSocketClose);
   socket.on('drain', onSocketDrain);
   ws.on('close', onStreamClose);
-  ws[kOutputTo](s);
+  ws[kOutputTo](link);
   if (!readLater) link.startReading();
   return () => link.startReading();
 }

@@ -25,8 +25,8 @@ import type { Extension } from '../extensions/extension';
 import { PreparedMessage } from '../prepared-message';
 import { WSConnection } from '../ws-connection';
 import { Engine, dropped } from './engine';
-import type { Transport } from './wire-output';
-import type { Callback } from './flow';
+import type { TransportOutput } from './wire-output';
+import type { Callback, InputTaken } from './flow';
 import type { Message, MessagesOptions } from './messages';
 import { coreOptions, messageEvent, resolveTimings, wireOptions } from './options';
 import type { SendOptions, WebSocketDuplexOptions } from './options';
@@ -44,8 +44,8 @@ export const kEndCause = Symbol('wsproto.endCause');
 
 /**
  * @internal Bytes from a transport the library wired itself (socket-wiring.ts): what
- * `_write` does, without the Writable's bookkeeping; `callback` is held while a reader is
- * behind, and the wiring pauses the transport until it is called.
+ * `_write` does, without the Writable's bookkeeping; `taken` is told only once a reader
+ * that is behind took more, and the wiring pauses the transport until then.
  */
 export const kInput = Symbol('wsproto.input');
 
@@ -59,6 +59,16 @@ export const kDrained = Symbol('wsproto.drained');
 
 /** @internal HTTP/2: the HEADERS the stream received (see `WSConnection.receiveHeaders`). */
 export const kHeaders = Symbol('wsproto.headers');
+
+/**
+ * The table of an EventEmitter's listeners, as EventEmitter wants it (no inherited keys),
+ * but made by a constructor, so that V8 keeps it in fast mode: the `{ __proto__: null }`
+ * the emitter makes for itself is a dictionary of about 160 bytes, this about 60 (an idle
+ * server holds many connections; bench/RESULTS.md on memory). EventEmitter replaces it
+ * with its own when the last listener goes.
+ */
+const ListenerTable = function ListenerTable() {} as unknown as new () => object;
+ListenerTable.prototype = Object.create(null) as object;
 
 /**
  * The Duplex WebSocket: wire bytes on the stream itself, events on `ws.app`. Its event
@@ -84,6 +94,8 @@ export class WebSocketDuplex extends Duplex {
     const http2 = heads === undefined ? {} : { http2: true, scheme: heads.scheme };
     this.connection = new WSConnection(role, { ...coreOptions(options), ...http2 });
     this.#e = new Engine(this, role, options, timings, heads ?? null);
+    const emitter = this as unknown as { _events: object; _eventsCount: number };
+    if (emitter._eventsCount === 0) emitter._events = new ListenerTable();
   }
 
   /** The object-mode face: readable yields events, writable takes events, strings and Buffers. */
@@ -158,13 +170,13 @@ export class WebSocketDuplex extends Duplex {
   }
 
   /** @internal See `kInput`. */
-  [kInput](chunk: Buffer, callback: Callback): void {
-    this.#e.write(chunk, callback);
+  [kInput](chunk: Buffer, taken: InputTaken): void {
+    this.#e.write(chunk, taken);
   }
 
   /** @internal See `kOutputTo`. */
-  [kOutputTo](transport: Transport): void {
-    this.#e.writeTo(transport);
+  [kOutputTo](output: TransportOutput): void {
+    this.#e.writeTo(output);
   }
 
   /** @internal See `kOutputTo`: the transport took more of our output. */

@@ -62,31 +62,33 @@ export class ReadableOutput implements WireOutput {
 
 /**
  * The transport itself: bytes are written to it at once; its own write buffer counts as
- * ours (behind at `highWaterMark`), and its 'drain' is the signal to go on.
+ * ours (behind at `highWaterMark`), and its 'drain' is the signal to go on. The wiring of
+ * a socket (socket-wiring.ts) is one of these: one object per connection for both
+ * directions.
  */
 export class TransportOutput implements WireOutput {
-  readonly #transport: Transport;
+  protected readonly transport: Transport;
   readonly readableHighWaterMark: number;
   #ended = false;
 
   constructor(transport: Transport, highWaterMark: number) {
-    this.#transport = transport;
+    this.transport = transport;
     this.readableHighWaterMark = highWaterMark;
   }
 
   push(chunk: Buffer): boolean {
-    const transport = this.#transport;
+    const transport = this.transport;
     if (!transport.destroyed) transport.write(chunk); // a gone transport: drained into the void
     return transport.writableLength < this.readableHighWaterMark;
   }
 
   get readableLength(): number {
-    return this.#transport.writableLength;
+    return this.transport.writableLength;
   }
 
   end(): void {
     this.#ended = true;
-    if (!this.#transport.destroyed) this.#transport.end();
+    if (!this.transport.destroyed) this.transport.end();
   }
 
   /** Everything was handed to the transport when the output ended. */

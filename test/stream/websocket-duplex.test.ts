@@ -1,5 +1,6 @@
 /** The Duplex wrapper over real loopback sockets. */
 import { expect } from 'chai';
+import type { EventEmitter } from 'node:events';
 import * as net from 'node:net';
 import { pipeline, Transform } from 'node:stream';
 import WebSocket from 'ws';
@@ -40,6 +41,33 @@ async function pipeServer(setup: (ws: WebSocketDuplex, socket: net.Socket) => vo
 }
 
 describe('WebSocketDuplex (the Duplex wrapper)', () => {
+  it("is an EventEmitter with no inherited listener names (its listener table is the library's own)", () => {
+    const duplex = new WebSocketDuplex('server', { handshakeTimeout: 0 });
+    const ws = duplex as unknown as EventEmitter; // any event name
+    for (const name of ['toString', 'constructor', 'hasOwnProperty', '__proto__', 'valueOf']) {
+      expect(ws.listenerCount(name), name).to.equal(0);
+      expect(ws.emit(name), name).to.equal(false);
+    }
+    const seen: string[] = [];
+    const one = () => seen.push('one');
+    const two = () => seen.push('two');
+    ws.on('toString', one);
+    ws.on('toString', two);
+    ws.once('constructor', () => seen.push('once'));
+    expect(ws.eventNames()).to.deep.equal(['toString', 'constructor']);
+    ws.emit('toString');
+    ws.emit('constructor');
+    ws.emit('constructor');
+    ws.off('toString', one);
+    ws.emit('toString');
+    ws.off('toString', two);
+    expect(seen).to.deep.equal(['one', 'two', 'once', 'two']);
+    expect(ws.eventNames()).to.deep.equal([]);
+    ws.on('message', one);
+    expect(duplex.listenerCount('message')).to.equal(1);
+    duplex.destroy();
+  });
+
   it('socket.pipe(ws).pipe(socket): a ws client talks to an echo server', async () => {
     const srv = await pipeServer((ws) =>
       ws.on('message', (data: string | Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })),
