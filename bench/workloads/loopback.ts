@@ -302,6 +302,9 @@ interface Peers {
 type Side = keyof Peers;
 const SIDES: readonly Side[] = ['tcp', 'ours', 'ws'];
 
+/** `BENCH_LOOPBACK_TRACE=1`: every window's rates on stderr, in the order they ran (to see load come and go). */
+const TRACE = process.env.BENCH_LOOPBACK_TRACE === '1';
+
 /** Timed windows per side in one repetition (`BENCH_LOOPBACK_WINDOWS` overrides, for experiments). */
 function windowsPerRepetition(config: BenchConfig): number {
   const forced = Number(process.env.BENCH_LOOPBACK_WINDOWS);
@@ -351,7 +354,12 @@ function loopbackWorkload(
     for (let w = 0; w < windows; w++) {
       for (let k = 0; k < SIDES.length; k++) {
         const side = SIDES[(rounds + w + k) % SIDES.length]!;
-        got[side].push(await run(peers![side], counters[side], ms, config));
+        const window = await run(peers![side], counters[side], ms, config);
+        if (TRACE)
+          process.stderr.write(
+            `${warmup ? 'warm-up ' : ''}${name} ${side}: ${window.value.toPrecision(4)} /s, ${window.cpu.toPrecision(4)} /CPU s\n`,
+          );
+        got[side].push(window);
       }
     }
     rounds++;
