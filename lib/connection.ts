@@ -269,11 +269,8 @@ export class Connection {
   }
 
   /**
-   * `send()` for a transport that writes two buffers as cheaply as one (a socket's
-   * writev): a large payload sent unmasked and untransformed (a server's, without
-   * extensions) comes back as its header and the payload itself, not copied into one
-   * buffer, so the payload must not change until written. Anything else as `send()`.
-   * @internal The stream layer's; not part of the public API.
+   * @internal `send()`, but a large payload sent unmasked and untransformed comes back as
+   * its header and the payload itself (not copied; see `FrameProtocol.sendData`).
    */
   sendSplit(event: ConnectionEvent): Buffer | SplitFrame {
     return this.#send(event, true);
