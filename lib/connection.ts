@@ -34,6 +34,7 @@ import { CloseReason } from './close-codes';
 import { LocalProtocolError, RemoteProtocolError } from './errors';
 import { CloseConnectionEvent, type ConnectionEvent } from './events';
 import type { Extension } from './extensions/extension';
+import type { SplitFrame } from './frame/encoder';
 import { randomMaskKey, type MaskKeyGenerator } from './frame/mask';
 import { FrameProtocol, type FrameLimits } from './frame/protocol';
 
@@ -264,6 +265,18 @@ export class Connection {
    * be sent in the current state ("cannot send X in state Y") or is malformed.
    */
   send(event: ConnectionEvent): Buffer {
+    return this.#send(event, false) as Buffer;
+  }
+
+  /**
+   * @internal `send()`, but a large payload sent unmasked and untransformed comes back as
+   * its header and the payload itself (not copied; see `FrameProtocol.sendData`).
+   */
+  sendSplit(event: ConnectionEvent): Buffer | SplitFrame {
+    return this.#send(event, true);
+  }
+
+  #send(event: ConnectionEvent, split: boolean): Buffer | SplitFrame {
     const next = SEND[this.#state][event.type];
     if (next === undefined) {
       throw new LocalProtocolError(
@@ -271,11 +284,11 @@ export class Connection {
         isEventType(event) ? 'ERR_INVALID_STATE' : 'ERR_INVALID_EVENT',
       );
     }
-    let bytes: Buffer;
+    let bytes: Buffer | SplitFrame;
     switch (event.type) {
       case 'text':
       case 'bytes':
-        bytes = this.#proto.sendData(event.data, event.messageFinished, event.compress);
+        bytes = this.#proto.sendData(event.data, event.messageFinished, event.compress, split);
         break;
       case 'ping':
         bytes = this.#proto.ping(event.payload);

@@ -27,6 +27,7 @@ import {
 import { LocalProtocolError } from './errors';
 import type { ConnectionEvent, Headers, WSEvent } from './events';
 import type { Extension } from './extensions/extension';
+import type { SplitFrame } from './frame/encoder';
 import type { MaskKeyGenerator } from './frame/mask';
 import type { FrameLimits } from './frame/protocol';
 import { ClientHandshake } from './handshake/client-handshake';
@@ -169,6 +170,12 @@ export class WSConnection {
     if (this.#connection === null) return this.#handshake!.send(event);
     if (isConnectionEvent(event)) return this.#connection.send(event);
     throw new LocalProtocolError(`cannot send '${event.type}' in state ${this.state}`, 'ERR_INVALID_STATE');
+  }
+
+  /** @internal `send()`, where a large unmasked payload may come back apart from its header (see `Connection.sendSplit`). */
+  sendSplit(event: WSEvent): Buffer | SplitFrame {
+    if (this.#connection !== null && isConnectionEvent(event)) return this.#connection.sendSplit(event);
+    return this.send(event);
   }
 
   /**

@@ -12,7 +12,9 @@ import {
   Pong,
   TextMessage,
   type ConnectionEvent,
+  type ConnectionRole,
 } from '../lib/index';
+import { SPLIT_MIN } from '../lib/frame/encoder';
 import { masked, merge, splitAt } from './helpers/bytes';
 
 const { OPEN, LOCAL_CLOSING, REMOTE_CLOSING, CLOSED } = ConnectionState;
@@ -235,4 +237,61 @@ describe('round trip (property): encode -> decode gives back the messages', () =
       );
     });
   }
+});
+
+describe('Connection.sendSplit: a large unmasked payload apart from its header', () => {
+  const big = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => i & 0xff));
+
+  it('server, binary of 16 KiB or more: [header, the payload itself], the bytes send() makes', () => {
+    for (const n of [SPLIT_MIN, 0xffff, 0x10000, 200_000]) {
+      const data = big(n);
+      const parts = new Connection(ConnectionType.SERVER).sendSplit(new BytesMessage({ data }));
+      expect(Buffer.isBuffer(parts)).to.equal(false);
+      const [header, payload] = parts as readonly [Buffer, Buffer];
+      expect(payload).to.equal(data); // the same buffer: not copied
+      const whole = new Connection(ConnectionType.SERVER).send(new BytesMessage({ data }));
+      expect(Buffer.concat([header, payload]).equals(whole), `${n} bytes`).to.equal(true);
+    }
+  });
+
+  it('a Uint8Array payload is split as a view of the same memory', () => {
+    const bytes = new Uint8Array(big(SPLIT_MIN + 3));
+    const [, payload] = new Connection(ConnectionType.SERVER).sendSplit(new BytesMessage({ data: bytes })) as readonly [
+      Buffer,
+      Buffer,
+    ];
+    expect(payload.buffer).to.equal(bytes.buffer);
+    expect(payload.length).to.equal(bytes.length);
+  });
+
+  it('fragments keep their opcodes and FIN bits (binary, then continuation)', () => {
+    const conn = new Connection(ConnectionType.SERVER);
+    const first = conn.sendSplit(new BytesMessage({ data: big(SPLIT_MIN), messageFinished: false }));
+    const last = conn.sendSplit(new BytesMessage({ data: big(SPLIT_MIN) }));
+    expect((first as readonly Buffer[])[0]![0]).to.equal(0x02);
+    expect((last as readonly Buffer[])[0]![0]).to.equal(0x80);
+  });
+
+  it('anything else comes back whole, as send() makes it: small, text, masked (client), control frames', () => {
+    const cases: Array<[ConnectionRole, ConnectionEvent]> = [
+      [ConnectionType.SERVER, new BytesMessage({ data: big(SPLIT_MIN - 1) })],
+      [ConnectionType.SERVER, new TextMessage({ data: 'x'.repeat(SPLIT_MIN * 2) })],
+      [ConnectionType.CLIENT, new BytesMessage({ data: big(SPLIT_MIN * 2) })],
+      [ConnectionType.SERVER, new Ping({ payload: Buffer.from('p') })],
+      [ConnectionType.SERVER, new CloseConnection({ code: 1000 })],
+    ];
+    for (const [role, event] of cases) {
+      const key = () => Uint8Array.of(1, 2, 3, 4);
+      const out = new Connection(role, { maskKey: key }).sendSplit(event);
+      expect(Buffer.isBuffer(out), `${role} ${event.type}`).to.equal(true);
+      expect((out as Buffer).equals(new Connection(role, { maskKey: key }).send(event))).to.equal(true);
+    }
+  });
+
+  it('follows the state machine as send() does: cannot send bytes in state CLOSED', () => {
+    const conn = new Connection(ConnectionType.SERVER);
+    conn.sendSplit(new CloseConnection({ code: 1000 }));
+    expect(conn.state).to.equal(ConnectionState.LOCAL_CLOSING);
+    expect(() => conn.sendSplit(new BytesMessage({ data: big(SPLIT_MIN) }))).to.throw(LocalProtocolError);
+  });
 });

@@ -2,6 +2,7 @@
 import { expect } from 'chai';
 import {
   AcceptConnection,
+  BytesMessage,
   CloseConnection,
   ConnectionState,
   ConnectionType,
@@ -655,5 +656,20 @@ describe('WSConnection: an open connection keeps nothing of its handshake', () =
     } finally {
       watched.restore();
     }
+  });
+});
+
+describe('WSConnection.sendSplit', () => {
+  it('once open, passes a large server payload on apart from its header; handshake events go whole, as send() makes them', () => {
+    const ws = new WSConnection(ConnectionType.SERVER);
+    ws.receiveData(request());
+    expect([...ws.events()].map((e) => e.type)).to.deep.equal(['request']);
+    const accept = ws.sendSplit(new AcceptConnection());
+    expect(Buffer.isBuffer(accept)).to.equal(true);
+    expect((accept as Buffer).toString()).to.match(/^HTTP\/1\.1 101 /);
+    const data = Buffer.alloc(32 * 1024, 7);
+    const parts = ws.sendSplit(new BytesMessage({ data })) as readonly [Buffer, Buffer];
+    expect(parts[1]).to.equal(data);
+    expect(parts[0].equals(Buffer.from([0x82, 0x7e, 0x80, 0x00]))).to.equal(true);
   });
 });

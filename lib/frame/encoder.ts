@@ -67,6 +67,26 @@ export function writeHeader(
 }
 
 /**
+ * Unmasked payloads of at least this many bytes may go out after their header instead of
+ * being copied into one frame buffer: past this size the copy costs more than a second
+ * buffer in the transport's writev (a small frame is cheaper copied and written whole).
+ */
+export const SPLIT_MIN = 16 * 1024;
+
+/**
+ * A frame as two buffers written one after the other: its header, then its payload as
+ * the caller gave it (not copied, so it must not change until written).
+ */
+export type SplitFrame = readonly [header: Buffer, payload: Buffer];
+
+/** The header alone of an unmasked frame whose payload is written after it as is. */
+export function encodeHeader(fin: boolean, rsv: number, opcode: number, length: number): Buffer {
+  const out = Buffer.allocUnsafe(headerLength(length, false));
+  writeHeader(out, fin, rsv, opcode, length, null);
+  return out;
+}
+
+/**
  * Serialize one frame into a single Buffer. `maskKey` is null for a server (frames go
  * unmasked) and the key generator for a client.
  */

@@ -77,6 +77,28 @@ export function usesNativeMask(length: number): boolean {
   return native !== null && length >= NATIVE_MIN;
 }
 
+/**
+ * Copy `length` bytes of `src` from `srcOffset` into `dst` at `dstOffset`, unmasked with
+ * `key` from key octet `phase`, in one pass (a copy, then unmasking in place, reads and
+ * writes the bytes twice). Returns the phase after the last byte.
+ */
+export function unmaskInto(
+  src: Uint8Array,
+  srcOffset: number,
+  length: number,
+  dst: Uint8Array,
+  dstOffset: number,
+  key: Uint8Array,
+  phase: number,
+): number {
+  if (native !== null && length >= NATIVE_MIN) {
+    native.mask(src.subarray(srcOffset, srcOffset + length), rotate(key, phase), dst, dstOffset, length);
+    return (phase + length) & 3;
+  }
+  dst.set(src.subarray(srcOffset, srcOffset + length), dstOffset);
+  return unmaskInPlace(dst, dstOffset, length, key, phase);
+}
+
 /** Write `src` XOR `key` (from key octet 0) into `dst` at `dstOffset`. */
 export function maskInto(src: Uint8Array, dst: Uint8Array, dstOffset: number, key: Uint8Array): void {
   const length = src.length;

@@ -20,7 +20,7 @@ import type { Extension } from '../extensions/extension';
 import { PerMessageDeflate } from '../extensions/permessage-deflate';
 import type { PreparedMessage } from '../prepared-message';
 import { closeBody, parseClose } from './close-frame';
-import { encodeFrame, encodeTextFrame } from './encoder';
+import { SPLIT_MIN, encodeFrame, encodeHeader, encodeTextFrame, type SplitFrame } from './encoder';
 import type { MaskKeyGenerator } from './mask';
 import { MAX_CONTROL_PAYLOAD, Opcode, isControl } from './opcode';
 import { FrameReader, protocolError } from './reader';
@@ -300,8 +300,24 @@ export class FrameProtocol {
 
   // ---- outbound ----
 
-  /** Serialize a message piece. Text and bytes may not be mixed within one message. */
-  sendData(data: string | Uint8Array, messageFinished: boolean, compress: boolean | undefined): Buffer {
+  /**
+   * Serialize a message piece. Text and bytes may not be mixed within one message. With
+   * `split`, a large unmasked payload that no extension transforms comes back as its
+   * header and itself (`SplitFrame`), not copied into a frame buffer.
+   */
+  sendData(data: string | Uint8Array, messageFinished: boolean, compress: boolean | undefined): Buffer;
+  sendData(
+    data: string | Uint8Array,
+    messageFinished: boolean,
+    compress: boolean | undefined,
+    split: boolean,
+  ): Buffer | SplitFrame;
+  sendData(
+    data: string | Uint8Array,
+    messageFinished: boolean,
+    compress: boolean | undefined,
+    split = false,
+  ): Buffer | SplitFrame {
     const isText = typeof data === 'string';
     let opcode: number = isText ? Opcode.TEXT : Opcode.BINARY;
     if (this.#outboundOpcode === 0) {
@@ -324,6 +340,12 @@ export class FrameProtocol {
       return encodeTextFrame(messageFinished, opcode, data, this.#maskKey);
     }
     const payload = isText ? Buffer.from(data) : data;
+    if (split && this.#maskKey === null && this.#extensions.length === 0 && payload.length >= SPLIT_MIN) {
+      const view = Buffer.isBuffer(payload)
+        ? payload
+        : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      return [encodeHeader(messageFinished, 0, opcode, payload.length), view];
+    }
     return this.#frame(opcode, payload, messageFinished, preference);
   }
 

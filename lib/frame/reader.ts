@@ -4,12 +4,13 @@
  *
  * Chunks are kept as a list (never concatenated while they wait); a header split across
  * chunks is gathered into a 14-byte scratch area. A payload piece that lies within one
- * chunk of an unmasked stream is handed out as a view of that chunk, with no copy.
+ * chunk is handed out as a view of that chunk (unmasked in place), with no copy; one that
+ * spans buffered chunks is gathered into one buffer, unmasked on the way (one pass).
  */
 // The module's binding: the global `Buffer` is an accessor on globalThis (a getter call per use).
 import { Buffer } from 'node:buffer';
 import { RemoteProtocolError, type RemoteErrorCode } from '../errors';
-import { unmaskInPlace, unmaskViewNative, usesNativeMask } from './mask';
+import { unmaskInPlace, unmaskInto, unmaskViewNative, usesNativeMask } from './mask';
 import {
   FIN,
   LENGTH_16,
@@ -300,7 +301,6 @@ export class FrameReader {
       this.#consume(want);
     } else {
       const out = this.#take(want);
-      if (this.#masked) this.#phase = unmaskInPlace(out, 0, want, keyBytes(this.#key), this.#phase);
       this.pieceBuffer = out;
       this.pieceStart = 0;
       this.pieceEnd = want;
@@ -340,14 +340,15 @@ export class FrameReader {
     return this.#gather(i + 1)[i]!;
   }
 
-  // Consume `n` buffered bytes into a new Buffer.
+  // Consume `n` payload bytes into a new Buffer, unmasked on the way (one pass).
   #take(n: number): Buffer {
     const out = Buffer.allocUnsafe(n);
     let copied = 0;
     while (copied < n) {
       const chunk = this.#chunks[this.#head]!;
       const k = Math.min(chunk.length - this.#offset, n - copied);
-      chunk.copy(out, copied, this.#offset, this.#offset + k);
+      if (this.#masked) this.#phase = unmaskInto(chunk, this.#offset, k, out, copied, keyBytes(this.#key), this.#phase);
+      else chunk.copy(out, copied, this.#offset, this.#offset + k);
       copied += k;
       this.#consume(k);
     }

@@ -160,6 +160,11 @@ export class Engine
     return this.#output.push(chunk);
   }
 
+  /** Push a frame's header and payload (not joined when the transport writes both at once). */
+  pushSplit(header: Buffer, payload: Buffer): boolean {
+    return this.#output.pushSplit(header, payload);
+  }
+
   /** Bytes pushed and not yet taken by the transport. */
   get readableLength(): number {
     return this.#output.readableLength;
@@ -236,7 +241,9 @@ export class Engine
     const core = this.connection.connection;
     if (core === null || this.ending.outputOver || !core.canSend(typeOf(event) as SendableType)) return null;
     const prepared = event instanceof PreparedMessage;
-    const ok = this.out.write(prepared ? core.sendPrepared(event) : this.connection.send(event));
+    const ok = prepared
+      ? this.out.write(core.sendPrepared(event))
+      : this.out.writeFrame(this.connection.sendSplit(event));
     if (!prepared && event.type === 'close') this.ending.followCore();
     return ok;
   }

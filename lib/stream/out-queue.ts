@@ -8,6 +8,8 @@
  * floods pings and never reads cannot grow our memory.
  */
 
+import type { SplitFrame } from '../frame/encoder';
+
 // Frames smaller than this are coalesced within a tick.
 const COALESCE_MAX = 16 * 1024;
 
@@ -15,6 +17,8 @@ const COALESCE_MAX = 16 * 1024;
 export interface OutQueueSink {
   /** Push a chunk onto the readable side; false when it is at its high-water mark. */
   push(chunk: Buffer): boolean;
+  /** Push a frame's header and then its payload (a `SplitFrame`), like `push`. */
+  pushSplit(header: Buffer, payload: Buffer): boolean;
   /** Bytes in the readable side's buffer. */
   readonly readableLength: number;
   /** The readable side's high-water mark. */
@@ -60,6 +64,14 @@ export class OutQueue {
       scheduleFlush(this);
     }
     return !this.full;
+  }
+
+  /** Queue a frame that may come as its header and payload apart (`Connection.sendSplit`). */
+  writeFrame(frame: Buffer | SplitFrame): boolean {
+    if (Buffer.isBuffer(frame)) return this.write(frame);
+    if (this.#closed) return false;
+    this.flush();
+    return this.#sink.pushSplit(frame[0], frame[1]);
   }
 
   /**

@@ -221,6 +221,8 @@ export class WebSocketDuplex extends Duplex {
    * the close handshake started the message is dropped: false, and the callback gets an
    * `ERR_INVALID_STATE` error. Throws `LocalProtocolError` before the handshake completed.
    * A `PreparedMessage` (a broadcast) goes out as it was prepared; `options` do not apply.
+   * A server's binary payload of 16 KiB or more is written as it is, not copied (as
+   * `socket.write` does): do not change it before the callback.
    */
   send(data: string | Uint8Array | PreparedMessage, options: SendOptions = {}, callback?: Callback): boolean {
     return this.#e.sendEvent(data instanceof PreparedMessage ? data : messageEvent(data, options), callback);

@@ -12,6 +12,8 @@ import type { OutQueueSink } from './out-queue';
 /** A transport the output can be written to directly (a socket, an HTTP/2 stream). */
 export interface Transport {
   write(chunk: Buffer): boolean;
+  cork?(): void;
+  uncork?(): void;
   end(): unknown;
   readonly destroyed: boolean;
   readonly writableLength: number;
@@ -37,6 +39,12 @@ export class ReadableOutput implements WireOutput {
 
   push(chunk: Buffer): boolean {
     return this.#stream.push(chunk);
+  }
+
+  // One chunk per frame, as a reader of the Duplex has always got them (a pipe would write
+  // a lone header as a write of its own).
+  pushSplit(header: Buffer, payload: Buffer): boolean {
+    return this.#stream.push(Buffer.concat([header, payload], header.length + payload.length));
   }
 
   get readableLength(): number {
@@ -79,6 +87,19 @@ export class TransportOutput implements WireOutput {
   push(chunk: Buffer): boolean {
     const transport = this.transport;
     if (!transport.destroyed) transport.write(chunk); // a gone transport: drained into the void
+    return transport.writableLength < this.readableHighWaterMark;
+  }
+
+  // Corked, so that the header and its payload leave in one writev: no copy of the payload
+  // and no segment of its own for the header (the socket has Nagle off).
+  pushSplit(header: Buffer, payload: Buffer): boolean {
+    const transport = this.transport;
+    if (!transport.destroyed) {
+      transport.cork?.();
+      transport.write(header);
+      transport.write(payload);
+      transport.uncork?.();
+    }
     return transport.writableLength < this.readableHighWaterMark;
   }
 

@@ -11,7 +11,7 @@ import {
   TextMessage,
 } from '../../lib/index';
 import fc from 'fast-check';
-import { encodeFrame, encodeTextFrame } from '../../lib/frame/encoder';
+import { SPLIT_MIN, encodeFrame, encodeHeader, encodeTextFrame } from '../../lib/frame/encoder';
 import { hex, KEY } from '../helpers/bytes';
 
 const fixedKey = () => KEY;
@@ -216,5 +216,19 @@ describe('frame encoder (RFC 6455 5.2)', () => {
         { seed: 18, numRuns: 300 },
       );
     });
+  });
+
+  it('5.2 encodeHeader writes the header encodeFrame puts before an unmasked payload, at every length class', () => {
+    for (const length of [0, 1, 125, 126, 0xffff, 0x10000, SPLIT_MIN, 100_000]) {
+      for (const [fin, rsv, opcode] of [
+        [true, 0, 0x2],
+        [false, 0x40, 0x0],
+      ] as const) {
+        const payload = Buffer.alloc(length, 0x5a);
+        const whole = encodeFrame(fin, rsv, opcode, payload, null);
+        const header = encodeHeader(fin, rsv, opcode, length);
+        expect(Buffer.concat([header, payload]).equals(whole), `length ${length}`).to.equal(true);
+      }
+    }
   });
 });

@@ -4,6 +4,7 @@ import {
   maskInto,
   randomMaskKey,
   unmaskInPlace,
+  unmaskInto,
   unmaskViewNative,
   usesNativeMask,
 } from '../../lib/frame/mask';
@@ -113,5 +114,23 @@ describe('frame/mask', () => {
     }
     // 5000 draws from 2^32 values: a repeat is possible but under 0.3% likely; allow one.
     expect(seen.size).to.be.at.least(4999);
+  });
+
+  it('RFC 6455 5.3: unmaskInto copies and unmasks in one pass, as a copy then unmaskInPlace would, at every phase and size path', () => {
+    const rand = rng(17);
+    for (const length of [0, 1, 3, 47, 48, 49, 511, 512, 513, 4099]) {
+      for (let phase = 0; phase < 4; phase++) {
+        const src = randomBytes(length + 7, rand);
+        const before = Buffer.from(src);
+        const key = randomBytes(4, rand);
+        const dst = Buffer.alloc(length + 5, 0xee);
+        const next = unmaskInto(src, 3, length, dst, 2, key, phase);
+        expect(next, `len ${length} phase ${phase}`).to.equal((phase + length) & 3);
+        expect(dst.subarray(2, 2 + length).equals(reference(src.subarray(3, 3 + length), key, phase))).to.equal(true);
+        expect(dst.subarray(0, 2).equals(Buffer.alloc(2, 0xee)), 'bytes before left alone').to.equal(true);
+        expect(dst.subarray(2 + length).equals(Buffer.alloc(3, 0xee)), 'bytes after left alone').to.equal(true);
+        expect(src.equals(before), 'the source is not changed').to.equal(true);
+      }
+    }
   });
 });

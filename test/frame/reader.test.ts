@@ -129,6 +129,38 @@ describe('frame decoder (RFC 6455 section 5)', () => {
       const data = masked({ opcode: 0x1, payload, mask: hex('01 02 03 04') });
       expectAllChunkings(data, SERVER, [{ type: 'text', data: payload.toString() }]);
     });
+
+    for (const [role, build] of [
+      [SERVER, masked],
+      [CLIENT, frame],
+    ] as const) {
+      const who = role === SERVER ? 'server receives masked' : 'client receives unmasked';
+      it(`5.3 ${who}: a payload spanning buffered chunks is gathered whole, at every pair of cut points`, () => {
+        // Both chunks are given before the events are read, so one piece spans them (the
+        // gathering copy, which unmasks as it copies); every key phase at every cut.
+        const payload = Buffer.from(Array.from({ length: 300 }, (_, i) => (i * 7 + (i >> 3)) & 0xff));
+        const data = build({ opcode: 0x2, payload, ...(role === SERVER ? { mask: hex('a1 b2 c3 d4') } : {}) });
+        let wrong = 0;
+        for (let a = 1; a < data.length; a++) {
+          for (const b of [a + 1, a + 3, Math.floor((a + data.length) / 2), data.length - 1]) {
+            if (b <= a || b >= data.length) continue;
+            const conn = new Connection(role);
+            // Copies: a server unmasks in place what it is given.
+            for (const part of [data.subarray(0, a), data.subarray(a, b), data.subarray(b)]) {
+              conn.receiveData(Buffer.from(part));
+            }
+            const events = [...conn.events()];
+            const got = merge(events);
+            if (
+              got.length !== 1 ||
+              JSON.stringify(got[0]) !== JSON.stringify({ type: 'bytes', data: payload.toString('hex') })
+            )
+              wrong++;
+          }
+        }
+        expect(wrong, 'cuts that did not give the message back whole').to.equal(0);
+      });
+    }
   });
 
   describe('opcodes and reserved bits (RFC 6455 5.2)', () => {

@@ -3,7 +3,8 @@
  * stream's parts, and once the handshake is over it holds neither the HTTP request nor
  * the hooks and options that came with it (an idle server keeps many connections; these
  * pin the release, by reachability after garbage collection, not by timings). Its
- * behaviour as a whole is tested through `WebSocketDuplex` (test/stream/*.test.ts).
+ * behaviour as a whole is tested through `WebSocketDuplex` (test/stream/*.test.ts); here
+ * also how a server's large messages leave (header and payload apart, in one writev).
  */
 import { expect } from 'chai';
 import * as http from 'node:http';
@@ -83,5 +84,51 @@ describe('stream/engine', () => {
     expect(await released(refs[0]!.req), 'the IncomingMessage').to.equal(false);
     pending[0]!.terminate();
     await attempt;
+  });
+
+  it("a server's large binary messages go to the socket as header and payload, the payload not copied, in order with the rest", async () => {
+    server.removeAllListeners('upgrade');
+    const written: Buffer[] = [];
+    const sent: Buffer[] = [];
+    server.on('upgrade', (req: http.IncomingMessage, socket, head: Buffer) => {
+      const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+      socket.write = ((chunk: Buffer) => (written.push(chunk), write(chunk))) as typeof socket.write;
+      const ws = handleUpgrade(req, socket, head);
+      ws.on('message', (data, isBinary) => {
+        if (isBinary) sent.push(data as Buffer);
+        ws.send(data, { binary: isBinary });
+      });
+      open.push(ws);
+    });
+    const client = await connect(`ws://127.0.0.1:${port}/`);
+    const sizes = [16 * 1024 - 1, 16 * 1024, 64 * 1024, 64 * 1024 + 10, 300_000];
+    const expected: Array<string | Buffer> = [];
+    for (const [i, n] of sizes.entries()) {
+      const data = Buffer.from(Array.from({ length: n }, (_, k) => (k * (i + 3)) & 0xff));
+      expected.push(data, `after ${n}`);
+    }
+    const got: Array<string | Buffer> = [];
+    const all = new Promise<void>((resolve) =>
+      client.on('message', (data) => {
+        got.push(data);
+        if (got.length === expected.length) resolve();
+      }),
+    );
+    for (const message of expected) client.send(message);
+    await all;
+    expect(got.length).to.equal(expected.length);
+    for (const [i, message] of expected.entries()) {
+      expect(
+        typeof got[i] === 'string' ? got[i] : (got[i] as Buffer).equals(message as Buffer),
+        `message ${i}`,
+      ).to.equal(typeof message === 'string' ? message : true);
+    }
+    // The echoed Buffers of 16 KiB and more went to the socket themselves; the smaller one was copied into its frame.
+    const large = sent.filter((b) => b.length >= 16 * 1024);
+    expect(large).to.have.length(4);
+    for (const payload of large) expect(written.includes(payload), `${payload.length} bytes`).to.equal(true);
+    expect(written.includes(sent[0]!)).to.equal(false);
+    client.close();
+    await once(client, 'close');
   });
 });

@@ -12,6 +12,12 @@ class FakeSink implements OutQueueSink {
     this.readableLength += chunk.length;
     return this.readableLength < this.readableHighWaterMark;
   }
+  /** Records the pair, counted as one push of both. */
+  pushSplit(header: Buffer, payload: Buffer): boolean {
+    this.split.push([header, payload]);
+    return this.push(Buffer.concat([header, payload]));
+  }
+  readonly split: Array<[Buffer, Buffer]> = [];
   /** The transport took everything. */
   drain(): void {
     this.readableLength = 0;
@@ -200,6 +206,41 @@ describe('stream/out-queue', () => {
       await nextTick();
       expect(sink.pushed).to.have.length(0);
       expect(q.write(Buffer.from('late'))).to.equal(false);
+    });
+  });
+
+  describe('writeFrame (a frame whole, or its header and payload apart)', () => {
+    it('a whole frame is queued as write() queues it (small ones coalesce)', async () => {
+      const sink = new FakeSink();
+      const q = new OutQueue(sink);
+      q.writeFrame(Buffer.from('a'));
+      q.writeFrame(Buffer.from('b'));
+      await nextTick();
+      expect(sink.pushed).to.deep.equal([Buffer.from('ab')]);
+      expect(sink.split).to.deep.equal([]);
+    });
+
+    it('a split frame flushes the small frames first, then goes to the sink as its pair, at once (order kept)', () => {
+      const sink = new FakeSink(1024 * 1024);
+      const q = new OutQueue(sink);
+      const header = Buffer.from([0x82, 0x7e, 0x40, 0x00]);
+      const payload = fill(KiB16, 0x43);
+      q.write(Buffer.from('s1'));
+      expect(q.writeFrame([header, payload])).to.equal(true);
+      expect(sink.pushed[0]).to.deep.equal(Buffer.from('s1'));
+      expect(sink.split).to.have.length(1);
+      expect(sink.split[0]![0]).to.equal(header);
+      expect(sink.split[0]![1]).to.equal(payload); // the payload itself, not a copy
+      expect(q.pending).to.equal(0);
+    });
+
+    it('says the transport is behind as the sink does, and refuses once closed', () => {
+      const sink = new FakeSink(KiB16);
+      const q = new OutQueue(sink);
+      expect(q.writeFrame([Buffer.from([0x82, 0x7e, 0x40, 0x00]), fill(KiB16, 1)])).to.equal(false);
+      q.close(false);
+      expect(q.writeFrame([Buffer.from([0x82, 0x7e, 0x40, 0x00]), fill(KiB16, 1)])).to.equal(false);
+      expect(sink.split).to.have.length(1);
     });
   });
 });

@@ -64,4 +64,39 @@ describe('stream/wire-output', () => {
     expect(output.taken).to.equal(true);
     expect(errors).to.deep.equal([]);
   });
+
+  it('ReadableOutput: a split frame is pushed as one chunk (a reader of the Duplex gets a frame per chunk, as before)', () => {
+    const stream = new Duplex({ read() {}, write: (_c, _e, cb: () => void) => cb() });
+    const output = new ReadableOutput(stream);
+    output.pushSplit(Buffer.from('hd'), Buffer.from('payload'));
+    expect(stream.readableLength).to.equal(9);
+    expect((stream.read() as Buffer).toString()).to.equal('hdpayload');
+  });
+
+  it('TransportOutput: a split frame goes to the transport corked, header and payload in one writev, the payload not copied', () => {
+    const writes: Buffer[][] = [];
+    const transport = new Writable({
+      writev(chunks, cb) {
+        writes.push(chunks.map((c) => c.chunk as Buffer));
+        cb();
+      },
+      write(chunk: Buffer, _e, cb) {
+        writes.push([chunk]);
+        cb();
+      },
+    });
+    const output = new TransportOutput(transport, 1024 * 1024);
+    const payload = Buffer.alloc(20_000, 9);
+    expect(output.pushSplit(Buffer.from([0x82, 0x7e, 0x4e, 0x20]), payload)).to.equal(true);
+    expect(writes).to.have.length(1);
+    expect(writes[0]).to.have.length(2);
+    expect(writes[0]![1]).to.equal(payload);
+  });
+
+  it('TransportOutput: a split frame to a destroyed transport drains into the void', () => {
+    const transport = new PassThrough();
+    transport.destroy();
+    const output = new TransportOutput(transport, 16);
+    expect(output.pushSplit(Buffer.from('h'), Buffer.from('late'))).to.equal(true);
+  });
 });
