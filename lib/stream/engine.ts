@@ -145,7 +145,13 @@ export class Engine
    */
   writeTo(output: TransportOutput): void {
     const ws = this.ws;
-    if (ws.readableEnded || this.#output instanceof TransportOutput) return;
+    if (this.#output instanceof TransportOutput) return;
+    if (ws.readableEnded) {
+      // Our output ended before the transport was wired (a deadline while connecting):
+      // nothing goes to it, but it still hears of the close, to let its socket go.
+      ws.once('close', () => output.closed());
+      return;
+    }
     this.out.flush();
     for (let chunk = ws.read() as Buffer | null; chunk !== null; chunk = ws.read() as Buffer | null) {
       output.push(chunk);
@@ -183,7 +189,10 @@ export class Engine
     this.endMessages();
     callback(error);
     this.flow.end(dropped('the WebSocket closed before this was sent'));
-    const emitClose = () => this.ws.emit('close', ...report);
+    const emitClose = () => {
+      this.#output.closed();
+      this.ws.emit('close', ...report);
+    };
     if (this.#app === null) process.nextTick(emitClose);
     else this.#app.afterDrained(emitClose, this.timings.closeTimeout);
   }

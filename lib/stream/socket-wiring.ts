@@ -103,7 +103,8 @@ class Link extends TransportOutput {
     }
   }
 
-  streamClosed(): void {
+  /** The stream closed (just before its 'close' event): the socket goes once it flushed. */
+  override closed(): void {
     const socket = this.socket;
     if (socket.destroyed) return;
     // We end the socket only when our output ended normally (Engine.endOutput).
@@ -142,9 +143,6 @@ function onSocketClose(this: Linked): void {
 function onSocketDrain(this: Linked): void {
   this[kLink].ws[kDrained]();
 }
-function onStreamClose(this: Linked): void {
-  this[kLink].streamClosed();
-}
 
 /**
  * Wire `socket` into `ws` and `ws` into `socket` (the input side now, unless `readLater`).
@@ -157,12 +155,10 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
   s.setTimeout?.(0);
   const link = new Link(ws, s, onEof);
   (socket as unknown as Linked)[kLink] = link;
-  (ws as unknown as Linked)[kLink] = link;
   socket.on('end', onSocketEnd);
   socket.on('error', onSocketError);
   socket.on('close', onSocketClose);
   socket.on('drain', onSocketDrain);
-  ws.on('close', onStreamClose);
   ws[kOutputTo](link);
   if (!readLater) link.startReading();
   return () => link.startReading();

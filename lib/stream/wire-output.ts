@@ -27,6 +27,11 @@ export interface WireOutput extends OutQueueSink {
   readonly taken: boolean;
   /** Call back once `taken` (called after `end()`). */
   onceTaken(callback: () => void): void;
+  /**
+   * The stream closed: called just before its 'close' event (so before any listener of
+   * the user's), by the stream itself rather than as a listener of its own.
+   */
+  closed(): void;
 }
 
 /** The Duplex's readable side: a pipe (or any reader) takes the bytes. */
@@ -66,6 +71,9 @@ export class ReadableOutput implements WireOutput {
   onceTaken(callback: () => void): void {
     this.#stream.once('end', callback);
   }
+
+  /** Nothing to do: whoever pipes the stream watches it. */
+  closed(): void {}
 }
 
 /**
@@ -120,4 +128,7 @@ export class TransportOutput implements WireOutput {
   onceTaken(callback: () => void): void {
     if (this.#ended) process.nextTick(callback);
   }
+
+  /** Nothing to do here; the socket wiring (socket-wiring.ts) lets its socket go. */
+  closed(): void {}
 }

@@ -164,11 +164,37 @@ describe('stream/socket-wiring', () => {
       expect(a.socket.listeners(event), `socket '${event}'`).to.have.length(1);
       expect(a.socket.listeners(event)[0]).to.equal(b.socket.listeners(event)[0]);
     }
-    expect(a.ws.listeners('close')).to.have.length(1);
-    expect(a.ws.listeners('close')[0]).to.equal(b.ws.listeners('close')[0]);
+    // The stream tells the wiring of its close itself: no listener of ours on it (a user's
+    // 'close' listener is then the only one, not an array of two).
+    expect(a.ws.listenerCount('close')).to.equal(0);
     // The output goes to the socket directly: nothing reads the wire face.
     expect(a.ws.listenerCount('data')).to.equal(0);
     a.ws.destroy();
     b.ws.destroy();
+  });
+
+  it("the stream's close lets the socket go: wired at once, and wired after its output had already ended", async () => {
+    const wired = () => {
+      const socket = new Duplex({ read() {}, write: (_c, _e, cb: () => void) => cb() });
+      const ws = new WebSocketDuplex('server', { handshakeTimeout: 0 });
+      return { socket, ws };
+    };
+    const early = wired();
+    wireSocket(early.ws, early.socket);
+    early.ws.destroy();
+    await once(early.ws, 'close');
+    expect(early.socket.destroyed, 'wired at once').to.equal(true);
+
+    // Output over before the wiring (a deadline while a client was still connecting): the
+    // wiring sends nothing, yet still hears of the close.
+    const late = wired();
+    late.ws.push(null);
+    late.ws.resume();
+    await once(late.ws, 'end');
+    expect(late.ws.readableEnded).to.equal(true);
+    wireSocket(late.ws, late.socket);
+    late.ws.destroy();
+    await once(late.ws, 'close');
+    expect(late.socket.destroyed, 'wired after the output ended').to.equal(true);
   });
 });
