@@ -24,7 +24,7 @@ import { SPLIT_MIN, encodeFrame, encodeHeader, encodeTextFrame, type SplitFrame 
 import type { MaskKeyGenerator } from './mask';
 import { MAX_CONTROL_PAYLOAD, Opcode, isControl } from './opcode';
 import { FrameReader, protocolError } from './reader';
-import { Utf8Decoder } from './utf8';
+import { Utf8Decoder, decodeComplete } from './utf8';
 
 const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
 
@@ -71,7 +71,8 @@ export class FrameProtocol {
   #messageOpcode = 0; // TEXT or BINARY while a message is in progress, else 0
   #messageBytes = 0;
   #extensionsOwnMessage = false; // an extension claimed the first frame of this message
-  readonly #utf8 = new Utf8Decoder();
+  // Made at the first text piece that is not a whole message (decodeComplete needs none).
+  #utf8: Utf8Decoder | null = null;
   #stopped = false;
 
   // Outbound message state.
@@ -193,7 +194,7 @@ export class FrameProtocol {
         protocolError('ERR_EXPECTED_CONTINUATION', 'new data frame inside a fragmented message');
       this.#messageOpcode = opcode;
       this.#messageBytes = 0;
-      this.#utf8.reset();
+      this.#utf8?.reset();
     }
     // An extension that claimed the first frame of a message (RFC 7692: RSV1 on the
     // first frame only) transforms all of it, so wire lengths say nothing about the
@@ -238,9 +239,9 @@ export class FrameProtocol {
       let text: string | null = '';
       if (got) {
         this.#count(reader.pieceEnd - reader.pieceStart);
-        text = this.#utf8.decodeRange(reader.pieceBuffer, reader.pieceStart, reader.pieceEnd, messageFinished);
+        text = this.#decoder().decodeRange(reader.pieceBuffer, reader.pieceStart, reader.pieceEnd, messageFinished);
         reader.dropPiece();
-      } else if (messageFinished && this.#utf8.hasPending) {
+      } else if (messageFinished && this.#utf8?.hasPending === true) {
         text = null;
       }
       return this.#textEvent(text, frameFinished, messageFinished);
@@ -252,7 +253,7 @@ export class FrameProtocol {
     else this.#count(data.length);
     const messageFinished = frameFinished && fin;
     if (messageFinished) this.#messageOpcode = 0;
-    if (isText) return this.#textEvent(this.#utf8.decode(data, messageFinished), frameFinished, messageFinished);
+    if (isText) return this.#textEvent(this.#decoder().decode(data, messageFinished), frameFinished, messageFinished);
     return new BytesMessageEvent({ data, frameFinished, messageFinished });
   }
 
@@ -263,10 +264,13 @@ export class FrameProtocol {
     if (opcode === Opcode.BINARY) {
       return new BytesMessageEvent({ data: reader.pieceView(), frameFinished: true, messageFinished: true });
     }
-    this.#utf8.reset();
-    const text = this.#utf8.decodeRange(reader.pieceBuffer, reader.pieceStart, reader.pieceEnd, true);
+    const text = decodeComplete(reader.pieceBuffer, reader.pieceStart, reader.pieceEnd);
     reader.dropPiece();
     return this.#textEvent(text, true, true)!;
+  }
+
+  #decoder(): Utf8Decoder {
+    return (this.#utf8 ??= new Utf8Decoder());
   }
 
   #textEvent(text: string | null, frameFinished: boolean, messageFinished: boolean): TextMessageEvent | null {

@@ -75,6 +75,19 @@ function isAscii(bytes: Uint8Array, start: number, end: number): boolean {
   return true;
 }
 
+/**
+ * Validate and decode bytes[from, to) that end a message and follow nothing carried (a
+ * message whole in one piece): the text, or null when the bytes are not valid UTF-8 or end
+ * mid-sequence. What a fresh `Utf8Decoder`'s `decodeRange(bytes, from, to, true)` gives,
+ * with no decoder (a connection that only ever gets such messages needs none).
+ */
+export function decodeComplete(bytes: Buffer, from: number, to: number): string | null {
+  // Short ASCII runs (most chat and JSON messages): a JS scan beats the native call.
+  if (to - from <= ASCII_SCAN_MAX && isAscii(bytes, from, to)) return from === to ? '' : bytes.latin1Slice(from, to);
+  const body = from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to);
+  return isUtf8(body) ? bytes.utf8Slice(from, to) : null;
+}
+
 /** Validates and decodes one text message, piece by piece. */
 export class Utf8Decoder {
   #pending: Uint8Array | null = null; // a code point split across pieces (allocated when one is)
@@ -95,6 +108,7 @@ export class Utf8Decoder {
 
   /** `decode()` over bytes[from, to), without making a view. */
   decodeRange(bytes: Buffer, from: number, to: number, final: boolean): string | null {
+    if (final && this.#pendingLength === 0) return decodeComplete(bytes, from, to);
     let start = from;
     let prefix = '';
     if (this.#pendingLength > 0) {

@@ -8,7 +8,7 @@ import type { Readable } from 'readable-stream';
 import type { RemoteProtocolError } from '../errors';
 import type { RejectConnectionEvent, RejectDataEvent, RequestEvent, WSEvent } from '../events';
 import type { AppFace } from './app-face';
-import type { MessageQueue } from './messages';
+import type { MessagePiece } from './message-assembler';
 import type { Opening } from './opening';
 import type { WebSocketDuplexOptions } from './options';
 import type {} from './websocket-duplex';
@@ -101,7 +101,8 @@ declare module './websocket-duplex' {
 export interface DispatchTarget {
   app(): AppFace | null;
   readonly opening: Opening;
-  readonly messages: MessageQueue;
+  /** A piece of a message; the whole message for 'message' listeners when it finished one. */
+  message(event: MessagePiece, listening: boolean): string | Buffer | null;
   /** No more messages (without making a queue where none was made). */
   endMessages(): void;
   /** The accept hook; dropped once the handshake is over. */
@@ -131,7 +132,7 @@ export function dispatch(event: WSEvent, to: DispatchTarget): void {
       break;
     case 'text':
     case 'bytes': {
-      const whole = to.messages.add(event, emitter.listenerCount('message') > 0);
+      const whole = to.message(event, emitter.listenerCount('message') > 0);
       if (whole !== null) emitter.emit('message', whole, event.type === 'bytes');
       break;
     }

@@ -19,11 +19,12 @@ import { AppFace, type AppFaceOwner } from './app-face';
 import { closeReport } from './close-report';
 import { dispatch, type DispatchTarget } from './duplex-events';
 import { Ending, type EndingOwner } from './ending';
-import { Flow, inputTaken, type Callback, type FlowOwner, type InputTaken } from './flow';
+import { Flow, dropped, inputTaken, type Callback, type FlowOwner, type InputTaken } from './flow';
 import { LifecycleTimers, type TimerHooks } from './lifecycle-timers';
+import { MessageAssembler, type MessagePiece } from './message-assembler';
 import { MessageQueue, type MessageQueueOwner } from './messages';
 import { Opening, clientRequest, type HeadSink, type OpeningOwner } from './opening';
-import { makeExtensions, type ResolvedTimings, type WebSocketDuplexOptions } from './options';
+import { extensionsOf, type ResolvedTimings, type WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
 import { ReadableOutput, TransportOutput, type WireOutput } from './wire-output';
 import type { WebSocketDuplex } from './websocket-duplex';
@@ -42,8 +43,10 @@ export class Engine
   readonly #client: boolean;
   readonly out: OutQueue;
   readonly timers: LifecycleTimers;
-  #messages: MessageQueue | null = null; // made on first use: an idle connection has none
+  #messages: MessageQueue | null = null; // made by messages(): 'message' listeners need none
   #messagesEnded = false; // end() came before the queue was made
+  // For 'message' listeners while there is no queue, from the first message in pieces.
+  #assembler: MessageAssembler | null = null;
   readonly flow: Flow;
   readonly ending: Ending;
   readonly opening: Opening;
@@ -81,13 +84,21 @@ export class Engine
     this.timers.startHandshake();
   }
 
-  /** The queue of whole messages (for 'message' listeners and `messages()`), made on first use. */
+  /** The queue of whole messages for `messages()` (and then 'message' listeners), made on first use. */
   get messages(): MessageQueue {
     if (this.#messages === null) {
-      this.#messages = new MessageQueue(this, this.timings.appHighWaterMark);
+      this.#messages = new MessageQueue(this, this.timings.appHighWaterMark, this.#assembler ?? undefined);
+      this.#assembler = null;
       if (this.#messagesEnded) this.#messages.end();
     }
     return this.#messages;
+  }
+
+  /** DispatchTarget: a piece of a message (the `messages()` queue, if any, gets it too). */
+  message(event: MessagePiece, listening: boolean): string | Buffer | null {
+    if (this.#messages !== null) return this.#messages.add(event, listening);
+    if (this.#assembler === null && event.messageFinished) return listening ? event.data : null;
+    return (this.#assembler ??= new MessageAssembler()).add(event, listening);
   }
 
   /** DispatchTarget: no more messages (the queue's iterators finish after what is queued). */
@@ -146,12 +157,8 @@ export class Engine
   writeTo(output: TransportOutput): void {
     const ws = this.ws;
     if (this.#output instanceof TransportOutput) return;
-    if (ws.readableEnded) {
-      // Our output ended before the transport was wired (a deadline while connecting):
-      // nothing goes to it, but it still hears of the close, to let its socket go.
-      ws.once('close', () => output.closed());
-      return;
-    }
+    // Output over before the wiring (a deadline while connecting): it hears of the close only.
+    if (ws.readableEnded) return void ws.once('close', () => output.closed());
     this.out.flush();
     for (let chunk = ws.read() as Buffer | null; chunk !== null; chunk = ws.read() as Buffer | null) {
       output.push(chunk);
@@ -416,10 +423,6 @@ export class Engine
   }
 }
 
-// Not a closure in the constructor: nothing the engine keeps may hold the options.
-const extensionsOf = (options: WebSocketDuplexOptions) => () => makeExtensions(options);
 /** The event type `send` is about: a broadcast's message type, or the event's. */
 const typeOf = (event: WSEvent | PreparedMessage) =>
   event instanceof PreparedMessage ? (event.binary ? 'bytes' : 'text') : event.type;
-/** The error of a send that was dropped. */
-export const dropped = (message: string) => new LocalProtocolError(message, 'ERR_INVALID_STATE');

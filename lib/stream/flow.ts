@@ -4,6 +4,7 @@
  * (so `pipe` stops reading the socket); the callbacks of `send()` and of `ws.app` writers
  * are held while the transport is behind. Nothing here is protocol state.
  */
+import { LocalProtocolError } from '../errors';
 
 /** A write callback. */
 export type Callback = (error?: Error | null) => void;
@@ -106,3 +107,6 @@ export class Flow {
     if (writers !== null) for (const cb of writers) cb(error);
   }
 }
+
+/** The error of a send that was dropped (the close started, or the stream ended). */
+export const dropped = (message: string) => new LocalProtocolError(message, 'ERR_INVALID_STATE');

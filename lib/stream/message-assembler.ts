@@ -8,6 +8,9 @@
  */
 import type { BytesMessageEvent, TextMessageEvent } from '../events';
 
+/** A piece of a message, as the core hands them out. */
+export type MessagePiece = TextMessageEvent | BytesMessageEvent;
+
 /** Collects the pieces of one message at a time. */
 export class MessageAssembler {
   // null: no message in progress; 'skip': the current message is not being assembled.

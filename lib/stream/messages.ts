@@ -57,12 +57,16 @@ export class MessageQueue {
   #waiting: Array<(result: Result) => void> | null = null;
   #attached = false;
   #ended = false;
-  readonly #assembler = new MessageAssembler(); // for the loop and for 'message' listeners
+  readonly #assembler: MessageAssembler; // for the loop and for 'message' listeners
 
-  /** @internal Made by `WebSocketDuplex.messages()`. */
-  constructor(owner: MessageQueueOwner, defaultHighWaterMark: number) {
+  /**
+   * @internal Made by `WebSocketDuplex.messages()`. `assembler`: the one the 'message'
+   * listeners used until now, with the message in progress (if any) in it.
+   */
+  constructor(owner: MessageQueueOwner, defaultHighWaterMark: number, assembler = new MessageAssembler()) {
     this.#owner = owner;
     this.#defaultHighWaterMark = defaultHighWaterMark;
+    this.#assembler = assembler;
   }
 
   /** True while an iterator wants messages (the assembler then assembles them). */

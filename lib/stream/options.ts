@@ -193,6 +193,12 @@ const CORE_LIMITS = [
   'maskKey',
 ] as const;
 
+/**
+ * `makeExtensions` for these options, later (the opening calls it): a function of its own,
+ * not a closure in the engine's constructor, so that nothing the engine keeps holds them.
+ */
+export const extensionsOf = (options: WebSocketDuplexOptions) => () => makeExtensions(options);
+
 /** The extensions to offer (client) or negotiate (server): fresh ones per connection. */
 export function makeExtensions(options: WebSocketDuplexOptions): Extension[] {
   const e = options.extensions;

@@ -24,9 +24,9 @@ import { CloseConnectionEvent, PingEvent, PongEvent, type AcceptConnectionInit, 
 import type { Extension } from '../extensions/extension';
 import { PreparedMessage } from '../prepared-message';
 import { WSConnection } from '../ws-connection';
-import { Engine, dropped } from './engine';
+import { Engine } from './engine';
 import type { TransportOutput } from './wire-output';
-import type { Callback, InputTaken } from './flow';
+import { dropped, type Callback, type InputTaken } from './flow';
 import type { Message, MessagesOptions } from './messages';
 import { coreOptions, messageEvent, resolveTimings, wireOptions } from './options';
 import type { SendOptions, WebSocketDuplexOptions } from './options';

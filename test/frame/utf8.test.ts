@@ -1,7 +1,7 @@
 /** Incremental UTF-8 validation (RFC 3629 4; RFC 6455 8.1 fail-fast). */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { Utf8Decoder } from '../../lib/frame/utf8';
+import { Utf8Decoder, decodeComplete } from '../../lib/frame/utf8';
 import { hex } from '../helpers/bytes';
 
 function decodeAll(pieces: Buffer[]): string | null {
@@ -86,6 +86,33 @@ describe('UTF-8 decoder (RFC 3629)', () => {
         expect(decodeAll([bytes.subarray(0, at), bytes.subarray(at)])).to.equal(expected);
       }),
       { seed: 7, numRuns: 3000 },
+    );
+  });
+
+  it('decodeComplete (a message whole in one piece, no decoder) agrees with a fatal TextDecoder on any range', () => {
+    const oracle = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+    const expected = (bytes: Uint8Array): string | null => {
+      try {
+        return oracle.decode(bytes);
+      } catch {
+        return null;
+      }
+    };
+    const piece = fc.oneof(
+      fc.string({ unit: 'grapheme', maxLength: 40 }).map((t) => Buffer.from(t)),
+      fc.uint8Array({ maxLength: 12 }).map((b) => Buffer.from(b)),
+      fc.constantFrom(
+        ...['efbbbf', 'e282', 'f09f98', 'eda080', 'c0af', '80', 'f4908080'].map((h) => Buffer.from(h, 'hex')),
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 6 }), fc.nat(), fc.nat(), (pieces, a, b) => {
+        const bytes = Buffer.concat(pieces);
+        const from = bytes.length === 0 ? 0 : a % (bytes.length + 1);
+        const to = from + (bytes.length === 0 ? 0 : b % (bytes.length - from + 1));
+        expect(decodeComplete(bytes, from, to)).to.equal(expected(bytes.subarray(from, to)));
+      }),
+      { numRuns: 2000 },
     );
   });
 });

@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import WebSocket from 'ws';
 import { handleUpgrade, LocalProtocolError, WebSocketDuplex, type WebSocketDuplexOptions } from '../../lib/index';
 import { BytesMessageEvent, TextMessageEvent } from '../../lib/events';
+import { MessageAssembler } from '../../lib/stream/message-assembler';
 import { MessageQueue, type Message } from '../../lib/stream/messages';
 import { listen, once, sleep, until } from '../helpers/net';
 
@@ -47,6 +48,15 @@ describe('stream/messages', () => {
       expect(q.add(bytes('xy'), false)).to.deep.equal(Buffer.from('xy'));
       expect(await it.next()).to.deep.equal({ done: false, value: { data: 'ab', isBinary: false } });
       expect(await it.next()).to.deep.equal({ done: false, value: { data: Buffer.from('xy'), isBinary: true } });
+    });
+
+    it("takes over the listeners' assembler with the message in progress in it (no tail passed off as a message)", async () => {
+      const assembler = new MessageAssembler();
+      expect(assembler.add(text('hel', false), true)).to.equal(null);
+      const q = new MessageQueue({ resume: () => undefined, close: () => undefined }, 2, assembler);
+      const it = q.iterate();
+      expect(q.add(text('lo'), false)).to.equal('hello');
+      expect(await it.next()).to.deep.equal({ done: false, value: { data: 'hello', isBinary: false } });
     });
 
     it('without an iterator nothing is queued or held (listeners only)', () => {
@@ -226,6 +236,33 @@ describe('stream/messages', () => {
         const closed = once<CloseArgs>(ws, 'close');
         await iterator.return!(); // what `break` in a for await calls: it closes
         expect((await closed)[0]).to.equal(1000);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it("messages() started while a fragmented message is half in: the loop and the 'message' listeners get it whole", async () => {
+      const got: { listener: Array<string | Buffer>; loop: Promise<Message[]> | null } = { listener: [], loop: null };
+      const srv = await ourServer((ws) => {
+        ws.on('message', (data) => got.listener.push(data));
+        // The ping follows the first piece: when it arrives, that piece was taken.
+        ws.once('ping', () => (got.loop = drain(ws.messages())));
+      });
+      try {
+        const client = new WebSocket(`ws://127.0.0.1:${srv.port}/`);
+        await once(client, 'open');
+        client.send('hel', { fin: false });
+        client.ping();
+        await until(() => got.loop !== null);
+        client.send('lo', { fin: true });
+        client.send('next');
+        client.close(1000);
+        await once(client, 'close');
+        expect(await got.loop).to.deep.equal([
+          { data: 'hello', isBinary: false },
+          { data: 'next', isBinary: false },
+        ]);
+        expect(got.listener).to.deep.equal(['hello', 'next']);
       } finally {
         await srv.close();
       }
