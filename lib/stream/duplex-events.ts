@@ -10,7 +10,6 @@ import type { RejectConnectionEvent, RejectDataEvent, RequestEvent, WSEvent } fr
 import type { AppFace } from './app-face';
 import type { MessagePiece } from './message-assembler';
 import type { Opening } from './opening';
-import type { WebSocketDuplexOptions } from './options';
 import type {} from './websocket-duplex';
 
 /** Event name -> listener arguments, for `on`, `once`, `off` and the rest. */
@@ -99,15 +98,16 @@ declare module './websocket-duplex' {
 
 /** What `dispatch` hands a core event to. */
 export interface DispatchTarget {
+  /** The object face, if it was made. */
   app(): AppFace | null;
+  /** The opening handshake (only handshake events ask for it). */
   readonly opening: Opening;
   /** A piece of a message; the whole message for 'message' listeners when it finished one. */
   message(event: MessagePiece, listening: boolean): string | Buffer | null;
   /** No more messages (without making a queue where none was made). */
   endMessages(): void;
-  /** The accept hook; dropped once the handshake is over. */
-  hook: WebSocketDuplexOptions['accept'];
-  readonly emitter: Pick<EventEmitter, 'emit' | 'listenerCount'>;
+  /** The stream: where the EventEmitter conveniences are emitted. */
+  readonly ws: Pick<EventEmitter, 'emit' | 'listenerCount'>;
   /** Why the core failed the connection, or null. */
   failure(): RemoteProtocolError | null;
 }
@@ -118,10 +118,10 @@ export interface DispatchTarget {
  */
 export function dispatch(event: WSEvent, to: DispatchTarget): void {
   to.app()?.deliver(event);
-  const { emitter } = to;
+  const emitter = to.ws;
   switch (event.type) {
     case 'request':
-      to.opening.request(event, () => emitter.emit('request', event), to.hook);
+      to.opening.request(event, () => emitter.emit('request', event));
       break;
     case 'accept':
     case 'reject':

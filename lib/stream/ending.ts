@@ -25,10 +25,11 @@ export interface EndingOwner {
   readerBehindButMoving(): boolean;
   /** Bytes of our output the transport has not taken yet (`bufferedAmount`). */
   outputPending(): number;
-  /** Arm the close deadline (once; later calls keep the first deadline). */
-  armClose(): void;
-  /** Give the close deadline another `closeTimeout`. */
-  postponeClose(): void;
+  /**
+   * The close deadline (`LifecycleTimers`): `armClose` arms it once (later calls keep the
+   * first deadline), `postponeClose` gives it another `closeTimeout`.
+   */
+  readonly timers: { armClose(): void; postponeClose(): void };
   /** True once the stream is destroyed. */
   isDestroyed(): boolean;
   /** Destroy the stream. */
@@ -112,7 +113,7 @@ export class Ending {
   followCore(): void {
     const core = this.#owner.core();
     if (core === null || this.#owner.isDestroyed()) return;
-    if (core.closeExpected()) this.#owner.armClose();
+    if (core.closeExpected()) this.#owner.timers.armClose();
     if (core.shouldEndTransport()) this.endWire();
   }
 
@@ -121,7 +122,7 @@ export class Ending {
     if (this.#wireEnded) return;
     this.#wireEnded = true;
     this.#owner.endOutput();
-    this.#owner.armClose();
+    this.#owner.timers.armClose();
     // Destroying before the peer's EOF would make a socket with unread input send RST,
     // which can discard our close frame at the peer: linger until its EOF (bounded).
     this.#owner.onceOutputTaken(() => this.#destroyWhenDone());
@@ -150,7 +151,7 @@ export class Ending {
     // peer's lateness; nor is a peer still reading (slowly) the output queued before our
     // close. A peer that takes nothing at all is dropped.
     if (code === 'ERR_CLOSE_TIMEOUT' && (this.#owner.readerBehindButMoving() || this.#outputMoving())) {
-      return this.#owner.postponeClose();
+      return this.#owner.timers.postponeClose();
     }
     const core = this.#owner.core();
     // After a completed close handshake the peer was only slow to end the transport.

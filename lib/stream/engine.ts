@@ -7,7 +7,10 @@
  *
  * It is the one owner of all those parts: their callbacks are its methods, on the
  * prototype, so a connection costs one object here and no closure per callback (an idle
- * server holds many connections; see bench/RESULTS.md on memory).
+ * server holds many connections; see bench/RESULTS.md on memory). And each part lives
+ * only while it has work: the opening until the handshake is over, the timers while one
+ * is armed, the flow from the first time something waits, the ending from the first
+ * step towards the close. An open, idle connection keeps the output queue only.
  */
 import type { Duplex } from 'readable-stream';
 import { ConnectionState, ConnectionType, type ConnectionRole, type SendableType } from '../connection';
@@ -19,15 +22,27 @@ import { AppFace, type AppFaceOwner } from './app-face';
 import { closeReport } from './close-report';
 import { dispatch, type DispatchTarget } from './duplex-events';
 import { Ending, type EndingOwner } from './ending';
-import { Flow, dropped, inputTaken, type Callback, type FlowOwner, type InputTaken } from './flow';
+import { Flow, dropped, inputTaken, settle, type Callback, type FlowOwner, type InputTaken } from './flow';
 import { LifecycleTimers, type TimerHooks } from './lifecycle-timers';
-import { MessageAssembler, type MessagePiece } from './message-assembler';
-import { MessageQueue, type MessageQueueOwner } from './messages';
-import { Opening, clientRequest, type HeadSink, type OpeningOwner } from './opening';
+import type { MessagePiece } from './message-assembler';
+import { MessageRoute, type MessageQueue, type MessageQueueOwner } from './messages';
+import {
+  NOTHING_NEGOTIATED,
+  Opening,
+  clientRequest,
+  peerFailed,
+  type HeadSink,
+  type Negotiated,
+  type OpeningOwner,
+} from './opening';
 import { extensionsOf, type ResolvedTimings, type WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
-import { ReadableOutput, TransportOutput, type WireOutput } from './wire-output';
+import { ReadableOutput } from './wire-output';
 import type { WebSocketDuplex } from './websocket-duplex';
+
+// Flags of one field (see Engine.#flags).
+const CLIENT = 1;
+const PAUSED = 2; // client: events wait a turn after 'open' (see opened)
 
 /** A core event or a broadcast, as `send` takes them. */
 type Outgoing = ConnectionEvent | PreparedMessage;
@@ -40,24 +55,16 @@ export class Engine
   readonly connection: WSConnection;
   readonly timings: ResolvedTimings;
   readonly url: string;
-  readonly #client: boolean;
+  #flags: number;
   readonly out: OutQueue;
-  readonly timers: LifecycleTimers;
-  #messages: MessageQueue | null = null; // made by messages(): 'message' listeners need none
-  #messagesEnded = false; // end() came before the queue was made
-  // For 'message' listeners while there is no queue, from the first message in pieces.
-  #assembler: MessageAssembler | null = null;
-  readonly flow: Flow;
-  readonly ending: Ending;
-  readonly opening: Opening;
+  #timers: LifecycleTimers | null = null; // while one is armed (see opened)
+  #route: MessageRoute | null = null; // from the first message in pieces, messages(), or their end
+  #flow: Flow | null = null; // from the first input or writer held
+  #ending: Ending | null = null; // from the first step towards the end
+  #opening: Opening | null; // until open (it holds the accept hook)
+  #negotiated: Negotiated = NOTHING_NEGOTIATED; // once open
   readonly #heads: HeadSink | null;
   #app: AppFace | null = null;
-  /** The accept hook; dropped once the handshake is over (it holds the HTTP request). */
-  hook: WebSocketDuplexOptions['accept'];
-  #paused = false; // client: events wait a turn after 'open' (see opened)
-  // Where our output goes: the Duplex's readable side, until the library wires the
-  // transport and it goes there directly (wire-output.ts).
-  #output: WireOutput;
 
   constructor(
     ws: WebSocketDuplex,
@@ -70,41 +77,67 @@ export class Engine
     this.connection = ws.connection;
     this.timings = timings;
     this.url = options.request?.url ?? '';
-    this.#client = role === ConnectionType.CLIENT;
+    this.#flags = role === ConnectionType.CLIENT ? CLIENT : 0;
     this.#heads = heads;
-    this.hook = options.accept;
-    this.#output = new ReadableOutput(ws as unknown as Duplex);
-    this.out = new OutQueue(this);
-    this.flow = new Flow(this);
-    this.ending = new Ending(this);
-    this.opening = new Opening(this, extensionsOf(options));
-    this.timers = new LifecycleTimers(timings, this);
-    if (this.#client) this.send(clientRequest(options));
+    // To the Duplex's readable side, until the library wires the transport (wire-output.ts).
+    this.out = new OutQueue(new ReadableOutput(ws as unknown as Duplex));
+    this.#opening = new Opening(this, extensionsOf(options), options.accept);
+    if (role === ConnectionType.CLIENT) this.send(clientRequest(options));
     // Armed after the request was validated and written (a refused request throws above).
     this.timers.startHandshake();
   }
 
+  /** The handshake's part: throws once the handshake is over (there is no request to decide on). */
+  get opening(): Opening {
+    if (this.#opening !== null) return this.#opening;
+    throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
+  }
+
+  /** The subprotocol and (client) response: the opening's while it lasts, then what it settled. */
+  get negotiated(): Negotiated {
+    return this.#opening ?? this.#negotiated;
+  }
+
+  /** The part that ends the stream, made at the first step towards the end. */
+  get ending(): Ending {
+    return (this.#ending ??= new Ending(this));
+  }
+
+  /** Our output ended (see `Ending.wireEnded`). */
+  get wireEnded(): boolean {
+    return this.#ending !== null && this.#ending.wireEnded;
+  }
+
+  /** The stream was destroyed or our output ended: nothing more is sent. */
+  get outputOver(): boolean {
+    return this.ws.destroyed || this.wireEnded;
+  }
+
+  /** The part that holds input and writers while readers or the transport are behind, made when one first waits. */
+  get flow(): Flow {
+    return (this.#flow ??= new Flow(this));
+  }
+
+  /** The deadlines and keepalive, made when one is armed. */
+  get timers(): LifecycleTimers {
+    return (this.#timers ??= new LifecycleTimers(this.timings, this));
+  }
+
   /** The queue of whole messages for `messages()` (and then 'message' listeners), made on first use. */
   get messages(): MessageQueue {
-    if (this.#messages === null) {
-      this.#messages = new MessageQueue(this, this.timings.appHighWaterMark, this.#assembler ?? undefined);
-      this.#assembler = null;
-      if (this.#messagesEnded) this.#messages.end();
-    }
-    return this.#messages;
+    return (this.#route ??= new MessageRoute(this, this.timings.appHighWaterMark)).queue;
   }
 
   /** DispatchTarget: a piece of a message (the `messages()` queue, if any, gets it too). */
   message(event: MessagePiece, listening: boolean): string | Buffer | null {
-    if (this.#messages !== null) return this.#messages.add(event, listening);
-    if (this.#assembler === null && event.messageFinished) return listening ? event.data : null;
-    return (this.#assembler ??= new MessageAssembler()).add(event, listening);
+    // A whole message and nothing routed yet (the common case): straight to the listeners.
+    if (this.#route === null && event.messageFinished) return listening ? event.data : null;
+    return (this.#route ??= new MessageRoute(this, this.timings.appHighWaterMark)).add(event, listening);
   }
 
   /** DispatchTarget: no more messages (the queue's iterators finish after what is queued). */
   endMessages(): void {
-    if (this.#messages === null) this.#messagesEnded = true;
-    else this.#messages.end();
+    (this.#route ??= new MessageRoute(this, this.timings.appHighWaterMark)).end();
   }
 
   /** The object face, made on first use. */
@@ -117,26 +150,27 @@ export class Engine
 
   /** Bytes from the transport. */
   write(chunk: Buffer, taken: InputTaken): void {
-    if (this.ending.wireEnded && this.connection.connection === null) {
+    if (this.wireEnded && this.connection.connection === null) {
       // A refused handshake: read no more of what the client sends (an endless head ...);
       // the stream is dropped once the response is out, or at closeTimeout.
-      this.flow.holdInput(taken);
-      return;
+      return this.flow.holdInput(taken);
     }
-    if (this.ending.outputOver || this.connection.state === ConnectionState.CLOSED) {
-      inputTaken(taken); // closed, lingering until the peer's EOF: input is read and dropped
-      return;
+    if (this.outputOver || this.connection.state === ConnectionState.CLOSED) {
+      return inputTaken(taken); // closed, lingering until the peer's EOF: input is read and dropped
     }
-    this.timers.received();
+    this.#timers?.received();
     if (!this.#receive(chunk)) return inputTaken(taken);
     this.process();
-    this.flow.input(taken);
+    if ((this.#flow === null || this.#flow.empty) && !this.mustHoldInput()) {
+      this.#flow = null; // nothing waits: the part goes until something does
+      inputTaken(taken);
+    } else this.flow.input(taken);
   }
 
   /** The transport's input ended. */
   final(): void {
     this.ending.peerEnd(() => {
-      this.#paused = false;
+      this.#flags &= ~PAUSED;
       this.#receive(null);
       this.process();
     });
@@ -145,59 +179,21 @@ export class Engine
   /** The transport wants more bytes. */
   read(): void {
     this.out.flush();
-    this.flow.releaseWriters();
-  }
-
-  /**
-   * Write our output straight to `output`'s transport from now on (what is already on the readable
-   * side goes first): the library wired the transport itself, so no one else reads the
-   * wire face, and its Readable machinery is skipped. Backpressure: the transport's
-   * buffer counts as ours (`bufferedAmount`), and its 'drain' calls `read()`.
-   */
-  writeTo(output: TransportOutput): void {
-    const ws = this.ws;
-    if (this.#output instanceof TransportOutput) return;
-    // Output over before the wiring (a deadline while connecting): it hears of the close only.
-    if (ws.readableEnded) return void ws.once('close', () => output.closed());
-    this.out.flush();
-    for (let chunk = ws.read() as Buffer | null; chunk !== null; chunk = ws.read() as Buffer | null) {
-      output.push(chunk);
-    }
-    this.#output = output;
-  }
-
-  // ---- OutQueueSink: the output queue pushes to the current output ----
-
-  /** Push a chunk of our output; false when the transport is behind. */
-  push(chunk: Buffer): boolean {
-    return this.#output.push(chunk);
-  }
-
-  /** Push a frame's header and payload (not joined when the transport writes both at once). */
-  pushSplit(header: Buffer, payload: Buffer): boolean {
-    return this.#output.pushSplit(header, payload);
-  }
-
-  /** Bytes pushed and not yet taken by the transport. */
-  get readableLength(): number {
-    return this.#output.readableLength;
-  }
-
-  get readableHighWaterMark(): number {
-    return this.#output.readableHighWaterMark;
+    this.#flow?.releaseWriters();
   }
 
   /** The stream is being destroyed: release timers and held callbacks, then emit 'close'. */
   destroyed(error: Error | null, callback: (error: Error | null) => void): void {
-    this.timers.clear();
+    this.#timers?.clear();
     this.out.close(false);
-    const report = closeReport(this.connection.connection, error ?? this.ending.cause, this.opening.ended);
+    const cause = error ?? this.#ending?.cause ?? null;
+    const report = closeReport(this.connection.connection, cause, this.#opening?.ended ?? '');
     this.#app?.finish(null);
     this.endMessages();
     callback(error);
-    this.flow.end(dropped('the WebSocket closed before this was sent'));
+    this.#flow?.end(dropped('the WebSocket closed before this was sent'));
     const emitClose = () => {
-      this.#output.closed();
+      this.out.output.closed();
       this.ws.emit('close', ...report);
     };
     if (this.#app === null) process.nextTick(emitClose);
@@ -212,7 +208,7 @@ export class Engine
       input();
       return true;
     } catch (error) {
-      this.opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
+      this.#failed(error);
       return false;
     }
   }
@@ -223,7 +219,7 @@ export class Engine
       this.connection.receiveData(chunk);
       return true;
     } catch (error) {
-      this.opening.failed(error, !this.#client && this.connection.state === ConnectionState.CONNECTING);
+      this.#failed(error);
       return false;
     }
   }
@@ -233,9 +229,9 @@ export class Engine
     this.out.beginBatch();
     try {
       for (;;) {
-        if (this.#paused || this.ws.destroyed) return;
+        if ((this.#flags & PAUSED) !== 0 || this.ws.destroyed) return;
         // The messages() loop is behind: the rest waits in the core (unless the peer ended).
-        if (this.#messages?.full === true && !this.ending.peerEnded) break;
+        if (this.#route?.full === true && this.#ending?.peerEnded !== true) break;
         const event = this.connection.nextEvent();
         if (event === null) break;
         for (const bytes of this.connection.dataToSend()) {
@@ -244,7 +240,7 @@ export class Engine
         }
         dispatch(event, this);
       }
-      this.ending.followCore();
+      this.#followCore();
     } finally {
       this.out.endBatch();
     }
@@ -255,18 +251,18 @@ export class Engine
   /** Serialize and queue an event; null when it is dropped (the close handshake started, or the stream ended). */
   transmit(event: WSEvent | PreparedMessage): boolean | null {
     const core = this.connection.connection;
-    if (core === null || this.ending.outputOver || !core.canSend(typeOf(event) as SendableType)) return null;
+    if (core === null || this.outputOver || !core.canSend(typeOf(event) as SendableType)) return null;
     const prepared = event instanceof PreparedMessage;
     const ok = prepared
       ? this.out.write(core.sendPrepared(event))
       : this.out.writeFrame(this.connection.sendSplit(event));
-    if (!prepared && event.type === 'close') this.ending.followCore();
+    if (!prepared && event.type === 'close') this.#followCore();
     return ok;
   }
 
-  /** `send()`, `ping()`, `close()` ...: throws before the handshake, calls back as `Flow.settle` says. */
+  /** `send()`, `ping()`, `close()` ...: throws before the handshake, calls back as `settle` (flow.ts) says. */
   sendEvent(event: Outgoing, callback?: Callback): boolean {
-    if (this.connection.connection === null && !this.ending.outputOver) {
+    if (this.connection.connection === null && !this.outputOver) {
       throw new LocalProtocolError(
         `cannot send '${typeOf(event)}' before the handshake completes`,
         'ERR_INVALID_STATE',
@@ -274,7 +270,7 @@ export class Engine
     }
     const ok = this.transmit(event);
     if (callback !== undefined) {
-      this.flow.settle(ok, callback, () => dropped(`cannot send '${typeOf(event)}' in state ${this.connection.state}`));
+      settle(ok, callback, () => dropped(`cannot send '${typeOf(event)}' in state ${this.connection.state}`), this);
     }
     return ok === true;
   }
@@ -289,16 +285,19 @@ export class Engine
 
   /** OpeningOwner: the handshake completed. */
   opened(): void {
-    this.hook = undefined; // the accept hook (and the request it holds) is done with
+    // Keep what was settled; drop the rest (the accept hook and what it holds).
+    this.#negotiated = this.#opening!.negotiated();
+    this.#opening = null;
     this.timers.opened();
+    if (!this.#timers!.armed) this.#timers = null; // no keepalive: nothing to time until the close
     this.ws.emit('open');
     this.#app?.opened();
-    if (this.#client) {
+    if ((this.#flags & CLIENT) !== 0) {
       // Frames that came in the same read as the 101 wait a turn, until the code that
       // awaited the open stream (connect()'s promise) has attached its listeners.
-      this.#paused = true;
+      this.#flags |= PAUSED;
       setImmediate(() => {
-        this.#paused = false;
+        this.#flags &= ~PAUSED;
         this.#resumeNow();
       });
     } else this.process(); // frames the client sent early
@@ -336,19 +335,15 @@ export class Engine
     return this.connection.connection?.failure ?? null;
   }
 
-  /** DispatchTarget: where the EventEmitter conveniences are emitted. */
-  get emitter(): WebSocketDuplex {
-    return this.ws;
-  }
-
   /** FlowOwner: input waits while events wait for their reader (none come after our output ended). */
   mustHoldInput(): boolean {
-    return !this.ending.wireEnded && (this.#paused || !!this.#messages?.full || !!this.#app?.full);
+    const paused = (this.#flags & PAUSED) !== 0;
+    return !this.wireEnded && (paused || this.#route?.full === true || this.#app?.full === true);
   }
 
   /** AppFaceOwner: writes wait in the face until the handshake completed. */
   ready(): boolean {
-    return this.connection.connection !== null || this.ending.outputOver;
+    return this.connection.connection !== null || this.outputOver;
   }
 
   holdWriter(callback: Callback): void {
@@ -356,24 +351,24 @@ export class Engine
   }
 
   resumeFromApp(): void {
-    this.flow.releaseInput();
+    this.#flow?.releaseInput();
   }
 
   /** EndingOwner: our output ends (EOF after the queued bytes); the readers' faces end. */
   endOutput(): void {
     this.out.close(true);
-    this.#output.end();
+    this.out.output.end();
     this.#app?.endReadable();
     this.endMessages();
-    this.flow.releaseInput();
+    this.#flow?.releaseInput();
   }
 
   onceOutputTaken(callback: () => void): void {
-    this.#output.onceTaken(callback);
+    this.out.output.onceTaken(callback);
   }
 
   outputTaken(): boolean {
-    return this.#output.taken;
+    return this.out.output.taken;
   }
 
   core(): ReturnType<EndingOwner['core']> {
@@ -381,19 +376,11 @@ export class Engine
   }
 
   readerBehindButMoving(): boolean {
-    return this.flow.behindButMoving();
+    return this.#flow !== null && this.#flow.behindButMoving();
   }
 
   outputPending(): number {
-    return this.ws.bufferedAmount;
-  }
-
-  armClose(): void {
-    this.timers.armClose();
-  }
-
-  postponeClose(): void {
-    this.timers.postponeClose();
+    return this.out.bufferedAmount;
   }
 
   destroy(): void {
@@ -419,7 +406,21 @@ export class Engine
 
   #resumeNow(): void {
     this.process();
-    this.flow.releaseInput();
+    this.#flow?.releaseInput();
+  }
+
+  // The peer broke the protocol: a server still deciding answers with a rejection.
+  #failed(error: unknown): void {
+    const opening = this.#opening;
+    if (opening === null) peerFailed(this, error);
+    else opening.failed(error, (this.#flags & CLIENT) === 0 && this.connection.state === ConnectionState.CONNECTING);
+  }
+
+  // Apply what the core says about closing; an open connection that expects no close makes no Ending.
+  #followCore(): void {
+    const core = this.connection.connection;
+    if (core === null) return;
+    if (this.#ending !== null || core.closeExpected() || core.shouldEndTransport()) this.ending.followCore();
   }
 }
 

@@ -46,6 +46,11 @@ export class Flow {
     else inputTaken(taken);
   }
 
+  /** Nothing is held: no input, no writer (the engine may drop this part until one waits again). */
+  get empty(): boolean {
+    return this.#input === null && this.#writers === null;
+  }
+
   /**
    * True when input is held now (the reader is behind) and yet moved since the last
    * call: the reader is slow, not stuck, so a deadline on the peer should wait for it.
@@ -82,12 +87,6 @@ export class Flow {
    * Call a sender back for what `transmit` said: at once when queued (`true`), with
    * `dropped()` when dropped (`null`), once the transport drains when it is behind.
    */
-  settle(ok: boolean | null, callback: Callback | undefined, dropped: () => Error): void {
-    if (callback === undefined) return;
-    if (ok === null) process.nextTick(callback, dropped());
-    else if (ok) process.nextTick(callback);
-    else this.holdWriter(callback);
-  }
 
   /** The transport drained: release the writers. */
   releaseWriters(): void {
@@ -109,4 +108,20 @@ export class Flow {
 }
 
 /** The error of a send that was dropped (the close started, or the stream ended). */
+/**
+ * Call back a write's `callback` as its result says: `true` (the transport took it) on
+ * the next tick, `false` (the transport is behind) once it takes more (`holdWriter`),
+ * `null` (dropped) on the next tick with the `dropped()` error.
+ */
+export function settle(
+  ok: boolean | null,
+  callback: Callback,
+  dropped: () => Error,
+  writers: { holdWriter(callback: Callback): void },
+): void {
+  if (ok === null) process.nextTick(callback, dropped());
+  else if (ok) process.nextTick(callback);
+  else writers.holdWriter(callback);
+}
+
 export const dropped = (message: string) => new LocalProtocolError(message, 'ERR_INVALID_STATE');

@@ -40,6 +40,12 @@ export class LifecycleTimers {
   constructor(timings: ResolvedTimings, hooks: TimerHooks) {
     this.#timings = timings;
     this.#hooks = hooks;
+    this.#lastReceived = clock(); // made when a timer is armed: quiet since then
+  }
+
+  /** A deadline or the keepalive is armed (when none is, the engine drops this part). */
+  get armed(): boolean {
+    return this.#handshake !== null || this.#close !== null || this.#keepalive !== null;
   }
 
   /** Start the opening handshake deadline (0 disables it). */

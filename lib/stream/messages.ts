@@ -161,3 +161,51 @@ export class MessageQueue {
     return iterator;
   }
 }
+
+/**
+ * Where an engine's incoming message pieces go, made only when there is something to
+ * keep: a message in pieces, a `messages()` loop, or the end of the messages. Pieces are
+ * assembled for the 'message' listeners until `messages()` makes the queue, which then
+ * takes over, with any message in progress. (Messages whole in one piece, for listeners
+ * only, need no route: the engine hands them over itself.)
+ */
+export class MessageRoute {
+  readonly #owner: MessageQueueOwner;
+  readonly #highWaterMark: number;
+  #queue: MessageQueue | null = null;
+  #assembler: MessageAssembler | null = null; // until the queue takes it over
+  #ended = false;
+
+  /** `highWaterMark`: the queue's default, in messages. */
+  constructor(owner: MessageQueueOwner, highWaterMark: number) {
+    this.#owner = owner;
+    this.#highWaterMark = highWaterMark;
+  }
+
+  /** The queue of whole messages for `messages()`, made on first use. */
+  get queue(): MessageQueue {
+    if (this.#queue === null) {
+      this.#queue = new MessageQueue(this.#owner, this.#highWaterMark, this.#assembler ?? undefined);
+      this.#assembler = null;
+      if (this.#ended) this.#queue.end();
+    }
+    return this.#queue;
+  }
+
+  /** The `messages()` loop is behind (see `MessageQueue.full`). */
+  get full(): boolean {
+    return this.#queue !== null && this.#queue.full;
+  }
+
+  /** A piece of a message; the whole message for the listeners when it finished one (see `MessageQueue.add`). */
+  add(event: TextMessageEvent | BytesMessageEvent, listening: boolean): string | Buffer | null {
+    if (this.#queue !== null) return this.#queue.add(event, listening);
+    return (this.#assembler ??= new MessageAssembler()).add(event, listening);
+  }
+
+  /** No more messages (a queue made later starts ended). */
+  end(): void {
+    this.#ended = true;
+    this.#queue?.end();
+  }
+}

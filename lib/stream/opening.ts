@@ -3,7 +3,9 @@
  * request (the `accept` option, a 'request' listener, or acceptance by default), the
  * rejections it sends (the application's, a bad request's, a failed hook's), and, for
  * the 'close' event, why a handshake did not complete. The core (`WSConnection`) keeps
- * the handshake's protocol state; this keeps only the pending request.
+ * the handshake's protocol state; this keeps only the pending request and the accept
+ * hook. It lives as long as the handshake: once open, the engine keeps only what was
+ * negotiated (`Negotiated`) and drops it, with the hook and what the hook holds.
  */
 import { LocalProtocolError, RemoteProtocolError } from '../errors';
 import {
@@ -51,10 +53,25 @@ export interface HeadSink {
   send(headers: Array<[string, string]>, endStream: boolean): void;
 }
 
+/** What the opening handshake settled, as the open stream reports it (`ws.protocol`, `ws.response`). */
+export interface Negotiated {
+  /** The negotiated subprotocol, or null. */
+  readonly protocol: string | null;
+  /** Client: the response that opened the WebSocket; null on a server. */
+  readonly response: HandshakeResponse | null;
+}
+
+/** Nothing negotiated: no subprotocol, no response (what most server connections keep, shared). */
+export const NOTHING_NEGOTIATED: Negotiated = Object.freeze({ protocol: null, response: null });
+
+/** The accept option: decides on a request (see `WebSocketDuplexOptions.accept`). */
+type AcceptHook = (request: RequestEvent) => AcceptDecision | Promise<AcceptDecision>;
+
 /** The stream's side of the opening handshake. */
-export class Opening {
+export class Opening implements Negotiated {
   readonly #owner: OpeningOwner;
   #makeExtensions: (() => Extension[]) | null;
+  readonly #hook: AcceptHook | undefined;
   #pending: RequestEvent | null = null;
   /** Why the handshake did not complete ('' while it may). */
   ended = '';
@@ -63,23 +80,21 @@ export class Opening {
   /** Client: the 101 response, once open. */
   response: HandshakeResponse | null = null;
 
-  constructor(owner: OpeningOwner, makeExtensions: () => Extension[]) {
+  /** `hook`: a server's accept option, if any. */
+  constructor(owner: OpeningOwner, makeExtensions: () => Extension[], hook?: AcceptHook) {
     this.#owner = owner;
     this.#makeExtensions = makeExtensions;
+    this.#hook = hook;
   }
 
   /**
    * Server: a request arrived. `announce` emits 'request' and says whether anyone
-   * listens; the `hook` (the accept option), else a listener, else acceptance decides.
+   * listens; the hook (the accept option), else a listener, else acceptance decides.
    */
-  request(
-    request: RequestEvent,
-    announce: () => boolean,
-    hook: ((request: RequestEvent) => AcceptDecision | Promise<AcceptDecision>) | undefined,
-  ): void {
+  request(request: RequestEvent, announce: () => boolean): void {
     this.#pending = request;
     const listened = announce();
-    if (hook !== undefined) decide(request, hook, this.#target());
+    if (this.#hook !== undefined) decide(request, this.#hook, this.#target());
     else if (!listened && this.#pending === request) this.accept();
   }
 
@@ -126,12 +141,16 @@ export class Opening {
    * in CONNECTING) it answers with the error's rejection; otherwise the output just ends.
    */
   failed(error: unknown, mayReject: boolean): void {
-    if (!(error instanceof RemoteProtocolError)) throw error;
-    this.#owner.noteCause(error);
-    const hint = error.eventHint;
-    if (mayReject && hint instanceof RejectConnectionEvent) {
-      this.#respond(hint.statusCode, `${error.message}\n`, hint.headers);
-    } else this.#owner.endWire();
+    const hint = error instanceof RemoteProtocolError ? error.eventHint : null;
+    if (!mayReject || !(hint instanceof RejectConnectionEvent)) return peerFailed(this.#owner, error);
+    this.#owner.noteCause(error as RemoteProtocolError);
+    this.#respond(hint.statusCode, `${(error as RemoteProtocolError).message}\n`, hint.headers);
+  }
+
+  /** What was negotiated, once open (shared `NOTHING_NEGOTIATED` when nothing was). */
+  negotiated(): Negotiated {
+    if (this.protocol === null && this.response === null) return NOTHING_NEGOTIATED;
+    return { protocol: this.protocol, response: this.response };
   }
 
   #respond(statusCode: number, body: string | Buffer, headers: Headers): void {
@@ -159,6 +178,17 @@ export class Opening {
       },
     };
   }
+}
+
+/**
+ * The peer broke the protocol where no rejection can answer (an open connection, or a
+ * client): note the error and end the output. Anything but a `RemoteProtocolError` is
+ * our own bug, and is thrown on.
+ */
+export function peerFailed(owner: Pick<OpeningOwner, 'noteCause' | 'endWire'>, error: unknown): void {
+  if (!(error instanceof RemoteProtocolError)) throw error;
+  owner.noteCause(error);
+  owner.endWire();
 }
 
 /** The client's `Request`, from a stream's options (its headers are validated when it is sent). */

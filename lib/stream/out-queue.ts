@@ -1,5 +1,7 @@
 /**
- * The wire output of a `WebSocketDuplex`: frames on their way to the transport.
+ * The wire output of a `WebSocketDuplex`: frames on their way to the transport, and where
+ * they go (the current `WireOutput`: the Duplex's readable side, then, once the library
+ * wired the transport, the transport itself; see wire-output.ts).
  *
  * Small frames produced in one tick are coalesced into one chunk, so a burst of small
  * sends costs one transport write instead of one per frame. Pongs the core makes while
@@ -9,6 +11,7 @@
  */
 
 import type { SplitFrame } from '../frame/encoder';
+import { ReadableOutput, TransportOutput, type WireOutput } from './wire-output';
 
 // Frames smaller than this are coalesced within a tick.
 const COALESCE_MAX = 16 * 1024;
@@ -27,7 +30,7 @@ export interface OutQueueSink {
 
 /** Coalescing output queue with a one-pong slot. */
 export class OutQueue {
-  readonly #sink: OutQueueSink;
+  #sink: WireOutput;
   #small: Buffer[] | null = null; // made when a small frame waits (an idle connection has none)
   #smallBytes = 0;
   #flushScheduled = false;
@@ -35,8 +38,31 @@ export class OutQueue {
   #closed = false;
   #batch = 0; // inside a batch, small frames wait for its end rather than the tick's
 
-  constructor(sink: OutQueueSink) {
+  /** `sink`: where the output goes first. */
+  constructor(sink: WireOutput) {
     this.#sink = sink;
+  }
+
+  /** Where the output goes now (see wire-output.ts): whether it ended, was taken, closed. */
+  get output(): WireOutput {
+    return this.#sink;
+  }
+
+  /** Bytes produced and not yet taken by the transport: the output's, and those waiting here. */
+  get bufferedAmount(): number {
+    return this.#sink.readableLength + this.pending;
+  }
+
+  /**
+   * Write straight to `transport` from now on (what waits here and on the readable side
+   * goes first): the library wired the transport itself, so no one else reads the
+   * Duplex's readable side. Once only; an output that already ended stays where it is.
+   */
+  writeTo(transport: TransportOutput): void {
+    const current = this.#sink;
+    if (!(current instanceof ReadableOutput)) return;
+    this.flush(); // nothing when the output ended: the queue closed with it
+    if (current.handOver(transport)) this.#sink = transport;
   }
 
   /** Bytes produced and not yet pushed to the readable side. */

@@ -113,7 +113,7 @@ export class WebSocketDuplex extends Duplex {
 
   /** The negotiated subprotocol after 'open', '' when none (as in `ws` and the browser). */
   get protocol(): string {
-    return this.#e.opening.protocol ?? '';
+    return this.#e.negotiated.protocol ?? '';
   }
 
   /** Client: the URL of the connection (the last one after redirects); '' otherwise. */
@@ -123,7 +123,7 @@ export class WebSocketDuplex extends Duplex {
 
   /** Client: the server's 101 response (status and headers) once open; null before, and on a server. */
   get response(): HandshakeResponse | null {
-    return this.#e.opening.response;
+    return this.#e.negotiated.response;
   }
 
   /** The negotiated extensions (after 'open'). */
@@ -138,12 +138,12 @@ export class WebSocketDuplex extends Duplex {
 
   /** 0 CONNECTING, 1 OPEN, 2 CLOSING, 3 CLOSED (`WebSocketDuplex.OPEN` ...), as in `ws`. */
   get readyState(): ReadyState {
-    return readyStateOf(this.connection.state, this.#e.ending.wireEnded, this.destroyed);
+    return readyStateOf(this.connection.state, this.#e.wireEnded, this.destroyed);
   }
 
   /** Bytes produced for the transport and not yet taken by it. */
   get bufferedAmount(): number {
-    return this.#e.readableLength + this.#e.out.pending;
+    return this.#e.out.bufferedAmount;
   }
 
   // ---- the wire face ----
@@ -176,7 +176,7 @@ export class WebSocketDuplex extends Duplex {
 
   /** @internal See `kOutputTo`. */
   [kOutputTo](output: TransportOutput): void {
-    this.#e.writeTo(output);
+    this.#e.out.writeTo(output);
   }
 
   /** @internal See `kOutputTo`: the transport took more of our output. */
@@ -246,7 +246,7 @@ export class WebSocketDuplex extends Duplex {
   close(code: number = CloseReason.NORMAL_CLOSURE, reason = ''): void {
     if (this.destroyed) return;
     if (this.connection.connection === null) {
-      if (this.#e.ending.wireEnded) return; // a rejection is on its way
+      if (this.#e.wireEnded) return; // a rejection is on its way
       this.#e.opening.ended = 'closed before the opening handshake completed';
       this.destroy();
       return;

@@ -1,8 +1,8 @@
 /**
  * Where a `WebSocketDuplex`'s wire bytes go: the Duplex's own readable side (a transport
  * the user pipes reads them there), or, once the library wired the transport itself
- * (socket-wiring.ts), the transport directly, with no Readable in between. The engine
- * switches from the first to the second once (`Engine.writeTo`); everything that asks
+ * (socket-wiring.ts), the transport directly, with no Readable in between. The output queue
+ * switches from the first to the second once (`OutQueue.writeTo`); everything that asks
  * where the output stands (backpressure, `bufferedAmount`, whether it was all taken)
  * asks the current one.
  */
@@ -74,6 +74,23 @@ export class ReadableOutput implements WireOutput {
 
   /** Nothing to do: whoever pipes the stream watches it. */
   closed(): void {}
+
+  /**
+   * The output moves to `transport`: what is still on the readable side goes there first.
+   * False when this output already ended (a deadline while connecting): it stays, and
+   * `transport` only hears of the stream's close.
+   */
+  handOver(transport: WireOutput): boolean {
+    const stream = this.#stream;
+    if (stream.readableEnded) {
+      stream.once('close', () => transport.closed());
+      return false;
+    }
+    for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
+      transport.push(chunk);
+    }
+    return true;
+  }
 }
 
 /**

@@ -36,8 +36,7 @@ function setup(core: FakeCore | null = openCore()) {
     core: () => state.core,
     readerBehindButMoving: () => state.behindButMoving,
     outputPending: () => state.pending,
-    armClose: () => log.push('armClose'),
-    postponeClose: () => log.push('postponeClose'),
+    timers: { armClose: () => log.push('armClose'), postponeClose: () => log.push('postponeClose') },
     isDestroyed: () => state.destroyed,
     destroy: () => {
       log.push('destroy');

@@ -7,8 +7,10 @@
  * also how a server's large messages leave (header and payload apart, in one writev).
  */
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import { connect, handleUpgrade, type WebSocketDuplex } from '../../lib/index';
 import { released } from '../helpers/gc';
 import { once } from '../helpers/net';
@@ -84,6 +86,46 @@ describe('stream/engine', () => {
     expect(await released(refs[0]!.req), 'the IncomingMessage').to.equal(false);
     pending[0]!.terminate();
     await attempt;
+  });
+
+  /** The parts alive in a child process holding open, idle connections (see test/helpers/live-parts). */
+  async function liveParts(serverOptions: object): Promise<{ connections: number; open: Record<string, number> }> {
+    const script = path.resolve(__dirname, '../helpers/live-parts.js');
+    const out = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [script, JSON.stringify(serverOptions)], { timeout: 30000 }, (error, stdout) =>
+        error ? reject(error) : resolve(stdout),
+      );
+    });
+    return JSON.parse(out) as { connections: number; open: Record<string, number> };
+  }
+
+  it('an open, idle connection keeps an engine and its output queue only: no opening, timers, flow, ending or message queue (counted live)', async function () {
+    this.timeout(40000);
+    const { connections: n, open } = await liveParts({});
+    // Both ends are ours: n servers and n clients.
+    expect(open).to.deep.equal({
+      Engine: 2 * n,
+      OutQueue: 2 * n,
+      Opening: 0,
+      LifecycleTimers: 0,
+      Flow: 0,
+      Ending: 0,
+      MessageQueue: 0,
+    });
+  });
+
+  it('with keepalive (pingInterval), an open server connection keeps its timers, and nothing else more', async function () {
+    this.timeout(40000);
+    const { connections: n, open } = await liveParts({ pingInterval: 60000 });
+    expect(open).to.deep.equal({
+      Engine: 2 * n,
+      OutQueue: 2 * n,
+      Opening: 0,
+      LifecycleTimers: n,
+      Flow: 0,
+      Ending: 0,
+      MessageQueue: 0,
+    });
   });
 
   it("a server's large binary messages go to the socket as header and payload, the payload not copied, in order with the rest", async () => {

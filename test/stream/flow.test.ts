@@ -1,6 +1,6 @@
 /** `Flow`: the callbacks a stream holds for backpressure, and when it lets them go. */
 import { expect } from 'chai';
-import { Flow } from '../../lib/stream/flow';
+import { Flow, settle } from '../../lib/stream/flow';
 
 const tick = () => new Promise((r) => process.nextTick(r));
 
@@ -50,22 +50,24 @@ describe('Flow (held callbacks)', () => {
   it('settle: calls a sender back on the next tick when queued, with the error when dropped, on drain when behind', async () => {
     const flow = new Flow({ mustHoldInput: () => false });
     const got: string[] = [];
-    flow.settle(
+    settle(
       true,
       () => got.push('queued'),
       () => new Error('x'),
+      flow,
     );
-    flow.settle(
+    settle(
       null,
       (e) => got.push(`dropped: ${e?.message}`),
       () => new Error('closed'),
+      flow,
     );
-    flow.settle(
+    settle(
       false,
       () => got.push('drained'),
       () => new Error('x'),
+      flow,
     );
-    flow.settle(true, undefined, () => new Error('x')); // no callback: nothing to do
     expect(got).to.deep.equal([]);
     await tick();
     expect(got).to.deep.equal(['queued', 'dropped: closed']);

@@ -129,6 +129,7 @@ describe('stream/lifecycle-timers', () => {
       const methods = Object.getOwnPropertyNames(LifecycleTimers.prototype).filter((n) => n !== 'constructor');
       expect(methods.sort()).to.deep.equal([
         'armClose',
+        'armed', // a getter: whether any timer is armed
         'clear',
         'opened',
         'postponeClose',
@@ -187,6 +188,33 @@ describe('stream/lifecycle-timers', () => {
       await until(() => pongCleared, 5000, 'the keepalive ping');
       await sleep(100);
       expect([handshake.calls, keepalive.calls, close.calls, pong.calls]).to.deep.equal([[], [], [], ['ping']]);
+    });
+  });
+
+  describe('armed', () => {
+    it('says whether a deadline or keepalive is armed (the engine drops the timers when none is)', () => {
+      const { timers } = make({ handshakeTimeout: 20 });
+      expect(timers.armed, 'new').to.equal(false);
+      timers.startHandshake();
+      expect(timers.armed, 'handshake deadline').to.equal(true);
+      timers.opened();
+      expect(timers.armed, 'open, no keepalive').to.equal(false);
+      timers.armClose();
+      expect(timers.armed, 'close deadline').to.equal(true);
+      timers.clear();
+      expect(timers.armed, 'cleared').to.equal(false);
+      const keepalive = make({ pingInterval: 1000 });
+      keepalive.timers.opened();
+      expect(keepalive.timers.armed, 'keepalive').to.equal(true);
+      keepalive.timers.clear();
+    });
+
+    it('made when the close starts, the close deadline counts from then (it fires once after closeTimeout of quiet)', async () => {
+      const { timers, calls } = make({ closeTimeout: 30 });
+      timers.armClose();
+      await until(() => calls.length > 0, 5000, 'the close deadline');
+      await sleep(60);
+      expect(calls).to.deep.equal(['closeTimedOut']);
     });
   });
 

@@ -5,7 +5,7 @@ import { Opening, clientRequest, type OpeningOwner } from '../../lib/stream/open
 import { requestHead } from '../attacks/helpers';
 
 /** A server `WSConnection` that received a valid request, and an owner that records what the opening does. */
-function setup() {
+function setup(hook?: ConstructorParameters<typeof Opening>[2]) {
   const conn = new WSConnection('server');
   conn.receiveData(requestHead());
   const request = conn.nextEvent();
@@ -23,7 +23,7 @@ function setup() {
     noteCause: (error) => causes.push(error),
     isDestroyed: () => false,
   };
-  const opening = new Opening(owner, () => []);
+  const opening = new Opening(owner, () => [], hook);
   return { conn, request, opening, log, sent, causes };
 }
 
@@ -32,14 +32,14 @@ const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('latin1');
 describe('Opening (the stream side of the opening handshake)', () => {
   it('accepts by default when nobody listens to the request (RFC 6455 4.2.2: 101)', () => {
     const { request, opening, log, sent } = setup();
-    opening.request(request, () => false, undefined);
+    opening.request(request, () => false);
     expect(log).to.deep.equal(['send accept', 'opened']);
     expect(text(sent)).to.match(/^HTTP\/1\.1 101 /);
   });
 
   it("waits for a 'request' listener's decision, then rejects with its status and body", () => {
     const { request, opening, log, sent } = setup();
-    opening.request(request, () => true, undefined);
+    opening.request(request, () => true);
     expect(log).to.deep.equal([]);
     opening.reject(403, 'no thanks', []);
     expect(log).to.deep.equal(['send reject', 'send reject-data', 'endWire']);
@@ -49,15 +49,11 @@ describe('Opening (the stream side of the opening handshake)', () => {
   });
 
   it('a hook that throws is the application failing: 500, the error noted as the cause', () => {
-    const { request, opening, sent, causes } = setup();
     const boom = new Error('database down');
-    opening.request(
-      request,
-      () => false,
-      () => {
-        throw boom;
-      },
-    );
+    const { request, opening, sent, causes } = setup(() => {
+      throw boom;
+    });
+    opening.request(request, () => false);
     expect(text(sent)).to.match(/^HTTP\/1\.1 500 /);
     expect(causes).to.deep.equal([boom]);
     expect(opening.ended).to.equal('the accept hook failed');

@@ -1,9 +1,12 @@
-/** Mirror test for lib/stream/out-queue: coalescing within a tick, big frames alone, the one-pong slot. */
+/** Mirror test for lib/stream/out-queue: coalescing within a tick, big frames alone, the one-pong slot, the switch to the transport. */
 import { expect } from 'chai';
-import { OutQueue, type OutQueueSink } from '../../lib/stream/out-queue';
+import { Writable } from 'node:stream';
+import { Duplex } from 'readable-stream';
+import { OutQueue } from '../../lib/stream/out-queue';
+import { ReadableOutput, TransportOutput, type WireOutput } from '../../lib/stream/wire-output';
 
 /** A readable side that only records: `readableLength` grows with each push until `drain()`. */
-class FakeSink implements OutQueueSink {
+class FakeSink implements WireOutput {
   readonly pushed: Buffer[] = [];
   readableLength = 0;
   constructor(readonly readableHighWaterMark = 64 * 1024) {}
@@ -22,6 +25,12 @@ class FakeSink implements OutQueueSink {
   drain(): void {
     this.readableLength = 0;
   }
+  taken = false;
+  end(): void {
+    this.taken = true;
+  }
+  onceTaken(): void {}
+  closed(): void {}
 }
 
 const nextTick = () => new Promise<void>((resolve) => process.nextTick(resolve));
@@ -241,6 +250,57 @@ describe('stream/out-queue', () => {
       q.close(false);
       expect(q.writeFrame([Buffer.from([0x82, 0x7e, 0x40, 0x00]), fill(KiB16, 1)])).to.equal(false);
       expect(sink.split).to.have.length(1);
+    });
+  });
+
+  describe('writeTo (the library wired the transport)', () => {
+    /** A Duplex whose readable side is the first output, and a transport that records. */
+    function wired() {
+      const stream = new Duplex({ read() {}, write: (_c, _e, cb: () => void) => cb() });
+      const written: string[] = [];
+      const sink = new Writable({
+        write: (chunk: Buffer, _e, cb: () => void) => (written.push(chunk.toString()), cb()),
+      });
+      let closed = 0;
+      const transport = new (class extends TransportOutput {
+        override closed(): void {
+          closed++;
+        }
+      })(sink, 64 * 1024);
+      return { stream, transport, written, closed: () => closed, q: new OutQueue(new ReadableOutput(stream)) };
+    }
+
+    it('what is on the readable side and what waits here go to the transport first, in order; then writes go straight there', () => {
+      const { stream, transport, written, q } = wired();
+      q.write(Buffer.from('a'));
+      q.flush(); // on the readable side, unread
+      q.write(Buffer.from('b')); // waiting in the queue
+      expect(q.bufferedAmount).to.equal(2);
+      q.writeTo(transport);
+      expect(written.join('')).to.equal('ab');
+      expect(q.output).to.equal(transport);
+      expect(stream.readableLength).to.equal(0);
+      const before = written.length;
+      q.write(fill(KiB16, 0x63));
+      expect(written).to.have.length(before + 1);
+      q.writeTo(transport); // once only: nothing moves again
+      expect(written).to.have.length(before + 1);
+    });
+
+    it('an output that already ended (and was read to its end) stays where it is; the transport hears of the close only', async () => {
+      const { stream, transport, written, closed, q } = wired();
+      q.write(Buffer.from('last'));
+      q.close(true);
+      q.output.end();
+      stream.resume();
+      await new Promise((resolve) => stream.once('end', resolve));
+      q.writeTo(transport);
+      expect(q.output).to.be.instanceOf(ReadableOutput);
+      expect(written).to.deep.equal([]);
+      expect(closed()).to.equal(0);
+      stream.destroy();
+      await new Promise((resolve) => stream.once('close', resolve));
+      expect(closed()).to.equal(1);
     });
   });
 });
