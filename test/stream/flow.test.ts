@@ -35,6 +35,22 @@ describe('Flow (held callbacks)', () => {
     expect(called).to.equal(2);
   });
 
+  it('empty while nothing is held: no input, no writer (the engine drops the part then)', async () => {
+    let behind = true;
+    const flow = new Flow({ mustHoldInput: () => behind });
+    expect(flow.empty, 'new').to.equal(true);
+    flow.input(() => undefined);
+    expect(flow.empty, 'input held').to.equal(false);
+    behind = false;
+    flow.releaseInput();
+    await tick();
+    expect(flow.empty, 'input released').to.equal(true);
+    flow.holdWriter(() => undefined);
+    expect(flow.empty, 'a writer held').to.equal(false);
+    flow.releaseWriters();
+    expect(flow.empty, 'writers released').to.equal(true);
+  });
+
   it('releases writers in order when the transport drains; end() fails those still held', () => {
     const flow = new Flow({ mustHoldInput: () => false });
     const got: Array<string | undefined> = [];

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { handleUpgrade, LocalProtocolError, WebSocketDuplex, type WebSocketDuplexOptions } from '../../lib/index';
 import { BytesMessageEvent, TextMessageEvent } from '../../lib/events';
 import { MessageAssembler } from '../../lib/stream/message-assembler';
-import { MessageQueue, type Message } from '../../lib/stream/messages';
+import { MessageQueue, MessageRoute, type Message } from '../../lib/stream/messages';
 import { listen, once, sleep, until } from '../helpers/net';
 
 type CloseArgs = [number, string, boolean, Error | null];
@@ -120,6 +120,41 @@ describe('stream/messages', () => {
           .to.throw(LocalProtocolError)
           .with.property('code', 'ERR_INVALID_OPTION');
       }
+    });
+  });
+
+  describe('MessageRoute', () => {
+    const route = (highWaterMark = 2) =>
+      new MessageRoute({ resume: () => undefined, close: () => undefined }, highWaterMark);
+
+    it('assembles a message in pieces for the listeners, and hands whole ones through; no queue until one is asked for', () => {
+      const r = route();
+      expect(r.add(text('a', false), true)).to.equal(null);
+      expect(r.add(text('b'), true)).to.equal('ab');
+      expect(r.add(bytes('whole'), true)).to.deep.equal(Buffer.from('whole'));
+      expect(r.full, 'no queue, never full').to.equal(false);
+    });
+
+    it('the queue, once made, takes over the message in progress (its loop gets it whole)', async () => {
+      const r = route();
+      r.add(text('he', false), true); // a listener wanted it from its first piece
+      const loop = r.queue.iterate();
+      expect(r.queue, 'made once').to.equal(r.queue);
+      expect(r.add(text('llo'), false)).to.equal('hello');
+      expect(await loop.next()).to.deep.equal({ done: false, value: { data: 'hello', isBinary: false } });
+    });
+
+    it('full when the queue is at its high-water mark', async () => {
+      const r = route(1);
+      r.queue.iterate();
+      r.add(text('one'), false);
+      expect(r.full).to.equal(true);
+    });
+
+    it('end() before the queue was made: a queue made later starts ended (its loop finishes at once)', async () => {
+      const r = route();
+      r.end();
+      expect(await r.queue.iterate().next()).to.deep.equal({ done: true, value: undefined });
     });
   });
 

@@ -1,13 +1,13 @@
 /** `Opening`: the server's decision on a request, the rejections it sends, and the client's request. */
 import { expect } from 'chai';
 import { LocalProtocolError, RemoteProtocolError, WSConnection, type WSEvent } from '../../lib/index';
-import { Opening, clientRequest, type OpeningOwner } from '../../lib/stream/opening';
+import { NOTHING_NEGOTIATED, Opening, clientRequest, peerFailed, type OpeningOwner } from '../../lib/stream/opening';
 import { requestHead } from '../attacks/helpers';
 
 /** A server `WSConnection` that received a valid request, and an owner that records what the opening does. */
-function setup(hook?: ConstructorParameters<typeof Opening>[2]) {
+function setup(hook?: ConstructorParameters<typeof Opening>[2], extraHeaders: string[] = []) {
   const conn = new WSConnection('server');
-  conn.receiveData(requestHead());
+  conn.receiveData(requestHead(extraHeaders));
   const request = conn.nextEvent();
   if (request?.type !== 'request') throw new Error('no request');
   const log: string[] = [];
@@ -86,6 +86,30 @@ describe('Opening (the stream side of the opening handshake)', () => {
     expect(log).to.deep.equal(['endWire']);
     expect(causes).to.deep.equal([error]);
     expect(() => opening.failed(new TypeError('a bug'), true)).to.throw(TypeError);
+  });
+
+  it('a break that no rejection can answer (open, or mayReject false): the error noted and the output ended; bugs are thrown on', () => {
+    const { opening, log, sent, causes } = setup();
+    const error = new RemoteProtocolError('bad frame', { closeCode: 1002 });
+    opening.failed(error, false);
+    expect(sent).to.deep.equal([]);
+    expect(log).to.deep.equal(['endWire']);
+    expect(causes).to.deep.equal([error]);
+    const owner = { noteCause: (e: Error) => causes.push(e), endWire: () => log.push('endWire') };
+    peerFailed(owner, error);
+    expect(log).to.deep.equal(['endWire', 'endWire']);
+    expect(() => peerFailed(owner, new TypeError('a bug'))).to.throw(TypeError);
+  });
+
+  it('negotiated(): what the handshake settled, the shared NOTHING_NEGOTIATED when nothing was', () => {
+    const plain = setup();
+    plain.opening.request(plain.request, () => false);
+    expect(plain.opening.negotiated()).to.equal(NOTHING_NEGOTIATED);
+    expect(Object.isFrozen(NOTHING_NEGOTIATED)).to.equal(true);
+    const chat = setup(() => ({ subprotocol: 'chat' }), ['Sec-WebSocket-Protocol: chat']);
+    chat.opening.request(chat.request, () => false);
+    expect(chat.log).to.deep.equal(['send accept', 'opened']);
+    expect(chat.opening.negotiated()).to.deep.equal({ protocol: 'chat', response: null });
   });
 
   it("clientRequest: the Request from a client's options; refuses a client without one", () => {
