@@ -115,19 +115,22 @@ const RECEIVE_CLOSE: Record<OpenState, OpenState> = {
 
 const NONE: readonly Buffer[] = Object.freeze([]);
 
+// Flags of one field (see Connection.#flags): a server holds many idle connections.
+const CLIENT = 1;
+const AUTO_PONG = 2;
+const AUTO_CLOSE_REPLY = 4;
+const EOF = 8; // receiveData(null) came
+
 /** A WebSocket connection after the opening handshake. */
 export class Connection {
-  readonly #client: boolean;
+  #flags: number;
   readonly #proto: FrameProtocol;
-  readonly #autoPong: boolean;
-  readonly #autoCloseReply: boolean;
   #state: OpenState = 'OPEN';
   #pending: CloseConnectionEvent | null = null;
   #outgoing: Buffer[] | null = null; // automatic replies, until dataToSend() takes them
   #closeSent: CloseConnectionEvent | null = null;
   #closeReceived: CloseConnectionEvent | null = null;
   #failure: RemoteProtocolError | null = null;
-  #eof = false;
 
   /**
    * Start a connection in state OPEN, for a handshake done elsewhere. Throws
@@ -140,10 +143,12 @@ export class Connection {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
       throw new LocalProtocolError(`unknown connection type ${String(type)}`, 'ERR_INVALID_OPTION');
     }
-    this.#client = type === ConnectionType.CLIENT;
-    this.#proto = new FrameProtocol(this.#client, options, randomMaskKey);
-    this.#autoPong = options.autoPong === true;
-    this.#autoCloseReply = options.autoCloseReply === true;
+    const client = type === ConnectionType.CLIENT;
+    this.#flags =
+      (client ? CLIENT : 0) |
+      (options.autoPong === true ? AUTO_PONG : 0) |
+      (options.autoCloseReply === true ? AUTO_CLOSE_REPLY : 0);
+    this.#proto = new FrameProtocol(client, options, randomMaskKey);
     if (options.trailingData !== undefined && options.trailingData.length > 0) {
       this.receiveData(options.trailingData);
     }
@@ -156,7 +161,7 @@ export class Connection {
 
   /** `ConnectionType.CLIENT` or `ConnectionType.SERVER`. */
   get type(): ConnectionRole {
-    return this.#client ? ConnectionType.CLIENT : ConnectionType.SERVER;
+    return (this.#flags & CLIENT) !== 0 ? ConnectionType.CLIENT : ConnectionType.SERVER;
   }
 
   /** The enabled extensions. */
@@ -245,7 +250,7 @@ export class Connection {
    * close waits for the server's EOF (bounded by the timeout of `closeExpected`).
    */
   shouldEndTransport(): boolean {
-    return this.#state === 'CLOSED' && (!this.#client || this.#eof || !this.wasClean);
+    return this.#state === 'CLOSED' && ((this.#flags & (CLIENT | EOF)) !== CLIENT || !this.wasClean);
   }
 
   /**
@@ -339,7 +344,7 @@ export class Connection {
    */
   receiveData(data: Uint8Array | null): void {
     if (data === null) {
-      this.#eof = true;
+      this.#flags |= EOF;
       if (this.#state !== 'CLOSED') {
         // RFC 6455 7.1.5: a connection closed without a close frame has code 1006.
         const failure = new RemoteProtocolError(
@@ -372,7 +377,7 @@ export class Connection {
     const event = this.#proto.next();
     if (event !== null) {
       if (event.type === 'close') this.#onClose(event);
-      else if (event.type === 'ping' && this.#autoPong && this.#state === 'OPEN') {
+      else if (event.type === 'ping' && (this.#flags & AUTO_PONG) !== 0 && this.#state === 'OPEN') {
         (this.#outgoing ??= []).push(this.send(event.response()));
       }
       return event;
@@ -395,10 +400,9 @@ export class Connection {
     if (failure !== null) this.#failure ??= failure;
     else this.#closeReceived = event;
     this.#enter(RECEIVE_CLOSE[this.#state]);
-    if (!this.#autoCloseReply || this.#state !== 'REMOTE_CLOSING') return;
-    // RFC 6455 5.5.1: answer a close, echoing its code (and, as wsproto, ws and
-    // python-websockets do, its reason). A failure is answered
-    // with its own code and reason (7.1.7), a close without a code with an empty close.
+    if ((this.#flags & AUTO_CLOSE_REPLY) === 0 || this.#state !== 'REMOTE_CLOSING') return;
+    // RFC 6455 5.5.1: answer a close, echoing its code and (as wsproto, ws, python-websockets do)
+    // its reason; a failure with its own code and reason (7.1.7); no code with an empty close.
     let reply: CloseConnectionEvent;
     if (failure !== null) reply = new CloseConnectionEvent({ code: failure.closeCode, reason: failure.message });
     else if (event.code === CloseReason.NO_STATUS_RCVD) reply = new CloseConnectionEvent({ code: event.code });

@@ -57,6 +57,12 @@ export interface FrameProtocolOptions extends FrameLimits {
   maskKey?: MaskKeyGenerator;
 }
 
+// Flags of one field (see FrameProtocol.#flags): a server holds many idle connections.
+const STOPPED = 1; // a close frame was read, or the peer broke the protocol
+const EXTENSIONS_OWN_MESSAGE = 2; // an extension claimed the first frame of this message
+const OUTBOUND_PREFERENCE = 4; // the outbound message has a compress preference ...
+const OUTBOUND_COMPRESS = 8; // ... and it is true
+
 /** Frames in, events out; events in, frames out. */
 export class FrameProtocol {
   readonly #reader: FrameReader;
@@ -70,14 +76,12 @@ export class FrameProtocol {
   // Inbound message state.
   #messageOpcode = 0; // TEXT or BINARY while a message is in progress, else 0
   #messageBytes = 0;
-  #extensionsOwnMessage = false; // an extension claimed the first frame of this message
   // Made at the first text piece that is not a whole message (decodeComplete needs none).
   #utf8: Utf8Decoder | null = null;
-  #stopped = false;
+  #flags = 0;
 
   // Outbound message state.
-  #outboundOpcode = 0;
-  #outboundCompress: boolean | undefined = undefined;
+  #outboundOpcode = 0; // its compress preference is in #flags
 
   constructor(client: boolean, options: FrameProtocolOptions, randomKey: MaskKeyGenerator) {
     this.#reader = new FrameReader(!client);
@@ -110,12 +114,12 @@ export class FrameProtocol {
 
   /** Feed received bytes. Ignored once a close frame or a failure ended reading. */
   receiveBytes(data: Buffer): void {
-    if (!this.#stopped) this.#reader.push(data);
+    if ((this.#flags & STOPPED) === 0) this.#reader.push(data);
   }
 
   /** True once a close frame was read or the peer broke the protocol. */
   get stopped(): boolean {
-    return this.#stopped;
+    return (this.#flags & STOPPED) !== 0;
   }
 
   /**
@@ -124,7 +128,7 @@ export class FrameProtocol {
    * `failure` then holds the error, and says it was ours, not the peer's.
    */
   next(): ConnectionEvent | null {
-    if (this.#stopped) return null;
+    if ((this.#flags & STOPPED) !== 0) return null;
     try {
       return this.#next();
     } catch (error) {
@@ -139,7 +143,7 @@ export class FrameProtocol {
   failure: RemoteProtocolError | null = null;
 
   #stop(): void {
-    this.#stopped = true;
+    this.#flags |= STOPPED;
     this.#reader.discard();
   }
 
@@ -199,11 +203,16 @@ export class FrameProtocol {
     // An extension that claimed the first frame of a message (RFC 7692: RSV1 on the
     // first frame only) transforms all of it, so wire lengths say nothing about the
     // delivered size; the budget passed to its hooks bounds that instead.
-    if (opcode !== Opcode.CONTINUATION) this.#extensionsOwnMessage = claimed !== 0;
+    if (opcode !== Opcode.CONTINUATION) {
+      this.#flags = claimed !== 0 ? this.#flags | EXTENSIONS_OWN_MESSAGE : this.#flags & ~EXTENSIONS_OWN_MESSAGE;
+    }
     if (reader.payloadLength > this.#maxFrameSize) {
       protocolError('ERR_FRAME_TOO_BIG', `frame payload of ${reader.payloadLength} bytes exceeds the limit`, 1009);
     }
-    if (!this.#extensionsOwnMessage && this.#messageBytes + reader.payloadLength > this.#maxMessageSize) {
+    if (
+      (this.#flags & EXTENSIONS_OWN_MESSAGE) === 0 &&
+      this.#messageBytes + reader.payloadLength > this.#maxMessageSize
+    ) {
       protocolError('ERR_MESSAGE_TOO_BIG', 'message exceeds the size limit', 1009);
     }
   }
@@ -326,7 +335,9 @@ export class FrameProtocol {
     let opcode: number = isText ? Opcode.TEXT : Opcode.BINARY;
     if (this.#outboundOpcode === 0) {
       this.#outboundOpcode = opcode;
-      this.#outboundCompress = compress;
+      const preference =
+        compress === undefined ? 0 : compress ? OUTBOUND_PREFERENCE | OUTBOUND_COMPRESS : OUTBOUND_PREFERENCE;
+      this.#flags = (this.#flags & ~(OUTBOUND_PREFERENCE | OUTBOUND_COMPRESS)) | preference;
     } else if (this.#outboundOpcode !== opcode) {
       throw new LocalProtocolError(
         `cannot send ${isText ? 'text' : 'bytes'} inside a ${isText ? 'binary' : 'text'} message`,
@@ -335,11 +346,9 @@ export class FrameProtocol {
     } else {
       opcode = Opcode.CONTINUATION;
     }
-    const preference = this.#outboundCompress;
-    if (messageFinished) {
-      this.#outboundOpcode = 0;
-      this.#outboundCompress = undefined;
-    }
+    const flags = this.#flags;
+    const preference = (flags & OUTBOUND_PREFERENCE) === 0 ? undefined : (flags & OUTBOUND_COMPRESS) !== 0;
+    if (messageFinished) this.#outboundOpcode = 0; // (its preference is set afresh by the next message)
     if (isText && this.#extensions.length === 0) {
       return encodeTextFrame(messageFinished, opcode, data, this.#maskKey);
     }

@@ -5,12 +5,10 @@
  * says about closing; its parts (flow, out-queue, messages, opening, ending, timers, the
  * object face) keep their own state and call back into it.
  *
- * It is the one owner of all those parts: their callbacks are its methods, on the
- * prototype, so a connection costs one object here and no closure per callback (an idle
- * server holds many connections; see bench/RESULTS.md on memory). And each part lives
- * only while it has work: the opening until the handshake is over, the timers while one
- * is armed, the flow from the first time something waits, the ending from the first
- * step towards the close. An open, idle connection keeps the output queue only.
+ * It owns all those parts: their callbacks are its methods, so a connection costs no
+ * closure per callback, and each part lives only while it has work (the opening until
+ * open, the timers while one is armed, the flow while something waits, the ending from
+ * the first step towards the close): an idle connection keeps its output queue only.
  */
 import type { Duplex } from 'readable-stream';
 import { ConnectionState, ConnectionType, type ConnectionRole, type SendableType } from '../connection';
@@ -52,7 +50,6 @@ export class Engine
   implements EndingOwner, OpeningOwner, MessageQueueOwner, TimerHooks, AppFaceOwner, DispatchTarget, FlowOwner
 {
   readonly ws: WebSocketDuplex;
-  readonly connection: WSConnection;
   readonly timings: ResolvedTimings;
   readonly url: string;
   #flags: number;
@@ -74,7 +71,6 @@ export class Engine
     heads: HeadSink | null,
   ) {
     this.ws = ws;
-    this.connection = ws.connection;
     this.timings = timings;
     this.url = options.request?.url ?? '';
     this.#flags = role === ConnectionType.CLIENT ? CLIENT : 0;
@@ -85,6 +81,11 @@ export class Engine
     if (role === ConnectionType.CLIENT) this.send(clientRequest(options));
     // Armed after the request was validated and written (a refused request throws above).
     this.timers.startHandshake();
+  }
+
+  /** The core (the stream's `connection`). */
+  get connection(): WSConnection {
+    return this.ws.connection;
   }
 
   /** The handshake's part: throws once the handshake is over (there is no request to decide on). */
@@ -285,8 +286,7 @@ export class Engine
 
   /** OpeningOwner: the handshake completed. */
   opened(): void {
-    // Keep what was settled; drop the rest (the accept hook and what it holds).
-    this.#negotiated = this.#opening!.negotiated();
+    this.#negotiated = this.#opening!.negotiated(); // and drop the rest: the accept hook, what it holds
     this.#opening = null;
     this.timers.opened();
     if (!this.#timers!.armed) this.#timers = null; // no keepalive: nothing to time until the close

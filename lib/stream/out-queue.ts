@@ -16,6 +16,10 @@ import { ReadableOutput, TransportOutput, type WireOutput } from './wire-output'
 // Frames smaller than this are coalesced within a tick.
 const COALESCE_MAX = 16 * 1024;
 
+// Flags of one field (see OutQueue.#flags).
+const FLUSH_SCHEDULED = 1;
+const CLOSED = 2;
+
 /** What the queue needs of its Duplex. */
 export interface OutQueueSink {
   /** Push a chunk onto the readable side; false when it is at its high-water mark. */
@@ -33,9 +37,8 @@ export class OutQueue {
   #sink: WireOutput;
   #small: Buffer[] | null = null; // made when a small frame waits (an idle connection has none)
   #smallBytes = 0;
-  #flushScheduled = false;
+  #flags = 0; // FLUSH_SCHEDULED, CLOSED
   #pong: Buffer | null = null;
-  #closed = false;
   #batch = 0; // inside a batch, small frames wait for its end rather than the tick's
 
   /** `sink`: where the output goes first. */
@@ -77,7 +80,7 @@ export class OutQueue {
 
   /** Queue a frame; false when the transport is behind. */
   write(bytes: Buffer): boolean {
-    if (this.#closed) return false;
+    if ((this.#flags & CLOSED) !== 0) return false;
     if (bytes.length >= COALESCE_MAX) {
       this.flush();
       return this.#sink.push(bytes);
@@ -85,8 +88,8 @@ export class OutQueue {
     (this.#small ??= []).push(bytes);
     this.#smallBytes += bytes.length;
     if (this.#smallBytes >= COALESCE_MAX) return this.flush();
-    if (!this.#flushScheduled && this.#batch === 0) {
-      this.#flushScheduled = true;
+    if ((this.#flags & FLUSH_SCHEDULED) === 0 && this.#batch === 0) {
+      this.#flags |= FLUSH_SCHEDULED;
       scheduleFlush(this);
     }
     return !this.full;
@@ -95,7 +98,7 @@ export class OutQueue {
   /** Queue a frame that may come as its header and payload apart (`Connection.sendSplit`). */
   writeFrame(frame: Buffer | SplitFrame): boolean {
     if (Buffer.isBuffer(frame)) return this.write(frame);
-    if (this.#closed) return false;
+    if ((this.#flags & CLOSED) !== 0) return false;
     this.flush();
     return this.#sink.pushSplit(frame[0], frame[1]);
   }
@@ -116,20 +119,20 @@ export class OutQueue {
 
   /** @internal The scheduled flush of this tick (see `scheduleFlush`). */
   flushScheduled(): void {
-    this.#flushScheduled = false;
+    this.#flags &= ~FLUSH_SCHEDULED;
     this.flush();
   }
 
   /** Queue an automatic pong: at once when the transport keeps up, else in the one slot. */
   writePong(bytes: Buffer): void {
-    if (this.#closed) return;
+    if ((this.#flags & CLOSED) !== 0) return;
     if (this.full) this.#pong = bytes;
     else this.write(bytes);
   }
 
   /** Push what is queued (the waiting pong first: it answers a ping that came earlier). */
   flush(): boolean {
-    if (this.#closed) return false;
+    if ((this.#flags & CLOSED) !== 0) return false;
     if (this.#pong !== null) {
       const pong = this.#pong;
       this.#pong = null;
@@ -147,7 +150,7 @@ export class OutQueue {
   /** Flush, then refuse anything more (the wire output is ending or gone). */
   close(flush: boolean): void {
     if (flush) this.flush();
-    this.#closed = true;
+    this.#flags |= CLOSED;
     this.#small = null;
     this.#smallBytes = 0;
     this.#pong = null;
