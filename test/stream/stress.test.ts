@@ -268,13 +268,9 @@ describe('stream stress: our client through a real forward proxy (tinyproxy)', f
   for (const schedule of schedules) {
     const replay = `STRESS_BASE_SEED=${schedule.seed! - 500_000} STRESS_PROXY_RUNS=1`;
     it(`${schedule.name} via tinyproxy (replay: ${replay})`, async () => {
-      // The proxy adds its buffers and a second pair of kernel socket buffers (megabytes on
-      // loopback) between the client and the server: a server whose reader is slow can
-      // take several seconds to reach the client's close, with nothing for the client to
-      // see meanwhile (its output is all taken, nothing arrives). closeTimeout is the
-      // policy for a silent peer: here it is set above the slowest generated reader's
-      // backlog (about 10 s), as a deployment behind a proxy would set it.
-      await expectPass(schedule, { connect: { proxy: proxy!.url, closeTimeout: 20_000 } });
+      // The proxy adds its buffers and a second pair of kernel socket buffers: the close
+      // deadline is set above the slowest reader's backlog, as everywhere here (CLOSE_TIMEOUT_MS).
+      await expectPass(schedule, { connect: { proxy: proxy!.url } });
       expect(proxy!.output()).to.match(/CONNECT/);
     });
   }

@@ -14,6 +14,18 @@ import type { WebSocketDuplex } from '../../../lib/index';
 import { digest, DigestBuilder, type MessageDigest } from './prng';
 import type { ReaderMode } from './schedule';
 
+/**
+ * The close deadline of our endpoints, both roles. The generated readers can be slow
+ * enough that a close queued behind megabytes (in our buffers, and in the kernel's socket
+ * buffers on loopback, where our side cannot see it move) is reached only after several
+ * seconds, with the closer's output all taken and nothing arriving: a silent peer as far
+ * as it can tell. closeTimeout is the policy for such a peer (the default, 5 s, drops it);
+ * here it is set above the slowest generated reader's backlog (about 10 s), as `ws`'s
+ * 30 s default is, and as a deployment that expects slow readers would set it. The
+ * watchdog still fails a schedule where nothing moves for `watchdogMs`.
+ */
+export const CLOSE_TIMEOUT_MS = 20_000;
+
 /** One 'close' event as the endpoint saw it. */
 export interface CloseRecord {
   readonly code: number;

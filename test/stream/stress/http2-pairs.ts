@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type * as net from 'node:net';
 import { connect, handleHttp2Stream, isWebSocketConnect, type ConnectOptions } from '../../../lib/index';
 import { makeCertificate } from '../../helpers/proxies';
-import { OurEndpoint, type Endpoint } from './endpoints';
+import { CLOSE_TIMEOUT_MS, OurEndpoint, type Endpoint } from './endpoints';
 import type { Pair } from './runner';
 import type { PairScript, Schedule } from './schedule';
 
@@ -65,7 +65,8 @@ export async function openHttp2Pairs(schedule: Schedule, extra: ConnectOptions =
       stream.respond({ ':status': 404 }, { endStream: true });
       return;
     }
-    const ws = handleHttp2Stream(stream, headers, { perMessageDeflate: schedule.deflate }, rawHeaders);
+    const options = { perMessageDeflate: schedule.deflate, closeTimeout: CLOSE_TIMEOUT_MS };
+    const ws = handleHttp2Stream(stream, headers, options, rawHeaders);
     const endpoint = new OurEndpoint(label('server', index), ws, script.server.reader, stream);
     ws.once('open', () => serverEnds[index]!.resolve(endpoint));
   };
@@ -88,6 +89,7 @@ export async function openHttp2Pairs(schedule: Schedule, extra: ConnectOptions =
   try {
     const clients = scripts.map((script, i) =>
       connect(`${secure ? 'wss' : 'ws'}://127.0.0.1:${port}/stress/${i}`, {
+        closeTimeout: CLOSE_TIMEOUT_MS,
         ...extra,
         perMessageDeflate: schedule.deflate,
         http2: session,

@@ -11,7 +11,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import WebSocket, { WebSocketServer } from 'ws';
 import { connect, handleUpgrade, type ConnectOptions, type WebSocketDuplex } from '../../../lib/index';
-import { OurEndpoint, WsEndpoint, type Endpoint } from './endpoints';
+import { CLOSE_TIMEOUT_MS, OurEndpoint, WsEndpoint, type Endpoint } from './endpoints';
 import { openHttp2Pairs } from './http2-pairs';
 import { makePayload } from './prng';
 import { checkOutcome, type Outcome } from './oracle';
@@ -89,7 +89,7 @@ async function openPair(schedule: Schedule, options: RunOptions): Promise<Pair> 
   if (isOurs(pairing, 'server')) {
     serverEndpoint = new Promise((resolve) => {
       httpServer.once('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-        const ws = handleUpgrade(req, socket, head, { perMessageDeflate: deflate });
+        const ws = handleUpgrade(req, socket, head, { perMessageDeflate: deflate, closeTimeout: CLOSE_TIMEOUT_MS });
         const endpoint = new OurEndpoint('our server', ws, schedule.server.reader, socket);
         ws.once('open', () => resolve(endpoint));
       });
@@ -107,9 +107,11 @@ async function openPair(schedule: Schedule, options: RunOptions): Promise<Pair> 
   const url = `ws://127.0.0.1:${port}/stress`;
   let clientEndpoint: Promise<Endpoint>;
   if (isOurs(pairing, 'client')) {
-    clientEndpoint = connect(url, { ...options.connect, perMessageDeflate: deflate }).then(
-      (ws: WebSocketDuplex) => new OurEndpoint('our client', ws, schedule.client.reader, null),
-    );
+    clientEndpoint = connect(url, {
+      closeTimeout: CLOSE_TIMEOUT_MS,
+      ...options.connect,
+      perMessageDeflate: deflate,
+    }).then((ws: WebSocketDuplex) => new OurEndpoint('our client', ws, schedule.client.reader, null));
   } else {
     let socket: net.Socket | null = null;
     const ws = new WebSocket(url, {
