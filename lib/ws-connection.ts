@@ -51,13 +51,16 @@ export interface WSConnectionOptions
   scheme?: 'http' | 'https';
 }
 
+// WSConnection.#kind bits.
+const CLIENT = 1;
+const HTTP2 = 2;
+
 type Handshake = ServerHandshake | ClientHandshake | H2ServerHandshake | H2ClientHandshake;
 
 /** A WebSocket connection from the first handshake byte to the close. */
 export class WSConnection {
-  readonly #type: ConnectionRole;
+  readonly #kind: number; // CLIENT, HTTP2 (one field: a server holds many idle connections)
   #options: WSConnectionOptions | null; // until the Connection takes what is its
-  readonly #http2: boolean;
   // Dropped once the Connection took over and its last event was taken (an open
   // connection holds nothing of its handshake: see bench/RESULTS.md on idle memory).
   #handshake: Handshake | null;
@@ -75,19 +78,18 @@ export class WSConnection {
     if (type !== ConnectionType.CLIENT && type !== ConnectionType.SERVER) {
       throw new LocalProtocolError(`unknown connection type ${String(type)}`, 'ERR_INVALID_OPTION');
     }
-    this.#type = type;
     this.#options = options;
     const onOpen = (extensions: readonly Extension[], trailing: Buffer) => this.#open(extensions, trailing);
     const client = type === ConnectionType.CLIENT;
-    this.#http2 = options.http2 === true;
-    if (this.#http2) {
+    this.#kind = (client ? CLIENT : 0) | (options.http2 === true ? HTTP2 : 0);
+    if (options.http2 === true) {
       this.#handshake = client ? new H2ClientHandshake(options, onOpen) : new H2ServerHandshake(onOpen);
     } else this.#handshake = client ? new ClientHandshake(options, onOpen) : new ServerHandshake(options, onOpen);
   }
 
   /** True when the handshake is RFC 8441's (an HTTP/2 stream). */
   get http2(): boolean {
-    return this.#http2;
+    return (this.#kind & HTTP2) !== 0;
   }
 
   /** The current state (CONNECTING until the handshake ends, then the `Connection`'s). */
@@ -97,7 +99,7 @@ export class WSConnection {
 
   /** `ConnectionType.CLIENT` or `ConnectionType.SERVER`. */
   get type(): ConnectionRole {
-    return this.#type;
+    return (this.#kind & CLIENT) !== 0 ? ConnectionType.CLIENT : ConnectionType.SERVER;
   }
 
   /** The post-handshake `Connection`, once OPEN. */
@@ -117,7 +119,7 @@ export class WSConnection {
     method = 'GET',
     version = '1.1',
   ): void {
-    if (this.#http2 || this.#type !== ConnectionType.SERVER) {
+    if (this.http2 || this.type !== ConnectionType.SERVER) {
       throw new LocalProtocolError('initiateUpgradeConnection is for HTTP/1.1 servers', 'ERR_INVALID_STATE');
     }
     if (this.#connection !== null) {
@@ -152,7 +154,7 @@ export class WSConnection {
 
   /** The RFC 8441 handshake, for the HTTP/2-only methods; throws on an HTTP/1.1 connection. */
   #http2Handshake(method: string, doing: string): H2Handshake {
-    if (!this.#http2) {
+    if (!this.http2) {
       throw new LocalProtocolError(`${method} is for HTTP/2 connections (http2: true)`, 'ERR_INVALID_STATE');
     }
     if (this.#handshake === null) {
@@ -217,7 +219,7 @@ export class WSConnection {
   #open(extensions: readonly Extension[], trailing: Buffer): void {
     const { maxMessageSize, maxFrameSize, maskKey, autoPong, autoCloseReply } = this.#options!;
     this.#options = null;
-    this.#connection = new Connection(this.#type, {
+    this.#connection = new Connection(this.type, {
       extensions,
       ...(maxMessageSize === undefined ? {} : { maxMessageSize }),
       ...(maxFrameSize === undefined ? {} : { maxFrameSize }),

@@ -25,6 +25,11 @@ import {
 } from './opcode';
 
 const EMPTY = Buffer.alloc(0);
+
+// Flags of FrameReader.#bits above its low byte (the header's first byte).
+const IN_FRAME = 0x100;
+const MASKED = 0x200;
+const EXPECT_MASKED = 0x400;
 const NO_CHUNKS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 
 // The current frame's masking key as bytes, for the unmasking functions (used at once).
@@ -51,17 +56,10 @@ export class FrameReader {
   #head = 0;
   #offset = 0;
   #buffered = 0;
-  readonly #expectMasked: boolean;
+  // The current frame's first header byte (FIN, RSV, opcode) and the IN_FRAME, MASKED and
+  // EXPECT_MASKED flags, in one field (a server holds many idle connections).
+  #bits: number;
 
-  // The header of the current frame; valid while `inFrame`.
-  /** True between a parsed header and the last byte of its payload. */
-  inFrame = false;
-  /** FIN bit of the current frame. */
-  fin = false;
-  /** RSV bits of the current frame (as in the first header byte). */
-  rsv = 0;
-  /** Opcode of the current frame. */
-  opcode = 0;
   /** Payload length of the current frame. */
   payloadLength = 0;
   /** Payload bytes of the current frame not yet handed out. */
@@ -69,12 +67,39 @@ export class FrameReader {
   // The masking key as a signed 32-bit word: no buffer per connection (see keyBytes), and
   // a small integer V8 stores in the object itself (an unsigned one would be boxed).
   #key = 0;
-  #masked = false;
   #phase = 0;
 
   /** `expectMasked`: true on a server (clients mask), false on a client. */
   constructor(expectMasked: boolean) {
-    this.#expectMasked = expectMasked;
+    this.#bits = expectMasked ? EXPECT_MASKED : 0;
+  }
+
+  /** True between a parsed header and the last byte of its payload. */
+  get inFrame(): boolean {
+    return (this.#bits & IN_FRAME) !== 0;
+  }
+
+  /** FIN bit of the current frame. */
+  get fin(): boolean {
+    return (this.#bits & FIN) !== 0;
+  }
+
+  /** RSV bits of the current frame (as in the first header byte). */
+  get rsv(): number {
+    return this.#bits & RSV_MASK;
+  }
+
+  /** Opcode of the current frame. */
+  get opcode(): number {
+    return this.#bits & OPCODE_MASK;
+  }
+
+  get #masked(): boolean {
+    return (this.#bits & MASKED) !== 0;
+  }
+
+  get #expectMasked(): boolean {
+    return (this.#bits & EXPECT_MASKED) !== 0;
   }
 
   /** Bytes received and not yet consumed. */
@@ -144,13 +169,9 @@ export class FrameReader {
       this.#key = buf.readInt32BE(pos);
     }
     this.#consume(size);
-    this.inFrame = true;
-    this.fin = (b0 & FIN) !== 0;
-    this.rsv = b0 & RSV_MASK;
-    this.opcode = b0 & OPCODE_MASK;
+    this.#bits = (this.#bits & EXPECT_MASKED) | (b0 & 0xff) | IN_FRAME | (masked ? MASKED : 0);
     this.payloadLength = length;
     this.remaining = length;
-    this.#masked = masked;
     this.#phase = 0;
     return true;
   }
@@ -251,14 +272,12 @@ export class FrameReader {
       this.pieceEnd = end;
     }
     this.#consume(end - at);
-    this.fin = true;
-    this.rsv = 0;
-    this.opcode = b0 & OPCODE_MASK;
+    // FIN, no RSV bits, TEXT or BINARY (b0 is one of the two), and not in a frame any more.
+    this.#bits = (this.#bits & EXPECT_MASKED) | b0 | (masked ? MASKED : 0);
     this.payloadLength = length;
     this.remaining = 0;
-    this.#masked = masked;
     this.#phase = length & 3;
-    return this.opcode;
+    return b0 & OPCODE_MASK;
   }
 
   /** The bytes of the last `readPiece()`: pieceBuffer[pieceStart, pieceEnd). */
@@ -276,7 +295,7 @@ export class FrameReader {
   readPiece(): boolean {
     const want = Math.min(this.remaining, this.#buffered);
     if (want === 0) {
-      if (this.remaining === 0) this.inFrame = false;
+      if (this.remaining === 0) this.#bits &= ~IN_FRAME;
       return false;
     }
     const chunk = this.#chunks[this.#head]!;
@@ -306,7 +325,7 @@ export class FrameReader {
       this.pieceEnd = want;
     }
     this.remaining -= want;
-    if (this.remaining === 0) this.inFrame = false;
+    if (this.remaining === 0) this.#bits &= ~IN_FRAME;
     return true;
   }
 

@@ -51,7 +51,6 @@ export class Engine
 {
   readonly ws: WebSocketDuplex;
   readonly timings: ResolvedTimings;
-  readonly url: string;
   #flags: number;
   readonly out: OutQueue;
   #timers: LifecycleTimers | null = null; // while one is armed (see opened)
@@ -60,7 +59,6 @@ export class Engine
   #ending: Ending | null = null; // from the first step towards the end
   #opening: Opening | null; // until open (it holds the accept hook)
   #negotiated: Negotiated = NOTHING_NEGOTIATED; // once open
-  readonly #heads: HeadSink | null;
   #app: AppFace | null = null;
 
   constructor(
@@ -72,12 +70,11 @@ export class Engine
   ) {
     this.ws = ws;
     this.timings = timings;
-    this.url = options.request?.url ?? '';
     this.#flags = role === ConnectionType.CLIENT ? CLIENT : 0;
-    this.#heads = heads;
     // To the Duplex's readable side, until the library wires the transport (wire-output.ts).
     this.out = new OutQueue(new ReadableOutput(ws as unknown as Duplex));
-    this.#opening = new Opening(this, extensionsOf(options), options.accept);
+    const url = options.request?.url;
+    this.#opening = new Opening(this, { makeExtensions: extensionsOf(options), hook: options.accept, heads, url });
     if (role === ConnectionType.CLIENT) this.send(clientRequest(options));
     // Armed after the request was validated and written (a refused request throws above).
     this.timers.startHandshake();
@@ -280,8 +277,9 @@ export class Engine
 
   /** OpeningOwner: a handshake event, as head bytes, or over HTTP/2 a header list (a body stays bytes). */
   send(event: WSEvent): void {
-    if (this.#heads === null || event.type === 'reject-data') this.out.write(this.connection.send(event));
-    else this.#heads.send(this.connection.sendHeaders(event), event.type === 'reject' && !event.hasBody);
+    const heads = this.#opening?.heads ?? null; // (handshake events come while the opening lasts)
+    if (heads === null || event.type === 'reject-data') this.out.write(this.connection.send(event));
+    else heads.send(this.connection.sendHeaders(event), event.type === 'reject' && !event.hasBody);
   }
 
   /** OpeningOwner: the handshake completed. */

@@ -59,19 +59,36 @@ export interface Negotiated {
   readonly protocol: string | null;
   /** Client: the response that opened the WebSocket; null on a server. */
   readonly response: HandshakeResponse | null;
+  /** Client: the URL it connected to; '' on a server. */
+  readonly url: string;
 }
 
-/** Nothing negotiated: no subprotocol, no response (what most server connections keep, shared). */
-export const NOTHING_NEGOTIATED: Negotiated = Object.freeze({ protocol: null, response: null });
+/** Nothing negotiated: no subprotocol, no response, no URL (what most server connections keep, shared). */
+export const NOTHING_NEGOTIATED: Negotiated = Object.freeze({ protocol: null, response: null, url: '' });
 
 /** The accept option: decides on a request (see `WebSocketDuplexOptions.accept`). */
 type AcceptHook = (request: RequestEvent) => AcceptDecision | Promise<AcceptDecision>;
+
+/** What an `Opening` starts from. */
+export interface OpeningInit {
+  /** Makes the extensions to negotiate (called once, when they are needed). */
+  readonly makeExtensions: () => Extension[];
+  /** Server: the accept option, if any. */
+  readonly hook?: AcceptHook | undefined;
+  /** Over HTTP/2: where the handshake's heads go (null over HTTP/1.1: they are bytes). */
+  readonly heads?: HeadSink | null;
+  /** Client: the URL (see `Negotiated.url`). */
+  readonly url?: string | undefined;
+}
 
 /** The stream's side of the opening handshake. */
 export class Opening implements Negotiated {
   readonly #owner: OpeningOwner;
   #makeExtensions: (() => Extension[]) | null;
   readonly #hook: AcceptHook | undefined;
+  /** Over HTTP/2: where the handshake's heads go; null over HTTP/1.1. */
+  readonly heads: HeadSink | null;
+  readonly url: string;
   #pending: RequestEvent | null = null;
   /** Why the handshake did not complete ('' while it may). */
   ended = '';
@@ -80,11 +97,12 @@ export class Opening implements Negotiated {
   /** Client: the 101 response, once open. */
   response: HandshakeResponse | null = null;
 
-  /** `hook`: a server's accept option, if any. */
-  constructor(owner: OpeningOwner, makeExtensions: () => Extension[], hook?: AcceptHook) {
+  constructor(owner: OpeningOwner, init: OpeningInit) {
     this.#owner = owner;
-    this.#makeExtensions = makeExtensions;
-    this.#hook = hook;
+    this.#makeExtensions = init.makeExtensions;
+    this.#hook = init.hook;
+    this.heads = init.heads ?? null;
+    this.url = init.url ?? '';
   }
 
   /**
@@ -149,8 +167,8 @@ export class Opening implements Negotiated {
 
   /** What was negotiated, once open (shared `NOTHING_NEGOTIATED` when nothing was). */
   negotiated(): Negotiated {
-    if (this.protocol === null && this.response === null) return NOTHING_NEGOTIATED;
-    return { protocol: this.protocol, response: this.response };
+    if (this.protocol === null && this.response === null && this.url === '') return NOTHING_NEGOTIATED;
+    return { protocol: this.protocol, response: this.response, url: this.url };
   }
 
   #respond(statusCode: number, body: string | Buffer, headers: Headers): void {

@@ -19,6 +19,7 @@ const COALESCE_MAX = 16 * 1024;
 // Flags of one field (see OutQueue.#flags).
 const FLUSH_SCHEDULED = 1;
 const CLOSED = 2;
+const BATCH = 4; // one level of beginBatch(): the depth is #flags / BATCH
 
 /** What the queue needs of its Duplex. */
 export interface OutQueueSink {
@@ -37,9 +38,8 @@ export class OutQueue {
   #sink: WireOutput;
   #small: Buffer[] | null = null; // made when a small frame waits (an idle connection has none)
   #smallBytes = 0;
-  #flags = 0; // FLUSH_SCHEDULED, CLOSED
+  #flags = 0; // FLUSH_SCHEDULED, CLOSED, and the batch depth in the bits above (BATCH)
   #pong: Buffer | null = null;
-  #batch = 0; // inside a batch, small frames wait for its end rather than the tick's
 
   /** `sink`: where the output goes first. */
   constructor(sink: WireOutput) {
@@ -88,7 +88,8 @@ export class OutQueue {
     (this.#small ??= []).push(bytes);
     this.#smallBytes += bytes.length;
     if (this.#smallBytes >= COALESCE_MAX) return this.flush();
-    if ((this.#flags & FLUSH_SCHEDULED) === 0 && this.#batch === 0) {
+    // Inside a batch, small frames wait for its end rather than the tick's.
+    if ((this.#flags & FLUSH_SCHEDULED) === 0 && this.#flags < BATCH) {
       this.#flags |= FLUSH_SCHEDULED;
       scheduleFlush(this);
     }
@@ -109,12 +110,13 @@ export class OutQueue {
    * once, without waiting for the end of the tick).
    */
   beginBatch(): void {
-    this.#batch++;
+    this.#flags += BATCH;
   }
 
   /** End a batch: flush what it queued. */
   endBatch(): void {
-    if (--this.#batch === 0 && this.#smallBytes > 0) this.flush();
+    this.#flags -= BATCH;
+    if (this.#flags < BATCH && this.#smallBytes > 0) this.flush();
   }
 
   /** @internal The scheduled flush of this tick (see `scheduleFlush`). */

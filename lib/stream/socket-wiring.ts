@@ -18,11 +18,12 @@ const FLUSH_GRACE = 5000;
 
 type Socket = NodeDuplex & { setNoDelay?: (on: boolean) => void; setTimeout?: (ms: number) => void };
 
-// The states of a Link's input side, bits of one field (a connection is one small object).
-const INPUT_ENDED = 1; // the socket's EOF came
-const HELD = 2; // the stream holds the last chunk (a reader is behind)
-const PAUSED = 4; // ... and so the socket was paused
-const EOF_WAITS = 8; // the socket's EOF came while a chunk was held
+// The states of a Link's input side: bits of the state field it shares with its output
+// side (TransportOutput's OUTPUT_ENDED is bit 1), as a connection is one small object.
+const INPUT_ENDED = 2; // the socket's EOF came
+const HELD = 4; // the stream holds the last chunk (a reader is behind)
+const PAUSED = 8; // ... and so the socket was paused
+const EOF_WAITS = 16; // the socket's EOF came while a chunk was held
 
 /**
  * The two directions of one connection (the shared listener functions below call its
@@ -30,13 +31,10 @@ const EOF_WAITS = 8; // the socket's EOF came while a chunk was held
  */
 class Link extends TransportOutput {
   readonly ws: WebSocketDuplex;
-  readonly onEof: (() => void) | undefined;
-  #input = 0;
 
-  constructor(ws: WebSocketDuplex, socket: Socket, onEof: (() => void) | undefined) {
+  constructor(ws: WebSocketDuplex, socket: Socket) {
     super(socket, ws.readableHighWaterMark);
     this.ws = ws;
-    this.onEof = onEof;
   }
 
   get socket(): Socket {
@@ -50,21 +48,21 @@ class Link extends TransportOutput {
   input(chunk: Buffer): void {
     const ws = this.ws;
     if (ws.destroyed || ws.writableEnded) return;
-    this.#input |= HELD;
+    this.state |= HELD;
     ws[kInput](chunk, this);
-    if ((this.#input & HELD) !== 0) {
-      this.#input |= PAUSED;
+    if ((this.state & HELD) !== 0) {
+      this.state |= PAUSED;
       this.socket.pause();
     }
   }
 
   /** The stream took the last chunk (see `kInput`). */
   inputTaken(): void {
-    const state = this.#input;
+    const state = this.state;
     if ((state & HELD) === 0) return;
-    this.#input = state & ~(HELD | EOF_WAITS | PAUSED);
+    this.state = state & ~(HELD | EOF_WAITS | PAUSED);
     if ((state & EOF_WAITS) !== 0) {
-      this.#input |= state & PAUSED;
+      this.state |= state & PAUSED;
       this.eof();
     } else if ((state & PAUSED) !== 0) {
       if (!this.socket.destroyed) this.socket.resume();
@@ -73,13 +71,17 @@ class Link extends TransportOutput {
 
   /** The peer ended its input: after everything it sent, the stream's input ends too. */
   eof(): void {
-    this.#input |= INPUT_ENDED;
-    if ((this.#input & HELD) !== 0) {
-      this.#input |= EOF_WAITS; // after the held chunk, as a Writable would order them
+    this.state |= INPUT_ENDED;
+    if ((this.state & HELD) !== 0) {
+      this.state |= EOF_WAITS; // after the held chunk, as a Writable would order them
       return;
     }
-    if (this.onEof !== undefined) this.onEof();
-    else if (!this.ws.destroyed && !this.ws.writableEnded) this.ws.end();
+    this.endInput();
+  }
+
+  /** The stream's input ends (by default at once; see `EofLink`). */
+  protected endInput(): void {
+    if (!this.ws.destroyed && !this.ws.writableEnded) this.ws.end();
   }
 
   startReading(): void {
@@ -93,7 +95,7 @@ class Link extends TransportOutput {
     const ws = this.ws;
     // After the socket's EOF the stream finishes by itself (everything the peer sent is
     // processed first). Without one, it was cut.
-    if ((this.#input & INPUT_ENDED) === 0) {
+    if ((this.state & INPUT_ENDED) === 0) {
       ws[kAbort](
         new RemoteProtocolError('the transport closed without ending its input', {
           code: 'ERR_TRANSPORT',
@@ -120,6 +122,20 @@ class Link extends TransportOutput {
       socket.destroy();
     });
     socket.once('close', () => clearTimeout(timer));
+  }
+}
+
+/** A Link whose socket's EOF goes to `onEof`, which ends the stream's input itself when it is ready. */
+class EofLink extends Link {
+  readonly #onEof: () => void;
+
+  constructor(ws: WebSocketDuplex, socket: Socket, onEof: () => void) {
+    super(ws, socket);
+    this.#onEof = onEof;
+  }
+
+  protected override endInput(): void {
+    this.#onEof();
   }
 }
 
@@ -153,7 +169,7 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
   const s = socket as Socket;
   s.setNoDelay?.(true);
   s.setTimeout?.(0);
-  const link = new Link(ws, s, onEof);
+  const link = onEof === undefined ? new Link(ws, s) : new EofLink(ws, s, onEof);
   (socket as unknown as Linked)[kLink] = link;
   socket.on('end', onSocketEnd);
   socket.on('error', onSocketError);

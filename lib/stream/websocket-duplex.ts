@@ -118,7 +118,7 @@ export class WebSocketDuplex extends Duplex {
 
   /** Client: the URL of the connection (the last one after redirects); '' otherwise. */
   get url(): string {
-    return this.#e.url;
+    return this.#e.negotiated.url;
   }
 
   /** Client: the server's 101 response (status and headers) once open; null before, and on a server. */

@@ -9,6 +9,9 @@
 import type { Duplex } from 'readable-stream';
 import type { OutQueueSink } from './out-queue';
 
+/** `TransportOutput.state`: the output ended (the transport was told to end). */
+export const OUTPUT_ENDED = 1;
+
 /** A transport the output can be written to directly (a socket, an HTTP/2 stream). */
 export interface Transport {
   write(chunk: Buffer): boolean;
@@ -102,7 +105,8 @@ export class ReadableOutput implements WireOutput {
 export class TransportOutput implements WireOutput {
   protected readonly transport: Transport;
   readonly readableHighWaterMark: number;
-  #ended = false;
+  /** State bits: `OUTPUT_ENDED`; a subclass keeps its own in the bits above (one field per connection). */
+  protected state = 0;
 
   constructor(transport: Transport, highWaterMark: number) {
     this.transport = transport;
@@ -133,17 +137,17 @@ export class TransportOutput implements WireOutput {
   }
 
   end(): void {
-    this.#ended = true;
+    this.state |= OUTPUT_ENDED;
     if (!this.transport.destroyed) this.transport.end();
   }
 
   /** Everything was handed to the transport when the output ended. */
   get taken(): boolean {
-    return this.#ended;
+    return (this.state & OUTPUT_ENDED) !== 0;
   }
 
   onceTaken(callback: () => void): void {
-    if (this.#ended) process.nextTick(callback);
+    if ((this.state & OUTPUT_ENDED) !== 0) process.nextTick(callback);
   }
 
   /** Nothing to do here; the socket wiring (socket-wiring.ts) lets its socket go. */

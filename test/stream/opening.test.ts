@@ -1,11 +1,18 @@
 /** `Opening`: the server's decision on a request, the rejections it sends, and the client's request. */
 import { expect } from 'chai';
 import { LocalProtocolError, RemoteProtocolError, WSConnection, type WSEvent } from '../../lib/index';
-import { NOTHING_NEGOTIATED, Opening, clientRequest, peerFailed, type OpeningOwner } from '../../lib/stream/opening';
+import {
+  NOTHING_NEGOTIATED,
+  Opening,
+  clientRequest,
+  peerFailed,
+  type OpeningInit,
+  type OpeningOwner,
+} from '../../lib/stream/opening';
 import { requestHead } from '../attacks/helpers';
 
 /** A server `WSConnection` that received a valid request, and an owner that records what the opening does. */
-function setup(hook?: ConstructorParameters<typeof Opening>[2], extraHeaders: string[] = []) {
+function setup(hook?: OpeningInit['hook'], extraHeaders: string[] = []) {
   const conn = new WSConnection('server');
   conn.receiveData(requestHead(extraHeaders));
   const request = conn.nextEvent();
@@ -23,8 +30,8 @@ function setup(hook?: ConstructorParameters<typeof Opening>[2], extraHeaders: st
     noteCause: (error) => causes.push(error),
     isDestroyed: () => false,
   };
-  const opening = new Opening(owner, () => [], hook);
-  return { conn, request, opening, log, sent, causes };
+  const opening = new Opening(owner, { makeExtensions: () => [], hook });
+  return { conn, request, opening, log, sent, causes, owner };
 }
 
 const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('latin1');
@@ -79,7 +86,7 @@ describe('Opening (the stream side of the opening handshake)', () => {
         noteCause: (e) => causes.push(e),
         isDestroyed: () => false,
       },
-      () => [],
+      { makeExtensions: () => [] },
     );
     opening.failed(error, true);
     expect(text(sent)).to.match(/^HTTP\/1\.1 4\d\d /);
@@ -109,7 +116,12 @@ describe('Opening (the stream side of the opening handshake)', () => {
     const chat = setup(() => ({ subprotocol: 'chat' }), ['Sec-WebSocket-Protocol: chat']);
     chat.opening.request(chat.request, () => false);
     expect(chat.log).to.deep.equal(['send accept', 'opened']);
-    expect(chat.opening.negotiated()).to.deep.equal({ protocol: 'chat', response: null });
+    expect(chat.opening.negotiated()).to.deep.equal({ protocol: 'chat', response: null, url: '' });
+    const client = new Opening(setup().owner, {
+      makeExtensions: () => [],
+      url: 'ws://example.com/chat',
+    });
+    expect(client.negotiated()).to.deep.equal({ protocol: null, response: null, url: 'ws://example.com/chat' });
   });
 
   it("clientRequest: the Request from a client's options; refuses a client without one", () => {
