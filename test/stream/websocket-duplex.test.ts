@@ -33,6 +33,9 @@ async function pipeServer(setup: (ws: WebSocketDuplex, socket: net.Socket) => vo
         closes.push([code, reason, wasClean]);
         socket.destroy();
       });
+      // A socket you pipe yourself is yours to watch: a peer that resets (a test's client
+      // terminating with a ping unread) makes it emit 'error'.
+      socket.on('error', () => undefined);
       setup(ws, socket);
       socket.pipe(ws).pipe(socket);
     }),
