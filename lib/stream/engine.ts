@@ -24,15 +24,7 @@ import { Flow, dropped, inputTaken, settle, type Callback, type FlowOwner, type 
 import { LifecycleTimers, type TimerHooks } from './lifecycle-timers';
 import type { MessagePiece } from './message-assembler';
 import { MessageRoute, type MessageQueue, type MessageQueueOwner } from './messages';
-import {
-  NOTHING_NEGOTIATED,
-  Opening,
-  clientRequest,
-  peerFailed,
-  type HeadSink,
-  type Negotiated,
-  type OpeningOwner,
-} from './opening';
+import { Opening, clientRequest, peerFailed, type HeadSink, type Negotiated, type OpeningOwner } from './opening';
 import { extensionsOf, type ResolvedTimings, type WebSocketDuplexOptions } from './options';
 import { OutQueue } from './out-queue';
 import { ReadableOutput } from './wire-output';
@@ -57,8 +49,7 @@ export class Engine
   #route: MessageRoute | null = null; // from the first message in pieces, messages(), or their end
   #flow: Flow | null = null; // from the first input or writer held
   #ending: Ending | null = null; // from the first step towards the end
-  #opening: Opening | null; // until open (it holds the accept hook)
-  #negotiated: Negotiated = NOTHING_NEGOTIATED; // once open
+  #handshake: Opening | Negotiated; // the opening until open (it holds the accept hook), then what it settled
   #app: AppFace | null = null;
 
   constructor(
@@ -74,7 +65,7 @@ export class Engine
     // To the Duplex's readable side, until the library wires the transport (wire-output.ts).
     this.out = new OutQueue(new ReadableOutput(ws as unknown as Duplex));
     const url = options.request?.url;
-    this.#opening = new Opening(this, { makeExtensions: extensionsOf(options), hook: options.accept, heads, url });
+    this.#handshake = new Opening(this, { makeExtensions: extensionsOf(options), hook: options.accept, heads, url });
     if (role === ConnectionType.CLIENT) this.send(clientRequest(options));
     // Armed after the request was validated and written (a refused request throws above).
     this.timers.startHandshake();
@@ -85,6 +76,11 @@ export class Engine
     return this.ws.connection;
   }
 
+  get #opening(): Opening | null {
+    const handshake = this.#handshake;
+    return handshake instanceof Opening ? handshake : null;
+  }
+
   /** The handshake's part: throws once the handshake is over (there is no request to decide on). */
   get opening(): Opening {
     if (this.#opening !== null) return this.#opening;
@@ -93,7 +89,7 @@ export class Engine
 
   /** The subprotocol and (client) response: the opening's while it lasts, then what it settled. */
   get negotiated(): Negotiated {
-    return this.#opening ?? this.#negotiated;
+    return this.#handshake;
   }
 
   /** The part that ends the stream, made at the first step towards the end. */
@@ -284,8 +280,7 @@ export class Engine
 
   /** OpeningOwner: the handshake completed. */
   opened(): void {
-    this.#negotiated = this.#opening!.negotiated(); // and drop the rest: the accept hook, what it holds
-    this.#opening = null;
+    this.#handshake = this.#opening!.negotiated(); // and drop the rest: the accept hook, what it holds
     this.timers.opened();
     if (!this.#timers!.armed) this.#timers = null; // no keepalive: nothing to time until the close
     this.ws.emit('open');
