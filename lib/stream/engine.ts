@@ -76,6 +76,7 @@ export class Engine
     return this.ws.connection;
   }
 
+  // The opening, while the handshake lasts.
   get #opening(): Opening | null {
     const handshake = this.#handshake;
     return handshake instanceof Opening ? handshake : null;
@@ -87,7 +88,7 @@ export class Engine
     throw new LocalProtocolError('no request is waiting for a decision', 'ERR_INVALID_STATE');
   }
 
-  /** The subprotocol and (client) response: the opening's while it lasts, then what it settled. */
+  /** The subprotocol, and a client's response and URL: the opening's while it lasts, then what it settled. */
   get negotiated(): Negotiated {
     return this.#handshake;
   }
