@@ -118,21 +118,26 @@ export class Engine
     return (this.#timers ??= new LifecycleTimers(this.timings, this));
   }
 
+  // The message route, made on first use.
+  get #routed(): MessageRoute {
+    return (this.#route ??= new MessageRoute(this, this.timings.appHighWaterMark));
+  }
+
   /** The queue of whole messages for `messages()` (and then 'message' listeners), made on first use. */
   get messages(): MessageQueue {
-    return (this.#route ??= new MessageRoute(this, this.timings.appHighWaterMark)).queue;
+    return this.#routed.queue;
   }
 
   /** DispatchTarget: a piece of a message (the `messages()` queue, if any, gets it too). */
   message(event: MessagePiece, listening: boolean): string | Buffer | null {
     // A whole message and nothing routed yet (the common case): straight to the listeners.
     if (this.#route === null && event.messageFinished) return listening ? event.data : null;
-    return (this.#route ??= new MessageRoute(this, this.timings.appHighWaterMark)).add(event, listening);
+    return this.#routed.add(event, listening);
   }
 
   /** DispatchTarget: no more messages (the queue's iterators finish after what is queued). */
   endMessages(): void {
-    (this.#route ??= new MessageRoute(this, this.timings.appHighWaterMark)).end();
+    this.#routed.end();
   }
 
   /** The object face, made on first use. */

@@ -161,8 +161,9 @@ export class Opening implements Negotiated {
   failed(error: unknown, mayReject: boolean): void {
     const hint = error instanceof RemoteProtocolError ? error.eventHint : null;
     if (!mayReject || !(hint instanceof RejectConnectionEvent)) return peerFailed(this.#owner, error);
-    this.#owner.noteCause(error as RemoteProtocolError);
-    this.#respond(hint.statusCode, `${(error as RemoteProtocolError).message}\n`, hint.headers);
+    const failure = error as RemoteProtocolError; // the hint is a RemoteProtocolError's
+    this.#owner.noteCause(failure);
+    this.#respond(hint.statusCode, `${failure.message}\n`, hint.headers);
   }
 
   /** What was negotiated, once open (shared `NOTHING_NEGOTIATED` when nothing was). */
