@@ -31,12 +31,14 @@
  */
 import type { PreparedMessage } from './prepared-message';
 import { CloseReason } from './close-codes';
+import { CloseRecord } from './close-record';
 import { LocalProtocolError, RemoteProtocolError } from './errors';
 import { CloseConnectionEvent, type ConnectionEvent } from './events';
 import type { Extension } from './extensions/extension';
 import type { SplitFrame } from './frame/encoder';
 import { randomMaskKey, type MaskKeyGenerator } from './frame/mask';
-import { FrameProtocol, type FrameLimits } from './frame/protocol';
+import type { FrameLimits } from './frame/limits';
+import { FrameProtocol } from './frame/protocol';
 
 /** Which end of the connection this is. */
 export const ConnectionType = {
@@ -126,11 +128,8 @@ export class Connection {
   #flags: number;
   readonly #proto: FrameProtocol;
   #state: OpenState = 'OPEN';
-  #pending: CloseConnectionEvent | null = null;
   #outgoing: Buffer[] | null = null; // automatic replies, until dataToSend() takes them
-  #closeSent: CloseConnectionEvent | null = null;
-  #closeReceived: CloseConnectionEvent | null = null;
-  #failure: RemoteProtocolError | null = null;
+  #close: CloseRecord | null = null; // made at the first step towards the close
 
   /**
    * Start a connection in state OPEN, for a handshake done elsewhere. Throws
@@ -184,17 +183,17 @@ export class Connection {
    * the transport ended without the peer's close frame (`ERR_ABNORMAL_CLOSURE`, 1006).
    */
   get failure(): RemoteProtocolError | null {
-    return this.#failure;
+    return this.#close?.failure ?? null;
   }
 
   /** The close frame we sent, or null. */
   get closeSent(): CloseConnectionEvent | null {
-    return this.#closeSent;
+    return this.#close?.sent ?? null;
   }
 
   /** The close frame the peer sent, or null (a failure the core reported is not one). */
   get closeReceived(): CloseConnectionEvent | null {
-    return this.#closeReceived;
+    return this.#close?.received ?? null;
   }
 
   /**
@@ -203,25 +202,17 @@ export class Connection {
    * 1006 when the transport ended without the peer's close. Null before that.
    */
   get closeCode(): number | null {
-    const failure = this.#failure;
-    if (failure !== null && (failure.code !== 'ERR_ABNORMAL_CLOSURE' || this.#closeReceived === null)) {
-      return failure.closeCode;
-    }
-    return this.#closeReceived?.code ?? null;
+    return this.#close?.code ?? null;
   }
 
   /** The close reason that goes with `closeCode` ('' when none). */
   get closeReason(): string {
-    const failure = this.#failure;
-    if (failure !== null && (failure.code !== 'ERR_ABNORMAL_CLOSURE' || this.#closeReceived === null)) {
-      return failure.message;
-    }
-    return this.#closeReceived?.reason ?? '';
+    return this.#close?.reason ?? '';
   }
 
   /** True when both close frames passed and nothing failed: the closing handshake completed. */
   get wasClean(): boolean {
-    return this.#closeSent !== null && this.#closeReceived !== null && this.#failure === null;
+    return this.#close?.clean ?? false;
   }
 
   /** Bytes received but not yet parsed into events (bounded by one header plus a frame piece). */
@@ -240,7 +231,7 @@ export class Connection {
    * then, and drop the transport when it passes.
    */
   closeExpected(): boolean {
-    return this.#closeSent !== null || this.#state === 'CLOSED';
+    return this.#state === 'CLOSED' || (this.#close !== null && this.#close.sent !== null);
   }
 
   /**
@@ -303,7 +294,7 @@ export class Connection {
         break;
       case 'close':
         bytes = this.#proto.close(event.code, event.reason);
-        this.#closeSent = event;
+        this.#closing().sent = event;
         break;
       default:
         return unreachable(event);
@@ -346,17 +337,18 @@ export class Connection {
     if (data === null) {
       this.#flags |= EOF;
       if (this.#state !== 'CLOSED') {
+        const close = this.#closing();
         // RFC 6455 7.1.5: a connection closed without a close frame has code 1006.
         const failure = new RemoteProtocolError(
-          this.#closeReceived !== null
+          close.received !== null
             ? "the transport ended before we answered the peer's close"
-            : this.#closeSent === null
+            : close.sent === null
               ? 'the transport ended without a close frame'
               : 'the transport ended before the peer answered our close',
           { code: 'ERR_ABNORMAL_CLOSURE', closeCode: CloseReason.ABNORMAL_CLOSURE },
         );
-        this.#failure ??= failure;
-        this.#pending = new CloseConnectionEvent({
+        close.failure ??= failure;
+        close.pending = new CloseConnectionEvent({
           code: failure.closeCode,
           reason: failure.message,
           errorCode: failure.code,
@@ -382,12 +374,11 @@ export class Connection {
       }
       return event;
     }
-    if (this.#pending !== null) {
-      const pending = this.#pending;
-      this.#pending = null;
-      return pending;
-    }
-    return null;
+    const close = this.#close;
+    if (close === null || close.pending === null) return null;
+    const pending = close.pending;
+    close.pending = null;
+    return pending;
   }
 
   /** Yield every event the received bytes make. Drain it after each `receiveData()`. */
@@ -397,8 +388,9 @@ export class Connection {
 
   #onClose(event: CloseConnectionEvent): void {
     const failure = this.#proto.failure;
-    if (failure !== null) this.#failure ??= failure;
-    else this.#closeReceived = event;
+    const close = this.#closing();
+    if (failure !== null) close.failure ??= failure;
+    else close.received = event;
     this.#enter(RECEIVE_CLOSE[this.#state]);
     if ((this.#flags & AUTO_CLOSE_REPLY) === 0 || this.#state !== 'REMOTE_CLOSING') return;
     // RFC 6455 5.5.1: answer a close, echoing its code and (as wsproto, ws, python-websockets do)
@@ -408,6 +400,10 @@ export class Connection {
     else if (event.code === CloseReason.NO_STATUS_RCVD) reply = new CloseConnectionEvent({ code: event.code });
     else reply = event.response();
     (this.#outgoing ??= []).push(this.send(reply));
+  }
+
+  #closing(): CloseRecord {
+    return (this.#close ??= new CloseRecord());
   }
 
   #enter(state: OpenState): void {

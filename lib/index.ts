@@ -48,7 +48,7 @@ export {
 } from './events';
 export type { Extension, ExtensionParams } from './extensions/extension';
 export type { MaskKeyGenerator } from './frame/mask';
-export { DEFAULT_MAX_MESSAGE_SIZE, type FrameLimits } from './frame/protocol';
+export { DEFAULT_MAX_MESSAGE_SIZE, type FrameLimits } from './frame/limits';
 export { Opcode, type OpcodeValue } from './frame/opcode';
 export { WSConnection, type WSConnectionOptions } from './ws-connection';
 export { PreparedMessage, type PreparedMessageOptions } from './prepared-message';

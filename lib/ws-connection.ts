@@ -29,7 +29,7 @@ import type { ConnectionEvent, Headers, WSEvent } from './events';
 import type { Extension } from './extensions/extension';
 import type { SplitFrame } from './frame/encoder';
 import type { MaskKeyGenerator } from './frame/mask';
-import type { FrameLimits } from './frame/protocol';
+import type { FrameLimits } from './frame/limits';
 import { ClientHandshake } from './handshake/client-handshake';
 import { H2ClientHandshake, type H2Handshake, H2ServerHandshake } from './handshake/h2-handshake';
 import type { HeadLimits } from './handshake/http/head-parser';

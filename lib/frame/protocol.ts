@@ -22,32 +22,12 @@ import type { PreparedMessage } from '../prepared-message';
 import { closeBody, parseClose } from './close-frame';
 import { SPLIT_MIN, encodeFrame, encodeHeader, encodeTextFrame, type SplitFrame } from './encoder';
 import type { MaskKeyGenerator } from './mask';
+import { sizeLimits, type FrameLimits, type SizeLimits } from './limits';
 import { MAX_CONTROL_PAYLOAD, Opcode, isControl } from './opcode';
 import { FrameReader, protocolError } from './reader';
 import { Utf8Decoder, decodeComplete } from './utf8';
 
 const NO_EXTENSIONS: readonly Extension[] = Object.freeze([]);
-
-/** Size limits of a connection. */
-export interface FrameLimits {
-  /**
-   * Largest message accepted, in bytes after decompression. Larger ones close the
-   * connection with 1009.
-   *
-   * @defaultValue `67108864` (64 MiB, `DEFAULT_MAX_MESSAGE_SIZE`)
-   */
-  maxMessageSize?: number;
-  /**
-   * Largest frame payload accepted, in bytes as on the wire. Larger ones close the
-   * connection with 1009 before any of the payload is buffered.
-   *
-   * @defaultValue `maxMessageSize`
-   */
-  maxFrameSize?: number;
-}
-
-/** The default `maxMessageSize`: 64 MiB. */
-export const DEFAULT_MAX_MESSAGE_SIZE = 64 * 1024 * 1024;
 
 /** Options of a `FrameProtocol`. */
 export interface FrameProtocolOptions extends FrameLimits {
@@ -62,44 +42,49 @@ const STOPPED = 1; // a close frame was read, or the peer broke the protocol
 const EXTENSIONS_OWN_MESSAGE = 2; // an extension claimed the first frame of this message
 const OUTBOUND_PREFERENCE = 4; // the outbound message has a compress preference ...
 const OUTBOUND_COMPRESS = 8; // ... and it is true
+const CLAIMABLE = 0x70; // the RSV bits the extensions use, as in the first header byte
+const MESSAGE_OPCODE = 8; // the shift of the inbound message's opcode (4 bits) ...
+const OUTBOUND_OPCODE = 12; // ... and of the outbound one's
 
 /** Frames in, events out; events in, frames out. */
 export class FrameProtocol {
   readonly #reader: FrameReader;
   readonly #extensions: readonly Extension[];
-  readonly #claimable: number;
   readonly #maskKey: MaskKeyGenerator | null;
-  readonly #maxMessageSize: number;
-  readonly #maxFrameSize: number;
-  readonly #wholeLimit: number; // the largest frame that passes both size limits
+  readonly #limits: SizeLimits; // shared by connections with the same limits
 
   // Inbound message state.
-  #messageOpcode = 0; // TEXT or BINARY while a message is in progress, else 0
   #messageBytes = 0;
   // Made at the first text piece that is not a whole message (decodeComplete needs none).
   #utf8: Utf8Decoder | null = null;
-  #flags = 0;
-
-  // Outbound message state.
-  #outboundOpcode = 0; // its compress preference is in #flags
+  // STOPPED ... OUTBOUND_COMPRESS, the CLAIMABLE bits, and the two message opcodes
+  // (MESSAGE_OPCODE, OUTBOUND_OPCODE: see their accessors).
+  #flags: number;
 
   constructor(client: boolean, options: FrameProtocolOptions, randomKey: MaskKeyGenerator) {
     this.#reader = new FrameReader(!client);
     const enabled = options.extensions?.filter((e) => e.enabled()) ?? NO_EXTENSIONS;
     this.#extensions = enabled.length === 0 ? NO_EXTENSIONS : enabled;
-    this.#claimable = this.#extensions.reduce((bits, e) => bits | e.rsvBits, 0);
+    this.#flags = this.#extensions.reduce((bits, e) => bits | e.rsvBits, 0) & CLAIMABLE;
     this.#maskKey = client ? (options.maskKey ?? randomKey) : null;
-    this.#maxMessageSize = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
-    this.#maxFrameSize = options.maxFrameSize ?? this.#maxMessageSize;
-    this.#wholeLimit = Math.min(this.#maxFrameSize, this.#maxMessageSize);
-    for (const [name, value] of [
-      ['maxMessageSize', this.#maxMessageSize],
-      ['maxFrameSize', this.#maxFrameSize],
-    ] as const) {
-      if (!Number.isSafeInteger(value) || value < 0) {
-        throw new LocalProtocolError(`${name} must be a non-negative safe integer`, 'ERR_INVALID_OPTION');
-      }
-    }
+    this.#limits = sizeLimits(options);
+  }
+
+  // TEXT or BINARY while an inbound message is in progress, else 0.
+  get #messageOpcode(): number {
+    return (this.#flags >> MESSAGE_OPCODE) & 0xf;
+  }
+  set #messageOpcode(opcode: number) {
+    this.#flags = (this.#flags & ~(0xf << MESSAGE_OPCODE)) | (opcode << MESSAGE_OPCODE);
+  }
+
+  // TEXT or BINARY while an outbound message is in progress, else 0 (its compress
+  // preference is in OUTBOUND_PREFERENCE and OUTBOUND_COMPRESS).
+  get #outboundOpcode(): number {
+    return (this.#flags >> OUTBOUND_OPCODE) & 0xf;
+  }
+  set #outboundOpcode(opcode: number) {
+    this.#flags = (this.#flags & ~(0xf << OUTBOUND_OPCODE)) | (opcode << OUTBOUND_OPCODE);
   }
 
   /** The negotiated extensions that are enabled. */
@@ -153,7 +138,7 @@ export class FrameProtocol {
       if (!reader.inFrame) {
         if (this.#messageOpcode === 0 && this.#extensions.length === 0) {
           // Fast path: a whole one-frame message in one chunk (the checks it skips cannot fail for it).
-          const opcode = reader.readWholeDataFrame(this.#wholeLimit);
+          const opcode = reader.readWholeDataFrame(this.#limits.whole);
           if (opcode !== 0) return this.#wholeMessage(opcode);
         }
         if (!reader.readHeader()) return null;
@@ -179,7 +164,7 @@ export class FrameProtocol {
     const reader = this.#reader;
     const opcode = reader.opcode;
     let claimed = 0;
-    if (reader.rsv !== 0 || this.#claimable !== 0) {
+    if (reader.rsv !== 0 || (this.#flags & CLAIMABLE) !== 0) {
       for (const extension of this.#extensions) {
         claimed |= extension.inboundHeader(opcode, reader.rsv, reader.payloadLength);
       }
@@ -206,12 +191,12 @@ export class FrameProtocol {
     if (opcode !== Opcode.CONTINUATION) {
       this.#flags = claimed !== 0 ? this.#flags | EXTENSIONS_OWN_MESSAGE : this.#flags & ~EXTENSIONS_OWN_MESSAGE;
     }
-    if (reader.payloadLength > this.#maxFrameSize) {
+    if (reader.payloadLength > this.#limits.frame) {
       protocolError('ERR_FRAME_TOO_BIG', `frame payload of ${reader.payloadLength} bytes exceeds the limit`, 1009);
     }
     if (
       (this.#flags & EXTENSIONS_OWN_MESSAGE) === 0 &&
-      this.#messageBytes + reader.payloadLength > this.#maxMessageSize
+      this.#messageBytes + reader.payloadLength > this.#limits.message
     ) {
       protocolError('ERR_MESSAGE_TOO_BIG', 'message exceeds the size limit', 1009);
     }
@@ -290,18 +275,18 @@ export class FrameProtocol {
 
   #count(n: number): void {
     this.#messageBytes += n;
-    if (this.#messageBytes > this.#maxMessageSize)
+    if (this.#messageBytes > this.#limits.message)
       protocolError('ERR_MESSAGE_TOO_BIG', 'message exceeds the size limit', 1009);
   }
 
   #inbound(data: Buffer, frameFinished: boolean, fin: boolean): Buffer {
     for (const extension of this.#extensions) {
-      data = extension.inboundPayload(data, this.#maxMessageSize - this.#messageBytes);
+      data = extension.inboundPayload(data, this.#limits.message - this.#messageBytes);
     }
     this.#count(data.length);
     if (frameFinished) {
       for (const extension of this.#extensions) {
-        const extra = extension.inboundComplete(fin, this.#maxMessageSize - this.#messageBytes);
+        const extra = extension.inboundComplete(fin, this.#limits.message - this.#messageBytes);
         if (extra !== null && extra.length > 0) {
           this.#count(extra.length);
           data = data.length === 0 ? extra : Buffer.concat([data, extra]);

@@ -1,14 +1,15 @@
 /**
  * Run as a child process (test/stream/engine.test.ts): opens `CONNECTIONS` WebSockets
  * to a server in this process, exchanges one message on each, and prints how many of
- * each engine part are alive then, after a full garbage collection (`v8.queryObjects`),
- * as JSON. A process of its own, so that no other test's connections are counted.
+ * each engine part (and the core's close record) are alive then, after a full garbage collection (`v8.queryObjects`),
+ * as JSON; then closes one pair and counts the close records. A process of its own, so that no other test's connections are counted.
  *
  *   node live-parts.js '{"pingInterval":60000}'   (the server's options)
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as v8 from 'node:v8';
+import { CloseRecord } from '../../lib/close-record';
 import { connect, handleUpgrade, type WebSocketDuplex, type WebSocketDuplexOptions } from '../../lib/index';
 import { Engine } from '../../lib/stream/engine';
 import { Ending } from '../../lib/stream/ending';
@@ -20,7 +21,7 @@ import { OutQueue } from '../../lib/stream/out-queue';
 
 const CONNECTIONS = 4;
 
-const parts = { Engine, OutQueue, Opening, LifecycleTimers, Flow, Ending, MessageQueue };
+const parts = { Engine, OutQueue, Opening, LifecycleTimers, Flow, Ending, MessageQueue, CloseRecord };
 
 /** How many of each part are alive. */
 function live(): Record<string, number> {
@@ -50,7 +51,14 @@ async function main(): Promise<void> {
     clients.push(client);
   }
   await new Promise((resolve) => setImmediate(resolve));
-  console.log(JSON.stringify({ connections: CONNECTIONS, open: live() }));
+  const open = live();
+  // One pair closes: each end then holds its core's close record.
+  const closed = Promise.all(
+    [clients[0]!, servers[0]!].map((ws) => new Promise((resolve) => ws.once('close', resolve))),
+  );
+  clients[0]!.close(1000);
+  await closed;
+  console.log(JSON.stringify({ connections: CONNECTIONS, open, closedPair: live().CloseRecord }));
   for (const ws of [...servers, ...clients]) ws.terminate();
   server.close();
 }

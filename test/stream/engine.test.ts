@@ -89,20 +89,22 @@ describe('stream/engine', () => {
   });
 
   /** The parts alive in a child process holding open, idle connections (see test/helpers/live-parts). */
-  async function liveParts(serverOptions: object): Promise<{ connections: number; open: Record<string, number> }> {
+  type LiveParts = { connections: number; open: Record<string, number>; closedPair: number };
+  async function liveParts(serverOptions: object): Promise<LiveParts> {
     const script = path.resolve(__dirname, '../helpers/live-parts.js');
     const out = await new Promise<string>((resolve, reject) => {
       execFile(process.execPath, [script, JSON.stringify(serverOptions)], { timeout: 30000 }, (error, stdout) =>
         error ? reject(error) : resolve(stdout),
       );
     });
-    return JSON.parse(out) as { connections: number; open: Record<string, number> };
+    return JSON.parse(out) as LiveParts;
   }
 
-  it('an open, idle connection keeps an engine and its output queue only: no opening, timers, flow, ending or message queue (counted live)', async function () {
+  it('an open, idle connection keeps an engine and its output queue only: no opening, timers, flow, ending, message queue or close record (counted live)', async function () {
     this.timeout(40000);
-    const { connections: n, open } = await liveParts({});
+    const { connections: n, open, closedPair } = await liveParts({});
     // Both ends are ours: n servers and n clients.
+    expect(closedPair, 'close records once one pair closed (the count can see them)').to.equal(2);
     expect(open).to.deep.equal({
       Engine: 2 * n,
       OutQueue: 2 * n,
@@ -111,6 +113,7 @@ describe('stream/engine', () => {
       Flow: 0,
       Ending: 0,
       MessageQueue: 0,
+      CloseRecord: 0,
     });
   });
 
@@ -125,6 +128,7 @@ describe('stream/engine', () => {
       Flow: 0,
       Ending: 0,
       MessageQueue: 0,
+      CloseRecord: 0,
     });
   });
 
