@@ -45,7 +45,7 @@ export class MessageAssembler {
     }
     if (pieces.length === 0) return event.data;
     pieces.push(event.data);
-    return Buffer.concat(pieces);
+    return joinPieces(pieces);
   }
 
   /** Bytes or UTF-16 units held for the message in progress (for tests and bounds). */
@@ -56,4 +56,20 @@ export class MessageAssembler {
     for (const piece of current) n += piece.length;
     return n;
   }
+}
+
+/**
+ * The pieces of a message as one Buffer: a view over them when they lie next to each
+ * other in one ArrayBuffer (reads into a slab: see client/read-buffers.ts), else a copy.
+ */
+export function joinPieces(pieces: readonly Buffer[]): Buffer {
+  const first = pieces[0]!;
+  const memory = first.buffer;
+  let end = first.byteOffset + first.length;
+  for (let i = 1; i < pieces.length; i++) {
+    const piece = pieces[i]!;
+    if (piece.buffer !== memory || piece.byteOffset !== end) return Buffer.concat(pieces);
+    end += piece.length;
+  }
+  return Buffer.from(memory, first.byteOffset, end - first.byteOffset);
 }

@@ -1,7 +1,8 @@
 /** Mirror test for lib/stream/message-assembler: whole messages for 'message' from streamed pieces. */
 import { expect } from 'chai';
 import { BytesMessageEvent, TextMessageEvent } from '../../lib/events';
-import { MessageAssembler } from '../../lib/stream/message-assembler';
+import fc from 'fast-check';
+import { MessageAssembler, joinPieces } from '../../lib/stream/message-assembler';
 
 const text = (data: string, messageFinished = true) => new TextMessageEvent({ data, messageFinished });
 const bytes = (data: string, messageFinished = true) =>
@@ -116,6 +117,55 @@ describe('stream/message-assembler', () => {
       a.add(bytes('x'.repeat(1000), false), false);
       a.add(bytes('y'.repeat(1000), false), true);
       expect(a.held).to.equal(0);
+    });
+  });
+
+  describe('joinPieces', () => {
+    it('pieces next to each other in one ArrayBuffer become one view of them, not a copy', () => {
+      const memory = Buffer.from('0123456789abcdef');
+      const pieces = [memory.subarray(2, 5), memory.subarray(5, 6), memory.subarray(6, 12)];
+      const whole = joinPieces(pieces);
+      expect(String(whole)).to.equal('23456789ab');
+      expect(whole.buffer, 'the same memory').to.equal(memory.buffer);
+      expect(whole.byteOffset).to.equal(memory.byteOffset + 2);
+    });
+
+    it('pieces with a gap, out of order, or in other memory are copied into a new Buffer', () => {
+      const memory = Buffer.alloc(10, '0123456789'); // memory of its own (not Node's pool)
+      const cases = [
+        [memory.subarray(0, 3), memory.subarray(4, 6)], // a gap (a frame header between two frames' payloads)
+        [memory.subarray(3, 6), memory.subarray(0, 3)], // adjacent, but the second lies before the first
+        [memory.subarray(0, 3), Buffer.from('345')], // other memory
+      ];
+      for (const pieces of cases) {
+        const whole = joinPieces(pieces);
+        expect(whole).to.deep.equal(Buffer.concat(pieces));
+        expect(whole.buffer).to.not.equal(memory.buffer);
+      }
+    });
+
+    it('the join is the concatenation of the pieces, whatever lies where (fast-check)', () => {
+      fc.assert(
+        fc.property(
+          fc.uint8Array({ minLength: 1, maxLength: 200 }),
+          fc.array(fc.tuple(fc.nat(), fc.boolean()), { minLength: 1, maxLength: 8 }),
+          (bytes, cuts) => {
+            const memory = Buffer.from(bytes);
+            // Pieces in order over the memory; some copied out (no longer adjacent).
+            const bounds = [...new Set(cuts.map(([c]) => c % (memory.length + 1)))].sort((a, b) => a - b);
+            const pieces: Buffer[] = [];
+            let start = 0;
+            for (const [i, end] of [...bounds, memory.length].entries()) {
+              if (end < start) continue;
+              const piece = memory.subarray(start, end);
+              pieces.push(cuts[i % cuts.length]![1] ? Buffer.from(piece) : piece);
+              start = end;
+            }
+            expect(joinPieces(pieces)).to.deep.equal(memory);
+          },
+        ),
+        { numRuns: 500 },
+      );
     });
   });
 });

@@ -18,6 +18,7 @@ import type { Headers } from '../../events';
 import { TunnelResponse, tunnelRequest } from '../../handshake/http/tunnel';
 import { ProxyRejectedError } from './errors';
 import { proxyAuthorization, proxyEndpoint } from './proxy';
+import { readBuffers } from './read-buffers';
 import type { Target } from './target';
 import { untilAborted, watch } from './watch';
 
@@ -89,13 +90,13 @@ async function transport(
     return open(await untilAborted(made, signal));
   }
   if (target.socketPath !== null) {
-    return waitFor(open(net.connect({ path: target.socketPath })), 'connect', signal);
+    return waitFor(open(net.connect({ path: target.socketPath, onread: readBuffers() })), 'connect', signal);
   }
   const servername = net.isIP(target.hostname) === 0 ? target.hostname : undefined;
   if (options.proxy === null) {
     if (!target.secure) {
       return waitFor(
-        open(net.connect({ host: target.hostname, port: target.port, ...options.socket })),
+        open(net.connect({ host: target.hostname, port: target.port, onread: readBuffers(), ...options.socket })),
         'connect',
         signal,
       );
