@@ -146,7 +146,12 @@ async function throughProxy(
           'secureConnect',
           signal,
         )
-      : await waitFor(open(net.connect({ host, port, ...options.socket })), 'connect', signal);
+      : await waitFor(
+          // Our reads only for a plain tunnel (TLS to the origin reads the socket itself).
+          open(net.connect({ host, port, ...(target.secure ? {} : { onread: readBuffers() }), ...options.socket })),
+          'connect',
+          signal,
+        );
   // The caller's own Proxy-Authorization wins over the URL's credentials: one field line
   // only (RFC 9110 5.3: it is not a list; a proxy would read just one of two).
   const authorization = proxyAuthorization(proxy);
