@@ -43,8 +43,12 @@ const EXTENSIONS_OWN_MESSAGE = 2; // an extension claimed the first frame of thi
 const OUTBOUND_PREFERENCE = 4; // the outbound message has a compress preference ...
 const OUTBOUND_COMPRESS = 8; // ... and it is true
 const CLAIMABLE = 0x70; // the RSV bits the extensions use, as in the first header byte
-const MESSAGE_OPCODE = 8; // the shift of the inbound message's opcode (4 bits) ...
-const OUTBOUND_OPCODE = 12; // ... and of the outbound one's
+// The opcode (TEXT or BINARY) of the inbound message in progress, else 0 ...
+const MESSAGE_OPCODE = 8; // (its shift)
+const MESSAGE_OPCODE_BITS = 0xf << MESSAGE_OPCODE;
+// ... and of the outbound one (its compress preference: OUTBOUND_PREFERENCE, OUTBOUND_COMPRESS).
+const OUTBOUND_OPCODE = 12;
+const OUTBOUND_OPCODE_BITS = 0xf << OUTBOUND_OPCODE;
 
 /** Frames in, events out; events in, frames out. */
 export class FrameProtocol {
@@ -58,7 +62,7 @@ export class FrameProtocol {
   // Made at the first text piece that is not a whole message (decodeComplete needs none).
   #utf8: Utf8Decoder | null = null;
   // STOPPED ... OUTBOUND_COMPRESS, the CLAIMABLE bits, and the two message opcodes
-  // (MESSAGE_OPCODE, OUTBOUND_OPCODE: see their accessors).
+  // (MESSAGE_OPCODE_BITS, OUTBOUND_OPCODE_BITS).
   #flags: number;
 
   constructor(client: boolean, options: FrameProtocolOptions, randomKey: MaskKeyGenerator) {
@@ -68,23 +72,6 @@ export class FrameProtocol {
     this.#flags = this.#extensions.reduce((bits, e) => bits | e.rsvBits, 0) & CLAIMABLE;
     this.#maskKey = client ? (options.maskKey ?? randomKey) : null;
     this.#limits = sizeLimits(options);
-  }
-
-  // TEXT or BINARY while an inbound message is in progress, else 0.
-  get #messageOpcode(): number {
-    return (this.#flags >> MESSAGE_OPCODE) & 0xf;
-  }
-  set #messageOpcode(opcode: number) {
-    this.#flags = (this.#flags & ~(0xf << MESSAGE_OPCODE)) | (opcode << MESSAGE_OPCODE);
-  }
-
-  // TEXT or BINARY while an outbound message is in progress, else 0 (its compress
-  // preference is in OUTBOUND_PREFERENCE and OUTBOUND_COMPRESS).
-  get #outboundOpcode(): number {
-    return (this.#flags >> OUTBOUND_OPCODE) & 0xf;
-  }
-  set #outboundOpcode(opcode: number) {
-    this.#flags = (this.#flags & ~(0xf << OUTBOUND_OPCODE)) | (opcode << OUTBOUND_OPCODE);
   }
 
   /** The negotiated extensions that are enabled. */
@@ -136,7 +123,7 @@ export class FrameProtocol {
     const reader = this.#reader;
     for (;;) {
       if (!reader.inFrame) {
-        if (this.#messageOpcode === 0 && this.#extensions.length === 0) {
+        if ((this.#flags & MESSAGE_OPCODE_BITS) === 0 && this.#extensions.length === 0) {
           // Fast path: a whole one-frame message in one chunk (the checks it skips cannot fail for it).
           const opcode = reader.readWholeDataFrame(this.#limits.whole);
           if (opcode !== 0) return this.#wholeMessage(opcode);
@@ -176,12 +163,12 @@ export class FrameProtocol {
     // RFC 6455 5.4: fragments of one message arrive in order, control frames may be
     // interleaved, but data frames of another message may not.
     if (opcode === Opcode.CONTINUATION) {
-      if (this.#messageOpcode === 0)
+      if ((this.#flags & MESSAGE_OPCODE_BITS) === 0)
         protocolError('ERR_UNEXPECTED_CONTINUATION', 'continuation frame without a message to continue');
     } else {
-      if (this.#messageOpcode !== 0)
+      if ((this.#flags & MESSAGE_OPCODE_BITS) !== 0)
         protocolError('ERR_EXPECTED_CONTINUATION', 'new data frame inside a fragmented message');
-      this.#messageOpcode = opcode;
+      this.#flags = (this.#flags & ~MESSAGE_OPCODE_BITS) | (opcode << MESSAGE_OPCODE);
       this.#messageBytes = 0;
       this.#utf8?.reset();
     }
@@ -222,14 +209,14 @@ export class FrameProtocol {
   #data(): TextMessageEvent | BytesMessageEvent | null {
     const reader = this.#reader;
     const fin = reader.fin;
-    const isText = this.#messageOpcode === Opcode.TEXT;
+    const isText = (this.#flags & MESSAGE_OPCODE_BITS) === Opcode.TEXT << MESSAGE_OPCODE;
     if (isText && this.#extensions.length === 0) {
       // Hot path: text decoded straight from the received chunk, no intermediate view.
       const got = reader.readPiece();
       const frameFinished = !reader.inFrame;
       if (!got && !frameFinished) return null;
       const messageFinished = frameFinished && fin;
-      if (messageFinished) this.#messageOpcode = 0;
+      if (messageFinished) this.#flags &= ~MESSAGE_OPCODE_BITS;
       let text: string | null = '';
       if (got) {
         this.#count(reader.pieceEnd - reader.pieceStart);
@@ -246,7 +233,7 @@ export class FrameProtocol {
     if (this.#extensions.length !== 0) data = this.#inbound(data, frameFinished, fin);
     else this.#count(data.length);
     const messageFinished = frameFinished && fin;
-    if (messageFinished) this.#messageOpcode = 0;
+    if (messageFinished) this.#flags &= ~MESSAGE_OPCODE_BITS;
     if (isText) return this.#textEvent(this.#decoder().decode(data, messageFinished), frameFinished, messageFinished);
     return new BytesMessageEvent({ data, frameFinished, messageFinished });
   }
@@ -318,12 +305,13 @@ export class FrameProtocol {
   ): Buffer | SplitFrame {
     const isText = typeof data === 'string';
     let opcode: number = isText ? Opcode.TEXT : Opcode.BINARY;
-    if (this.#outboundOpcode === 0) {
-      this.#outboundOpcode = opcode;
+    let flags = this.#flags;
+    const current = (flags & OUTBOUND_OPCODE_BITS) >> OUTBOUND_OPCODE;
+    if (current === 0) {
       const preference =
         compress === undefined ? 0 : compress ? OUTBOUND_PREFERENCE | OUTBOUND_COMPRESS : OUTBOUND_PREFERENCE;
-      this.#flags = (this.#flags & ~(OUTBOUND_PREFERENCE | OUTBOUND_COMPRESS)) | preference;
-    } else if (this.#outboundOpcode !== opcode) {
+      flags = (flags & ~(OUTBOUND_PREFERENCE | OUTBOUND_COMPRESS)) | preference | (opcode << OUTBOUND_OPCODE);
+    } else if (current !== opcode) {
       throw new LocalProtocolError(
         `cannot send ${isText ? 'text' : 'bytes'} inside a ${isText ? 'binary' : 'text'} message`,
         'ERR_MESSAGE_TYPE_MISMATCH',
@@ -331,9 +319,9 @@ export class FrameProtocol {
     } else {
       opcode = Opcode.CONTINUATION;
     }
-    const flags = this.#flags;
     const preference = (flags & OUTBOUND_PREFERENCE) === 0 ? undefined : (flags & OUTBOUND_COMPRESS) !== 0;
-    if (messageFinished) this.#outboundOpcode = 0; // (its preference is set afresh by the next message)
+    // (A finished message's preference is set afresh by the next message.)
+    this.#flags = messageFinished ? flags & ~OUTBOUND_OPCODE_BITS : flags;
     if (isText && this.#extensions.length === 0) {
       return encodeTextFrame(messageFinished, opcode, data, this.#maskKey);
     }
@@ -353,7 +341,7 @@ export class FrameProtocol {
    * compresses every message alone), else encoded here as `sendData` would.
    */
   sendPrepared(message: PreparedMessage): Buffer {
-    if (this.#outboundOpcode !== 0) {
+    if ((this.#flags & OUTBOUND_OPCODE_BITS) !== 0) {
       throw new LocalProtocolError('cannot send a prepared message inside another message', 'ERR_INVALID_STATE');
     }
     if (this.#maskKey === null) {
