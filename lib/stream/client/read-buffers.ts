@@ -19,6 +19,10 @@
  * to 64 KiB). Only reads of `KEEP_MIN` bytes or more stay in a slab, and a socket holds
  * a slab only while its last read was large. Data goes through `socket.push()`, as in
  * Node's own read path, so pausing, buffering and 'data' work as for any socket.
+ *
+ * Slabs are not zero-filled (as Node's `Buffer.allocUnsafe` pool is not; zeroing cost
+ * about 8% of the one-way 64 KiB rate): a view's `.buffer` is the whole slab, of which
+ * only the view's own bytes are its data.
  */
 import type { OnReadOpts, Socket } from 'node:net';
 
