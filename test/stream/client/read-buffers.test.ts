@@ -158,5 +158,35 @@ describe('stream/client/read-buffers', () => {
       const slabViews = got.filter((b) => b.buffer.byteLength === SLAB_SIZE && b.length > KEEP_MIN);
       expect(slabViews.length, 'large messages handed out as views of slabs').to.be.greaterThan(0);
     });
+
+    it('a reader that is behind stops the socket reading (the sender backs up), then gets everything in order', async function () {
+      this.timeout(30000);
+      const count = 400;
+      const payload = (i: number): Buffer => Buffer.alloc(64 * 1024 + (i % 7), i & 0xff);
+      let sender: WebSocketDuplex | null = null;
+      server.removeAllListeners('upgrade');
+      server.on('upgrade', (req, socket, head) => {
+        const ws = handleUpgrade(req, socket, head);
+        sender = ws;
+        ws.once('open', () => {
+          for (let i = 0; i < count; i++) ws.send(payload(i));
+        });
+      });
+      const client: WebSocketDuplex = await connect(`ws://127.0.0.1:${port}/`);
+      const messages = client.messages({ highWaterMark: 4 })[Symbol.asyncIterator]();
+      const first = await messages.next();
+      expect(first.value?.data).to.deep.equal(payload(0));
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // About 25 MiB was sent; the kernel's loopback buffers and our high-water marks hold a
+      // few MiB, so most of it must still wait at the sender while we do not read.
+      const waiting = sender!.bufferedAmount;
+      expect(waiting, 'bytes still waiting at the sender').to.be.greaterThan(8 * 1024 * 1024);
+      for (let i = 1; i < count; i++) {
+        const { value } = await messages.next();
+        expect(value?.data, `message ${i}`).to.deep.equal(payload(i));
+      }
+      client.close(1000);
+      await new Promise((resolve) => client.once('close', resolve));
+    });
   });
 });
