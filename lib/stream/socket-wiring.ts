@@ -24,6 +24,7 @@ const INPUT_ENDED = 2; // the socket's EOF came
 const HELD = 4; // the stream holds the last chunk (a reader is behind)
 const PAUSED = 8; // ... and so the socket was paused
 const EOF_WAITS = 16; // the socket's EOF came while a chunk was held
+const READING = 32; // startReading() came: the stream takes the socket's input
 
 /**
  * The two directions of one connection (the shared listener functions below call its
@@ -84,8 +85,14 @@ class Link extends TransportOutput {
     if (!this.ws.destroyed && !this.ws.writableEnded) this.ws.end();
   }
 
+  /** True once the stream reads the socket (`startReading`). */
+  get reading(): boolean {
+    return (this.state & READING) !== 0;
+  }
+
   startReading(): void {
     if (this.ws.destroyed) return;
+    this.state |= READING;
     this.socket.on('data', onSocketData);
     this.socket.resume();
   }
@@ -158,6 +165,22 @@ function onSocketClose(this: Linked): void {
 }
 function onSocketDrain(this: Linked): void {
   this[kLink].ws[kDrained]();
+}
+
+/**
+ * A chunk that a socket read into a buffer of ours (client/read-buffers.ts, `onread`):
+ * straight to its stream when the stream reads the socket and nothing waits in the
+ * socket's own buffer (no pass through the socket's Readable, its 'data' event and the
+ * tick it schedules), else through `socket.push()`, as Node's own reads go. Returns false
+ * when the socket is to stop reading (`onread`'s contract); the stream resumes it.
+ */
+export function deliverRead(socket: NodeDuplex, chunk: Buffer): boolean {
+  const link = (socket as unknown as Partial<Linked>)[kLink];
+  if (link === undefined || !link.reading || socket.readableLength !== 0 || socket.isPaused()) {
+    return socket.push(chunk);
+  }
+  link.input(chunk);
+  return !socket.isPaused();
 }
 
 /**

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import { RemoteProtocolError, WebSocketDuplex, type WebSocketDuplexOptions } from '../../lib/index';
-import { wireSocket } from '../../lib/stream/socket-wiring';
+import { readBuffers } from '../../lib/stream/client/read-buffers';
+import { deliverRead, wireSocket } from '../../lib/stream/socket-wiring';
 import { masked } from '../helpers/bytes';
 import { listen, once, until } from '../helpers/net';
 
@@ -196,5 +197,53 @@ describe('stream/socket-wiring', () => {
     late.ws.destroy();
     await once(late.ws, 'close');
     expect(late.socket.destroyed, 'wired after the output ended').to.equal(true);
+  });
+
+  describe('deliverRead (a socket reading into our buffers)', () => {
+    it("once the stream reads the socket, chunks go straight to it (no 'data' event), messages intact and in order", async () => {
+      const srv = await wiredServer((ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+      try {
+        const socket = net.connect({ host: '127.0.0.1', port: srv.port, onread: readBuffers() });
+        const ws = new WebSocketDuplex('client', { request: { host: `127.0.0.1:${srv.port}`, target: '/' } });
+        let dataEvents = 0;
+        socket.on('data', () => dataEvents++);
+        const got: string[] = [];
+        ws.on('message', (data) => got.push(String(data)));
+        wireSocket(ws, socket);
+        await once(ws, 'open');
+        const sent = Array.from({ length: 200 }, (_, i) => `message ${i} ${'x'.repeat(i * 97)}`);
+        for (const text of sent) ws.send(text);
+        await until(() => got.length === sent.length);
+        expect(got).to.deep.equal(sent);
+        expect(
+          dataEvents,
+          "every chunk (the handshake's response too) went straight to the stream, none as 'data'",
+        ).to.equal(0);
+        ws.close(1000);
+        await once(ws, 'close');
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('through push() while the stream does not read yet, while the socket is paused, and while data waits in it', () => {
+      const pushed: Buffer[] = [];
+      const fake = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
+      const push = fake.push.bind(fake);
+      fake.push = (chunk: Buffer) => (pushed.push(chunk), push(chunk));
+      const ws = new WebSocketDuplex('client', { request: { host: 'example', target: '/' } });
+      ws.on('error', () => undefined);
+      const startReading = wireSocket(ws, fake, true);
+      expect(deliverRead(fake, Buffer.from('a')), 'not read yet').to.equal(true);
+      expect(pushed.map(String)).to.deep.equal(['a']);
+      startReading();
+      expect(fake.readableLength, "'a' flows to the stream on the next tick").to.equal(1);
+      deliverRead(fake, Buffer.from('b'));
+      expect(pushed.map(String), 'behind buffered data').to.deep.equal(['a', 'b']);
+      fake.pause();
+      deliverRead(fake, Buffer.from('c'));
+      expect(pushed.map(String), 'paused').to.deep.equal(['a', 'b', 'c']);
+      ws.destroy();
+    });
   });
 });
