@@ -8,7 +8,8 @@
  * with close 1006 and the error as its cause, never an 'error' event; when the stream is
  * done, the socket is destroyed once it has flushed what it was given (bounded).
  */
-import type { Duplex as NodeDuplex } from 'node:stream';
+import { Socket as NetSocket } from 'node:net';
+import { Readable, type Duplex as NodeDuplex } from 'node:stream';
 import { RemoteProtocolError } from '../errors';
 import { kAbort, kDrained, kInput, kOutputTo, type WebSocketDuplex } from './websocket-duplex';
 import { TransportOutput } from './wire-output';
@@ -167,20 +168,28 @@ function onSocketDrain(this: Linked): void {
   this[kLink].ws[kDrained]();
 }
 
+const readablePush = Readable.prototype.push;
+
 /**
- * A chunk that a socket read into a buffer of ours (client/read-buffers.ts, `onread`):
- * straight to its stream when the stream reads the socket and nothing waits in the
- * socket's own buffer (no pass through the socket's Readable, its 'data' event and the
- * tick it schedules), else through `socket.push()`, as Node's own reads go. Returns false
- * when the socket is to stop reading (`onread`'s contract); the stream resumes it.
+ * A TCP or TLS socket's `push()`, which Node's read path calls with each chunk read: the
+ * chunk goes straight to the stream when the stream reads the socket, is its only 'data'
+ * listener, and nothing waits in the socket's own buffer (no pass through the socket's
+ * Readable, its 'data' event and the tick it schedules); otherwise, and for the EOF, it is
+ * Readable's `push()`, which keeps the order. Returns false when the socket is to stop
+ * reading (paused: the stream resumes it).
  */
-export function deliverRead(socket: NodeDuplex, chunk: Buffer): boolean {
-  const link = (socket as unknown as Partial<Linked>)[kLink];
-  if (link === undefined || !link.reading || socket.readableLength !== 0 || socket.isPaused()) {
-    return socket.push(chunk);
+function linkedPush(this: NetSocket & Linked, chunk: unknown, encoding?: BufferEncoding): boolean {
+  if (Buffer.isBuffer(chunk)) {
+    const link = this[kLink];
+    if (link.reading && this.readableLength === 0 && !this.isPaused() && this.listenerCount('data') === 1) {
+      // What Readable's push() records for a chunk: the read it asked for came, so a later
+      // resume() asks for more (else a socket paused here would never read again).
+      (this as unknown as { _readableState: { reading: boolean } })._readableState.reading = false;
+      link.input(chunk);
+      return !this.isPaused();
+    }
   }
-  link.input(chunk);
-  return !socket.isPaused();
+  return readablePush.call(this, chunk, encoding);
 }
 
 /**
@@ -194,6 +203,8 @@ export function wireSocket(ws: WebSocketDuplex, socket: NodeDuplex, readLater = 
   s.setTimeout?.(0);
   const link = onEof === undefined ? new Link(ws, s) : new EofLink(ws, s, onEof);
   (socket as unknown as Linked)[kLink] = link;
+  // Node's sockets only: their chunks come from the event loop, never from inside _read().
+  if (socket instanceof NetSocket && socket.push === readablePush) socket.push = linkedPush;
   socket.on('end', onSocketEnd);
   socket.on('error', onSocketError);
   socket.on('close', onSocketClose);

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { Duplex } from 'node:stream';
 import { RemoteProtocolError, WebSocketDuplex, type WebSocketDuplexOptions } from '../../lib/index';
 import { readBuffers } from '../../lib/stream/client/read-buffers';
-import { deliverRead, wireSocket } from '../../lib/stream/socket-wiring';
+import { wireSocket } from '../../lib/stream/socket-wiring';
 import { masked } from '../helpers/bytes';
 import { listen, once, until } from '../helpers/net';
 
@@ -199,14 +199,32 @@ describe('stream/socket-wiring', () => {
     expect(late.socket.destroyed, 'wired after the output ended').to.equal(true);
   });
 
-  describe('deliverRead (a socket reading into our buffers)', () => {
-    it("once the stream reads the socket, chunks go straight to it (no 'data' event), messages intact and in order", async () => {
-      const srv = await wiredServer((ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+  describe("a wired socket's reads go straight to the stream (its push)", () => {
+    /** Counts the 'data' events `socket` emits, without listening (a listener would change the path). */
+    function countDataEvents(socket: net.Socket): { count: number } {
+      const counter = { count: 0 };
+      const emit = socket.emit.bind(socket);
+      socket.emit = (name: string | symbol, ...args: unknown[]) => {
+        if (name === 'data') counter.count++;
+        return emit(name, ...args);
+      };
+      return counter;
+    }
+
+    it("once the stream reads the socket, no chunk passes through 'data' (server socket, client socket with our read buffers); messages intact and in order", async () => {
+      const serverData: Array<{ count: number }> = [];
+      const srv = await listen(
+        net.createServer((socket) => {
+          serverData.push(countDataEvents(socket));
+          const ws = new WebSocketDuplex('server');
+          ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+          wireSocket(ws, socket);
+        }),
+      );
       try {
         const socket = net.connect({ host: '127.0.0.1', port: srv.port, onread: readBuffers() });
+        const clientData = countDataEvents(socket);
         const ws = new WebSocketDuplex('client', { request: { host: `127.0.0.1:${srv.port}`, target: '/' } });
-        let dataEvents = 0;
-        socket.on('data', () => dataEvents++);
         const got: string[] = [];
         ws.on('message', (data) => got.push(String(data)));
         wireSocket(ws, socket);
@@ -215,10 +233,8 @@ describe('stream/socket-wiring', () => {
         for (const text of sent) ws.send(text);
         await until(() => got.length === sent.length);
         expect(got).to.deep.equal(sent);
-        expect(
-          dataEvents,
-          "every chunk (the handshake's response too) went straight to the stream, none as 'data'",
-        ).to.equal(0);
+        expect(clientData.count, "client: no 'data' event").to.equal(0);
+        expect(serverData[0]!.count, "server: no 'data' event").to.equal(0);
         ws.close(1000);
         await once(ws, 'close');
       } finally {
@@ -226,23 +242,72 @@ describe('stream/socket-wiring', () => {
       }
     });
 
-    it('through push() while the stream does not read yet, while the socket is paused, and while data waits in it', () => {
-      const pushed: Buffer[] = [];
+    it("another 'data' listener on the socket still gets every chunk, and the stream too", async () => {
+      const seen: Buffer[] = [];
+      const srv = await listen(
+        net.createServer((socket) => {
+          const ws = new WebSocketDuplex('server');
+          ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+          wireSocket(ws, socket);
+          socket.on('data', (chunk: Buffer) => seen.push(chunk));
+        }),
+      );
+      try {
+        const client = wiredClient(srv.port);
+        const got: string[] = [];
+        client.ws.on('message', (data) => got.push(String(data)));
+        await once(client.ws, 'open');
+        for (let i = 0; i < 20; i++) client.ws.send(`m${i}`);
+        await until(() => got.length === 20);
+        expect(got).to.deep.equal(Array.from({ length: 20 }, (_, i) => `m${i}`));
+        // Everything the client wrote (its request, then its frames) reached the other listener.
+        expect(Buffer.concat(seen).length).to.equal(client.socket.bytesWritten);
+        client.ws.close(1000);
+        await client.closed;
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('a socket the stream does not read yet buffers its chunks, and they come first when it starts (readLater)', async () => {
+      let startReading: () => void = () => undefined;
+      const opened: WebSocketDuplex[] = [];
+      const srv = await listen(
+        net.createServer((socket) => {
+          const ws = new WebSocketDuplex('server');
+          opened.push(ws);
+          startReading = wireSocket(ws, socket, true);
+        }),
+      );
+      try {
+        const socket = net.connect({ host: '127.0.0.1', port: srv.port });
+        await once(socket, 'connect');
+        const request =
+          'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+        socket.write(request);
+        socket.write(masked({ opcode: 0x1, payload: Buffer.from('first') }));
+        await until(() => opened.length === 1);
+        await new Promise((resolve) => setTimeout(resolve, 50)); // the bytes arrive while nobody reads
+        const got: string[] = [];
+        opened[0]!.on('message', (data) => got.push(String(data)));
+        startReading();
+        await until(() => got.length === 1);
+        socket.write(masked({ opcode: 0x1, payload: Buffer.from('second') }));
+        await until(() => got.length === 2);
+        expect(got).to.deep.equal(['first', 'second']);
+        socket.destroy();
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it('a Duplex that is not a Node socket keeps its own push (its chunks may come from inside _read)', () => {
       const fake = new Duplex({ read() {}, write: (_c, _e, cb) => cb() });
-      const push = fake.push.bind(fake);
-      fake.push = (chunk: Buffer) => (pushed.push(chunk), push(chunk));
       const ws = new WebSocketDuplex('client', { request: { host: 'example', target: '/' } });
       ws.on('error', () => undefined);
-      const startReading = wireSocket(ws, fake, true);
-      expect(deliverRead(fake, Buffer.from('a')), 'not read yet').to.equal(true);
-      expect(pushed.map(String)).to.deep.equal(['a']);
-      startReading();
-      expect(fake.readableLength, "'a' flows to the stream on the next tick").to.equal(1);
-      deliverRead(fake, Buffer.from('b'));
-      expect(pushed.map(String), 'behind buffered data').to.deep.equal(['a', 'b']);
-      fake.pause();
-      deliverRead(fake, Buffer.from('c'));
-      expect(pushed.map(String), 'paused').to.deep.equal(['a', 'b', 'c']);
+      wireSocket(ws, fake);
+      expect(Object.prototype.hasOwnProperty.call(fake, 'push')).to.equal(false);
       ws.destroy();
     });
   });

@@ -17,17 +17,16 @@
  * What this keeps alive: a Buffer handed out of a slab (a message, or a piece of one)
  * holds its slab, `SLAB_SIZE` bytes, as a Buffer of Node's own reads holds its read (up
  * to 64 KiB). Only reads of `KEEP_MIN` bytes or more stay in a slab, and a socket holds
- * a slab only while its last read was large. Once the stream reads the socket, a chunk
- * goes straight to it (`deliverRead`); before that, and whenever the socket is paused or
- * holds data, through `socket.push()` as in Node's own read path, so pausing, buffering
- * and 'data' work as for any socket (the handshake reads the socket that way).
+ * a slab only while its last read was large. Data goes through `socket.push()`, as in
+ * Node's own read path, so pausing, buffering and 'data' work as for any socket (and
+ * once the socket is wired, its push hands chunks straight to the stream: see
+ * socket-wiring.ts).
  *
  * Slabs are not zero-filled (as Node's `Buffer.allocUnsafe` pool is not; zeroing cost
  * about 8% of the one-way 64 KiB rate): a view's `.buffer` is the whole slab, of which
  * only the view's own bytes are its data.
  */
 import type { OnReadOpts, Socket } from 'node:net';
-import { deliverRead } from '../socket-wiring';
 
 /** The read buffer that sockets reading little share (copied out after each read). */
 export const SHARED_SIZE = 64 * 1024;
@@ -68,7 +67,7 @@ export function readBuffers(): OnReadOpts {
           used = 0;
         }
       }
-      return deliverRead(this, chunk);
+      return this.push(chunk);
     },
   };
 }
