@@ -3,7 +3,9 @@
  * `handleUpgrade`: the socket's chunks go straight to the stream's engine and its output
  * straight to the socket (neither through the Duplex's Writable or Readable: the library
  * owns both ends here), each side waiting while the other is behind, as `pipe` would,
- * with one small object and shared listener functions per connection. A transport error
+ * with one small object and shared listener functions per connection. A Node socket's
+ * chunks do not even pass through its own Readable once the stream reads it: its `push()`,
+ * which Node's read path calls, hands them over (`linkedPush`). A transport error
  * (ECONNRESET ...) or a transport that closes before it ended its input ends the stream
  * with close 1006 and the error as its cause, never an 'error' event; when the stream is
  * done, the socket is destroyed once it has flushed what it was given (bounded).
