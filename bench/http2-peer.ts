@@ -25,7 +25,7 @@ import * as https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import * as path from 'node:path';
 import { WebSocketServer, connect } from '../lib/index';
-import { settle } from './child';
+import { settledMemory } from './child';
 import { wsLib } from './common';
 import {
   ECHO_PATH,
@@ -274,8 +274,7 @@ async function main(): Promise<void> {
   const answer = async (command: Command): Promise<object> => {
     switch (command.cmd) {
       case 'snapshot': {
-        await settle();
-        const m = process.memoryUsage();
+        const m = await settledMemory();
         const snapshot: Snapshot = {
           type: 'snapshot',
           rss: m.rss,

@@ -34,6 +34,7 @@ export interface Ready {
 /** Memory after garbage collection, and what the process holds. */
 export interface Snapshot {
   type: 'snapshot';
+  /** RSS without V8's young generation (bench/child.ts `settledMemory`). */
   rss: number;
   heapUsed: number;
   external: number;

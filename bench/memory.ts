@@ -10,11 +10,11 @@
  *     opens compressed clients against the parent's server when told to.
  *
  * Protocol (IPC): the child sends { type: 'ready', port }; the parent sends
- * { cmd: 'snapshot' } (answer: { type: 'snapshot', rss, heapUsed, external,
- * arrayBuffers, connections } after garbage collection), { cmd: 'open', port, n }
+ * { cmd: 'snapshot' } (answer: { type: 'snapshot', ...settledMemory(), connections }:
+ * after garbage collection, RSS without V8's young generation), { cmd: 'open', port, n }
  * (answer: { type: 'opened', n }), { cmd: 'close' } (answer: { type: 'closed' }).
  */
-import { settle } from './child';
+import { settledMemory } from './child';
 import {
   closeAll,
   openClients,
@@ -50,14 +50,9 @@ async function main(): Promise<void> {
     void (async () => {
       try {
         if (command.cmd === 'snapshot') {
-          await settle();
-          const m = process.memoryUsage();
           send({
             type: 'snapshot',
-            rss: m.rss,
-            heapUsed: m.heapUsed,
-            external: m.external,
-            arrayBuffers: m.arrayBuffers,
+            ...(await settledMemory()),
             connections: server !== null ? server.connections() : clients.length,
           });
         } else if (command.cmd === 'open') {

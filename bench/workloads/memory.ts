@@ -18,7 +18,9 @@
  * first few thousand connections are made, in every process alike, the bare-socket
  * server's too), then a snapshot after garbage collection, then N more connections,
  * another snapshot; the figures are (RSS delta) / N and (heapUsed delta) / N: what one
- * more connection costs.
+ * more connection costs. The RSS leaves out V8's young generation, whose resident pages
+ * depend on the garbage of the last handshakes and not on the connections held
+ * (bench/child.ts `settledMemory`).
  */
 import * as path from 'node:path';
 import { Child } from '../child';
@@ -28,6 +30,7 @@ import type { Lib, Workload } from '../workload';
 
 interface Snapshot {
   type: 'snapshot';
+  /** RSS without V8's young generation (bench/child.ts `settledMemory`). */
   rss: number;
   heapUsed: number;
   external: number;
