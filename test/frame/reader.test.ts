@@ -124,6 +124,23 @@ describe('frame decoder (RFC 6455 section 5)', () => {
       }
     });
 
+    it('5.3 whole frames in one chunk unmask with any key: bytes above 0x7f, both sides of the native threshold', () => {
+      // The whole-frame path copies the key as bytes; the header path packs it into a signed 32-bit word.
+      const keys = ['ff ff ff ff', '80 00 00 01', 'a1 b2 c3 d4', '00 00 00 00', '7f 80 fe 01'].map(hex);
+      let wrong = 0;
+      for (const mask of keys) {
+        for (const n of [1, 3, 47, 48, 49, 125, 126, 1024, 0x10000]) {
+          const payload = Buffer.from(Array.from({ length: n }, (_, i) => (i * 131 + n) & 0xff));
+          // Two frames in one chunk, so the second starts at an odd offset as well.
+          const data = Buffer.concat([masked({ opcode: 0x2, payload, mask }), masked({ opcode: 0x2, payload, mask })]);
+          const { events } = feed([data], SERVER);
+          const want = { type: 'bytes', data: payload.toString('hex') };
+          if (JSON.stringify(merge(events)) !== JSON.stringify([want, want])) wrong++;
+        }
+      }
+      expect(wrong, 'key and size pairs that did not unmask').to.equal(0);
+    });
+
     it('5.3 unmasks across chunk boundaries at every key phase', () => {
       const payload = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789'.repeat(5));
       const data = masked({ opcode: 0x1, payload, mask: hex('01 02 03 04') });
