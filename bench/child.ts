@@ -87,7 +87,7 @@ export interface Settled {
  * Memory after `settle()`. The RSS leaves out the pages of V8's young generation: that
  * space is a fixed cost of the process (at most 2 × 16 MiB on 64-bit Node 20), and how
  * much of it is resident at a snapshot depends on how much garbage the last few thousand
- * handshakes made, not on the connections held. Counted in, it came and went by 2-3 KiB
+ * handshakes made, not on the connections held. Counted in, it came and went by 2-3.4 KiB
  * per connection between two snapshots 5000 connections apart, more than the difference
  * between the libraries.
  */
